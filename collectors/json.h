@@ -1,0 +1,44 @@
+// A small strict JSON reader for ingest paths that must say exactly what is
+// wrong with a document. Unlike general-purpose parsers it keeps NaN and
+// Infinity (and numbers that overflow a double) as explicit non-finite
+// numbers, so the caller can reject them by field name rather than failing
+// with a bare syntax error. Pure functions and value types; thread-safe.
+//
+//   absl::StatusOr<JsonValue> v = ParseJson(R"({"a":[1,2]})");
+//   const JsonValue* a = v->Find("a");
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace triage::collectors {
+
+struct JsonValue {
+  enum class Type { kNull, kBool, kNumber, kString, kArray, kObject };
+  Type type = Type::kNull;
+  bool boolean = false;
+  double number = 0;
+  bool integral = false;  // The number was written without fraction or exponent.
+  std::string text;       // kString: the decoded string. kNumber: the token as written.
+  std::vector<JsonValue> items;                              // kArray.
+  std::vector<std::pair<std::string, JsonValue>> members;    // kObject, in document order.
+
+  // The last member named `key` (JSON allows repeats; the last one wins), or nullptr.
+  const JsonValue* Find(std::string_view key) const;
+  bool is_null() const { return type == Type::kNull; }
+  // "null", "a boolean", "a number", "a string", "an array", "an object".
+  const char* TypeName() const;
+};
+
+// Parses one JSON document. Errors name the column (1-based byte offset):
+// "column 17: expected ':' after an object key".
+absl::StatusOr<JsonValue> ParseJson(std::string_view text);
+
+// Appends `s` as a JSON string literal (with quotes) to `out`.
+void AppendJsonString(std::string* out, std::string_view s);
+
+}  // namespace triage::collectors

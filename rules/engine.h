@@ -1,0 +1,40 @@
+// The triage engine: walks a tree's categories for one incident over the data
+// in a Store and returns the report (proto/triage/v1/report.proto), exactly
+// as shared/spec/triage-tree.md defines it. The incident's "now" is the
+// latest fired_at of its alerts; the wall clock is never read, so replays and
+// drills give the same answer at any time.
+//
+// Thread safety: Walk is const and may run concurrently; the Store does its
+// own locking. The Engine keeps references to `tree` and `store`, which must
+// outlive it.
+//
+//   Engine engine(tree, *store);
+//   absl::StatusOr<v1::TriageReport> report = engine.Walk(incident);
+#pragma once
+
+#include "absl/status/statusor.h"
+#include "triage/store/store.h"
+#include "triage/v1/records.pb.h"
+#include "triage/v1/report.pb.h"
+#include "triage/v1/tree.pb.h"
+
+namespace triage::rules {
+
+inline constexpr char kRareClass[] = "rare_class";
+
+class Engine {
+ public:
+  // `tree` must come from ParseTree/LoadTreeFile/DefaultTree (checked, with
+  // defaults applied).
+  Engine(const v1::Tree& tree, const store::Store& store) : tree_(tree), store_(store) {}
+
+  // Walks the tree for `incident` (at least one alert with service, metric
+  // and fired_at). Fails only on store errors or an incident without alerts.
+  absl::StatusOr<v1::TriageReport> Walk(const v1::Incident& incident) const;
+
+ private:
+  const v1::Tree& tree_;
+  const store::Store& store_;
+};
+
+}  // namespace triage::rules

@@ -1,0 +1,241 @@
+// triagectl: the command-line client of triage (like promtool / amtool).
+// Exit codes: 0 ok, 1 triage mismatch, 2 bad input or usage.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_format.h"
+#include "rules/tree.h"
+#include "triage/ctl/replay.h"
+
+namespace {
+
+constexpr int kOk = 0;
+constexpr int kMismatch = 1;
+constexpr int kBadInput = 2;
+
+constexpr char kUsage[] = R"(usage: triagectl COMMAND [ARGS]
+
+  replay BUNDLE [--tree FILE] [--json]
+      Walk the triage tree over a recorded incident (.jsonl or .jsonl.gz).
+      Exit 1 when the bundle's expected category differs from the result.
+  regress PATH... [--tree FILE]
+      Replay every bundle (files, or directories of *.jsonl[.gz]) that records
+      an expected category; one line per bundle and "N passed, M failed".
+  rules check FILE
+      Validate a tree file; every problem is printed as FILE:LINE: what.
+
+Exit codes: 0 ok, 1 triage mismatch, 2 bad input or usage.
+)";
+
+int Usage(const std::string& problem) {
+  if (!problem.empty()) std::cerr << "triagectl: " << problem << "\n\n";
+  std::cerr << kUsage;
+  return kBadInput;
+}
+
+// Splits args into positionals and --flag[=value] / --flag value options.
+struct Args {
+  std::vector<std::string> positional;
+  std::vector<std::pair<std::string, std::string>> flags;
+  std::string error;
+
+  static Args Parse(const std::vector<std::string>& argv, const std::vector<std::string>& bools) {
+    Args a;
+    for (size_t i = 0; i < argv.size(); ++i) {
+      const std::string& s = argv[i];
+      if (s.rfind("--", 0) != 0 || s.size() == 2) {
+        a.positional.push_back(s);
+        continue;
+      }
+      std::string name = s.substr(2), value;
+      if (size_t eq = name.find('='); eq != std::string::npos) {
+        value = name.substr(eq + 1);
+        name = name.substr(0, eq);
+      } else if (std::find(bools.begin(), bools.end(), name) == bools.end()) {
+        if (i + 1 >= argv.size()) {
+          a.error = "--" + name + " needs a value";
+          return a;
+        }
+        value = argv[++i];
+      } else {
+        value = "true";
+      }
+      a.flags.emplace_back(name, value);
+    }
+    return a;
+  }
+  bool Has(const std::string& name) const {
+    return std::any_of(flags.begin(), flags.end(), [&](const auto& f) { return f.first == name; });
+  }
+  std::string Get(const std::string& name) const {
+    std::string v;
+    for (const auto& f : flags) {
+      if (f.first == name) v = f.second;
+    }
+    return v;
+  }
+  // The first flag not in `known`, or "".
+  std::string Unknown(const std::vector<std::string>& known) const {
+    for (const auto& f : flags) {
+      if (std::find(known.begin(), known.end(), f.first) == known.end()) return "--" + f.first;
+    }
+    return "";
+  }
+};
+
+absl::StatusOr<triage::v1::Tree> LoadTree(const Args& args) {
+  if (args.Has("tree")) return triage::rules::LoadTreeFile(args.Get("tree"));
+  return triage::rules::DefaultTree();
+}
+
+int Replay(const Args& args) {
+  if (args.positional.size() != 1) return Usage("replay takes one BUNDLE");
+  absl::StatusOr<triage::v1::Tree> tree = LoadTree(args);
+  if (!tree.ok()) {
+    std::cerr << tree.status().message() << "\n";
+    return kBadInput;
+  }
+  absl::StatusOr<triage::ctl::ReplayResult> r = triage::ctl::Replay(args.positional[0], *tree);
+  if (!r.ok()) {
+    std::cerr << r.status().message() << "\n";
+    return absl::IsInvalidArgument(r.status()) || absl::IsNotFound(r.status()) ? kBadInput : 3;
+  }
+  if (args.Has("json")) {
+    std::cout << triage::ctl::ReportJson(r->report) << "\n";
+  } else {
+    std::cout << triage::ctl::RenderReport(r->report, r->incident);
+    std::cout << absl::StrFormat("replay: read %.1f ms, store write %.1f ms, walk %.1f ms\n",
+                                 r->read_ms, r->write_ms, r->walk_ms);
+  }
+  const std::string& expected = r->incident.expected().category();
+  if (!expected.empty() && expected != r->report.localized_category()) {
+    std::cerr << absl::StrFormat("triagectl: expected %s, got %s\n", expected,
+                                 r->report.localized_category());
+    return kMismatch;
+  }
+  return kOk;
+}
+
+bool IsBundleFile(const std::filesystem::path& p) {
+  std::string name = p.filename().string();
+  auto ends = [&](const std::string& suffix) {
+    return name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  return ends(".jsonl") || ends(".jsonl.gz");
+}
+
+int Regress(const Args& args) {
+  if (args.positional.empty()) return Usage("regress takes at least one PATH");
+  absl::StatusOr<triage::v1::Tree> tree = LoadTree(args);
+  if (!tree.ok()) {
+    std::cerr << tree.status().message() << "\n";
+    return kBadInput;
+  }
+  std::vector<std::string> files;
+  for (const std::string& p : args.positional) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(p, ec)) {
+      std::vector<std::string> in_dir;
+      for (const auto& e : std::filesystem::directory_iterator(p, ec)) {
+        if (e.is_regular_file() && IsBundleFile(e.path())) in_dir.push_back(e.path().string());
+      }
+      std::sort(in_dir.begin(), in_dir.end());
+      files.insert(files.end(), in_dir.begin(), in_dir.end());
+    } else if (std::filesystem::exists(p, ec)) {
+      files.push_back(p);
+    } else {
+      std::cerr << p << ": no such file or directory\n";
+      return kBadInput;
+    }
+  }
+  int passed = 0, failed = 0, bad = 0, skipped = 0;
+  for (const std::string& f : files) {
+    auto start = std::chrono::steady_clock::now();
+    absl::StatusOr<triage::ctl::ReplayResult> r = triage::ctl::Replay(f, *tree);
+    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    if (!r.ok()) {
+      ++bad;
+      ++failed;
+      std::cout << absl::StrFormat("%-28s ERROR  %s\n", f, r.status().message());
+      continue;
+    }
+    const std::string& expected = r->incident.expected().category();
+    if (expected.empty()) {
+      ++skipped;
+      std::cout << absl::StrFormat("%-28s skipped (no expected.category)\n", r->incident.id());
+      continue;
+    }
+    const std::string& got = r->report.localized_category();
+    bool ok = got == expected;
+    (ok ? passed : failed)++;
+    std::cout << absl::StrFormat("%-28s expected %-17s got %-17s %-4s %7.1f ms\n",
+                                 r->incident.id(), expected, got, ok ? "ok" : "FAIL", ms);
+  }
+  std::cout << absl::StrFormat("%d passed, %d failed%s\n", passed, failed,
+                               skipped > 0 ? absl::StrFormat(", %d skipped", skipped) : "");
+  if (bad > 0) return kBadInput;
+  return failed > 0 ? kMismatch : kOk;
+}
+
+int RulesCheck(const Args& args) {
+  if (args.positional.size() != 2 || args.positional[0] != "check") {
+    return Usage("usage: triagectl rules check FILE");
+  }
+  const std::string& path = args.positional[1];
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) {
+    std::cerr << path << ": cannot open\n";
+    return kBadInput;
+  }
+  std::string text;
+  char buf[8192];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) text.append(buf, n);
+  std::fclose(f);
+  std::vector<std::string> problems = triage::rules::CheckTreeText(path, text);
+  for (const std::string& p : problems) std::cerr << p << "\n";
+  if (!problems.empty()) {
+    std::cerr << absl::StrFormat("%s: %d problem%s\n", path, problems.size(),
+                                 problems.size() == 1 ? "" : "s");
+    return kBadInput;
+  }
+  absl::StatusOr<triage::v1::Tree> tree = triage::rules::ParseTree(path, text);
+  std::string order;
+  for (const triage::v1::Category* c : triage::rules::CostOrder(*tree)) {
+    order += (order.empty() ? "" : ", ") + c->id();
+  }
+  std::cout << absl::StrFormat("%s: ok, %d categories; walk order: %s\n", path,
+                               tree->category_size(), order);
+  return kOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> all(argv + 1, argv + argc);
+  if (all.empty() || all[0] == "-h" || all[0] == "--help" || all[0] == "help") {
+    std::cout << kUsage;
+    return all.empty() ? kBadInput : kOk;
+  }
+  std::string command = all[0];
+  Args args = Args::Parse({all.begin() + 1, all.end()}, {"json"});
+  if (!args.error.empty()) return Usage(args.error);
+  if (command == "replay") {
+    if (std::string u = args.Unknown({"tree", "json"}); !u.empty()) return Usage("unknown flag " + u);
+    return Replay(args);
+  }
+  if (command == "regress") {
+    if (std::string u = args.Unknown({"tree"}); !u.empty()) return Usage("unknown flag " + u);
+    return Regress(args);
+  }
+  if (command == "rules") {
+    if (std::string u = args.Unknown({}); !u.empty()) return Usage("unknown flag " + u);
+    return RulesCheck(args);
+  }
+  return Usage("unknown command " + command);
+}

@@ -1,0 +1,158 @@
+#include "triage/ctl/replay.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+
+#include "absl/cleanup/cleanup.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "collectors/bundle_reader.h"
+#include "google/protobuf/util/json_util.h"
+#include "rules/engine.h"
+#include "triage/base/time.h"
+#include "triage/store/store.h"
+
+namespace triage::ctl {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double MsSince(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+absl::StatusOr<std::string> MakeTempDir() {
+  const char* base = std::getenv("TMPDIR");
+  std::string tmpl = absl::StrFormat("%s/triage-replay-XXXXXX", base ? base : "/tmp");
+  if (mkdtemp(tmpl.data()) == nullptr) {
+    return absl::InternalError(absl::StrFormat("cannot create %s: %s", tmpl, std::strerror(errno)));
+  }
+  return tmpl;
+}
+
+const char* VerdictName(v1::Verdict v) {
+  switch (v) {
+    case v1::HIT: return "HIT";
+    case v1::CLEAR: return "CLEAR";
+    case v1::NO_DATA: return "NO_DATA";
+    default: return "?";
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<ReplayResult> Replay(const std::string& bundle_path, const v1::Tree& tree) {
+  ReplayResult result;
+  Clock::time_point start = Clock::now();
+  collectors::BundleReadResult read = collectors::ReadBundleFile(bundle_path);
+  if (!read.ok()) return read.ToStatus();
+  result.read_ms = MsSince(start);
+  result.incident = read.bundle.incident();
+
+  absl::StatusOr<std::string> dir = MakeTempDir();
+  if (!dir.ok()) return dir.status();
+  absl::Cleanup remove_dir = [&] {
+    std::error_code ec;
+    std::filesystem::remove_all(*dir, ec);
+  };
+  absl::StatusOr<std::unique_ptr<store::Store>> store = store::Store::Open({.path = *dir});
+  if (!store.ok()) return store.status();
+  start = Clock::now();
+  if (absl::Status s = (*store)->Write(read.bundle.records()); !s.ok()) return s;
+  if (absl::Status s = (*store)->PutIncident(result.incident); !s.ok()) return s;
+  result.write_ms = MsSince(start);
+
+  start = Clock::now();
+  rules::Engine engine(tree, **store);
+  absl::StatusOr<v1::TriageReport> report = engine.Walk(result.incident);
+  if (!report.ok()) return report.status();
+  result.walk_ms = MsSince(start);
+  result.report = std::move(*report);
+  return result;
+}
+
+std::string ReportJson(const v1::TriageReport& report) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  options.always_print_primitive_fields = true;
+  std::string out;
+  (void)google::protobuf::util::MessageToJsonString(report, &out, options);
+  return out;
+}
+
+std::string RenderReport(const v1::TriageReport& r, const v1::Incident& incident) {
+  std::string out;
+  int64_t now = ToMs(r.now()), onset = ToMs(r.onset());
+  absl::StrAppendFormat(&out, "incident %s%s\n", r.incident_id(),
+                        incident.title().empty() ? "" : ": " + incident.title());
+  absl::StrAppendFormat(&out, "now %s   onset %s (%d min before now)\n", FormatRfc3339(now),
+                        FormatRfc3339(onset), (now - onset) / kMinuteMs);
+  for (const v1::AlertOnset& o : r.onsets()) {
+    absl::StrAppendFormat(&out, "  %s/%s fired %s: %s\n", o.service(), o.metric(),
+                          FormatRfc3339(ToMs(o.fired_at())), o.note());
+  }
+  out += "\n";
+  const v1::CategoryVerdict* loc = nullptr;
+  for (const v1::CategoryVerdict& v : r.verdicts()) {
+    if (v.category() == r.localized_category()) loc = &v;
+  }
+  if (loc != nullptr) {
+    absl::StrAppendFormat(&out, "LOCALIZED: %s (%s) -> owner %s\n", loc->category(), loc->name(),
+                          loc->owner());
+    absl::StrAppendFormat(&out, "  evidence:   %s\n", loc->evidence());
+    absl::StrAppendFormat(&out, "  mitigation: %s\n", r.mitigation());
+  } else {
+    absl::StrAppendFormat(&out, "LOCALIZED: %s\n  %s\n", r.localized_category(), r.escalation());
+  }
+  for (const v1::SuspectChange& s : r.suspect_changes()) {
+    if (s.prime()) {
+      absl::StrAppendFormat(&out, "  prime suspect: %s (%s on %s, %.0f min before onset); %s\n",
+                            s.change().id(), s.change().kind(), s.change().service(),
+                            s.minutes_before_onset(), s.rollback_hint());
+    }
+  }
+  out += "\nwalk (cheapest first):\n";
+  int i = 0;
+  for (const v1::CategoryVerdict& v : r.verdicts()) {
+    absl::StrAppendFormat(&out, "  %2d. %-7s %-17s %4.0f min  %6.2f ms  %s\n", ++i,
+                          VerdictName(v.verdict()), v.category(), v.cost_minutes(), v.check_ms(),
+                          v.evidence());
+  }
+  if (r.suspect_changes_size() > 0) {
+    out += "\nsuspect changes:\n";
+    for (const v1::SuspectChange& s : r.suspect_changes()) {
+      absl::StrAppendFormat(&out, "  %s%s [%s] %s on %s at %s (%.0f min before onset) -> %s\n",
+                            s.prime() ? "* " : "  ", s.change().id(), s.category(),
+                            s.change().kind(), s.change().service(),
+                            FormatRfc3339(ToMs(s.change().time())), s.minutes_before_onset(),
+                            s.rollback_hint());
+    }
+  }
+  if (r.after_onset_changes_size() > 0) {
+    out += "\nafter onset (cannot have caused it):\n";
+    for (const v1::Change& c : r.after_onset_changes()) {
+      absl::StrAppendFormat(&out, "  %s %s on %s at %s\n", c.id(), c.kind(), c.service(),
+                            FormatRfc3339(ToMs(c.time())));
+    }
+  }
+  out += "\nblind spots (NO_DATA, not ruled out):\n";
+  if (r.blind_spots_size() == 0) out += "  none\n";
+  for (const v1::BlindSpot& b : r.blind_spots()) {
+    absl::StrAppendFormat(&out, "  %s: %s\n", b.category(), b.reason());
+  }
+  if (r.shared_dependencies_size() > 0) {
+    out += "\nshared dependencies (most shared first):\n";
+    for (const v1::SharedDependency& d : r.shared_dependencies()) {
+      absl::StrAppendFormat(&out, "  %s <- %s\n", d.service(),
+                            absl::StrJoin(d.alerted_services(), ", "));
+    }
+  }
+  absl::StrAppendFormat(&out, "\nwalk %.1f ms (store reads %.1f ms)\n", r.walk_ms(), r.load_ms());
+  return out;
+}
+
+}  // namespace triage::ctl

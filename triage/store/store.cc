@@ -1,0 +1,542 @@
+#include "triage/store/store.h"
+
+#include <bit>
+#include <map>
+
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "rocksdb/db.h"
+#include "rocksdb/options.h"
+#include "rocksdb/write_batch.h"
+#include "triage/base/time.h"
+#include "triage/store/keys.h"
+
+namespace triage::store {
+
+// Column families in append-only order: a new kind goes at the end.
+enum Store::Cf : int {
+  kDefault,
+  kChanges,
+  kChangeIds,
+  kSeriesIndex,
+  kSeriesChunks,
+  kHistograms,
+  kFeatureEdges,
+  kUpstream,
+  kEvalSets,
+  kDependencyHealth,
+  kDependencies,
+  kIncidents,
+  kReports,
+  kNumCf,
+};
+
+namespace {
+
+constexpr const char* kCfNames[] = {
+    "default",
+    "changes",
+    "change_ids",
+    "series_index",
+    "series_chunks",
+    "histograms",
+    "feature_edges",
+    "upstream",
+    "eval_sets",
+    "dependency_health",
+    "dependencies",
+    "incidents",
+    "reports",
+};
+
+constexpr char kNextSeriesIdKey[] = "next_series_id";
+
+absl::Status ToAbsl(const rocksdb::Status& s, std::string_view what) {
+  if (s.ok()) return absl::OkStatus();
+  std::string msg = absl::StrFormat("store: %s: %s", what, s.ToString());
+  if (s.IsNotFound()) return absl::NotFoundError(msg);
+  if (s.IsBusy() || s.IsTimedOut() || s.IsTryAgain()) return absl::UnavailableError(msg);
+  if (s.IsCorruption()) return absl::DataLossError(msg);
+  if (s.IsInvalidArgument()) return absl::InvalidArgumentError(msg);
+  return absl::InternalError(msg);
+}
+
+int64_t BlockStart(int64_t t_ms) {
+  int64_t q = t_ms / kChunkMs;
+  if (t_ms % kChunkMs < 0) --q;
+  return q * kChunkMs;
+}
+
+using PointMap = std::map<int64_t, double>;
+
+void DecodeChunk(std::string_view v, PointMap* out) {
+  while (v.size() >= 16) {
+    int64_t t;
+    uint64_t bits;
+    GetTime(&v, &t);
+    GetU64(&v, &bits);
+    (*out)[t] = std::bit_cast<double>(bits);
+  }
+}
+
+std::string EncodeChunk(const PointMap& points) {
+  std::string v;
+  v.reserve(points.size() * 16);
+  for (const auto& [t, value] : points) {
+    PutTime(&v, t);
+    PutU64(&v, std::bit_cast<uint64_t>(value));
+  }
+  return v;
+}
+
+bool SameEdges(const v1::Histogram& a, const v1::Histogram& b) {
+  if (a.edges_size() != b.edges_size()) return false;
+  for (int i = 0; i < a.edges_size(); ++i) {
+    if (a.edges(i) != b.edges(i)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Store::Store(std::unique_ptr<rocksdb::DB> db, std::vector<rocksdb::ColumnFamilyHandle*> handles,
+             bool sync)
+    : db_(std::move(db)), handles_(std::move(handles)), sync_(sync) {}
+
+Store::~Store() {
+  for (rocksdb::ColumnFamilyHandle* h : handles_) db_->DestroyColumnFamilyHandle(h);
+  db_->Close().PermitUncheckedError();
+}
+
+rocksdb::ColumnFamilyHandle* Store::cf(Cf c) const { return handles_[c]; }
+
+absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  if (options.env != nullptr) db_options.env = options.env;
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const char* name : kCfNames) {
+    rocksdb::ColumnFamilyOptions cf_options;
+    descriptors.emplace_back(name, cf_options);
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(db_options, options.path, descriptors, &handles, &raw);
+  if (!s.ok()) return ToAbsl(s, "open " + options.path);
+  auto store = std::unique_ptr<Store>(
+      new Store(std::unique_ptr<rocksdb::DB>(raw), std::move(handles), options.sync));
+  std::string next;
+  s = store->db_->Get(rocksdb::ReadOptions(), store->cf(kDefault), kNextSeriesIdKey, &next);
+  if (s.ok()) {
+    std::string_view in = next;
+    uint64_t id = 1;
+    if (!GetU64(&in, &id)) return absl::DataLossError("store: bad next_series_id");
+    absl::MutexLock lock(&store->write_mu_);
+    store->next_series_id_ = id;
+  } else if (!s.IsNotFound()) {
+    return ToAbsl(s, "read next_series_id");
+  }
+  return store;
+}
+
+absl::Status Store::Write(const v1::RecordBatch& batch) {
+  absl::MutexLock lock(&write_mu_);
+  rocksdb::WriteBatch wb;
+  rocksdb::ReadOptions ro;
+
+  if (batch.dependencies_size() > 0) {
+    absl::StatusOr<DependencyGraph> graph = Dependencies();
+    if (!graph.ok()) return graph.status();
+    for (const v1::Dependency& d : batch.dependencies()) {
+      graph->Set(d.service(), {d.depends_on().begin(), d.depends_on().end()});
+    }
+    std::vector<std::string> cycle = graph->FindCycle();
+    if (!cycle.empty()) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "dependencies: dependency cycle: %s", absl::StrJoin(cycle, " -> ")));
+    }
+    for (const v1::Dependency& d : batch.dependencies()) {
+      wb.Put(cf(kDependencies), NameKey(d.service()), d.SerializeAsString());
+    }
+  }
+
+  // Changes: the last event of a repeated id wins, in the batch and the store.
+  std::map<std::string, const v1::Change*> changes;
+  for (const v1::Change& c : batch.changes()) changes[c.id()] = &c;
+  for (const auto& [id, c] : changes) {
+    std::string old_time;
+    rocksdb::Status s = db_->Get(ro, cf(kChangeIds), id, &old_time);
+    if (s.ok()) {
+      std::string_view in = old_time;
+      int64_t t;
+      if (GetTime(&in, &t)) wb.Delete(cf(kChanges), ChangeKey{t, id}.Encode());
+    } else if (!s.IsNotFound()) {
+      return ToAbsl(s, "read change id");
+    }
+    int64_t t = ToMs(c->time());
+    std::string time_bytes;
+    PutTime(&time_bytes, t);
+    wb.Put(cf(kChangeIds), id, time_bytes);
+    wb.Put(cf(kChanges), ChangeKey{t, id}.Encode(), c->SerializeAsString());
+  }
+
+  // Series: resolve ids, then merge points chunk by chunk.
+  uint64_t next_id = next_series_id_;
+  std::map<std::string, uint64_t> ids_in_batch;
+  std::map<std::pair<uint64_t, int64_t>, PointMap> chunks;
+  for (const v1::Series& series : batch.series()) {
+    SeriesIndexKey key;
+    key.metric = series.metric();
+    key.labels = {series.labels().begin(), series.labels().end()};
+    auto svc = series.labels().find("service");
+    if (svc != series.labels().end()) key.service = svc->second;
+    std::string k = key.Encode();
+    uint64_t id = 0;
+    if (auto it = ids_in_batch.find(k); it != ids_in_batch.end()) {
+      id = it->second;
+    } else {
+      std::string v;
+      rocksdb::Status s = db_->Get(ro, cf(kSeriesIndex), k, &v);
+      if (s.ok()) {
+        std::string_view in = v;
+        if (!GetU64(&in, &id)) return absl::DataLossError("store: bad series index entry");
+      } else if (s.IsNotFound()) {
+        id = next_id++;
+        std::string v2;
+        PutU64(&v2, id);
+        v1::Series meta;
+        meta.set_metric(series.metric());
+        *meta.mutable_labels() = series.labels();
+        v2.append(meta.SerializeAsString());
+        wb.Put(cf(kSeriesIndex), k, v2);
+      } else {
+        return ToAbsl(s, "read series index");
+      }
+      ids_in_batch[k] = id;
+    }
+    for (const v1::Point& p : series.points()) {
+      chunks[{id, BlockStart(p.t_ms())}][p.t_ms()] = p.value();
+    }
+  }
+  for (auto& [where, points] : chunks) {
+    std::string key = ChunkKey{where.first, where.second}.Encode();
+    std::string existing;
+    rocksdb::Status s = db_->Get(ro, cf(kSeriesChunks), key, &existing);
+    if (s.ok()) {
+      PointMap merged;
+      DecodeChunk(existing, &merged);
+      for (const auto& [t, v] : points) merged[t] = v;
+      points.swap(merged);
+    } else if (!s.IsNotFound()) {
+      return ToAbsl(s, "read series chunk");
+    }
+    wb.Put(cf(kSeriesChunks), key, EncodeChunk(points));
+  }
+  if (next_id != next_series_id_) {
+    std::string v;
+    PutU64(&v, next_id);
+    wb.Put(cf(kDefault), kNextSeriesIdKey, v);
+  }
+
+  // Histograms: every numeric histogram of a feature shares its edges.
+  std::map<std::string, const v1::Histogram*> edges_in_batch;
+  for (int i = 0; i < batch.histograms_size(); ++i) {
+    const v1::Histogram& h = batch.histograms(i);
+    std::string fk = NameKey(h.service(), h.feature());
+    const v1::Histogram* registered = nullptr;
+    v1::Histogram stored;
+    if (auto it = edges_in_batch.find(fk); it != edges_in_batch.end()) {
+      registered = it->second;
+    } else {
+      absl::Status s = GetMessage(kFeatureEdges, fk, &stored);
+      if (s.ok()) {
+        registered = &stored;
+      } else if (!absl::IsNotFound(s)) {
+        return s;
+      }
+    }
+    if (registered != nullptr && !SameEdges(*registered, h)) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "histograms[%d]: edges: feature %s of service %s has %d registered edges [%s]; this "
+          "histogram has %d [%s]",
+          i, h.feature(), h.service(), registered->edges_size(),
+          absl::StrJoin(registered->edges(), ","), h.edges_size(), absl::StrJoin(h.edges(), ",")));
+    }
+    if (registered == nullptr) {
+      v1::Histogram edges_only;
+      edges_only.set_service(h.service());
+      edges_only.set_feature(h.feature());
+      *edges_only.mutable_edges() = h.edges();
+      wb.Put(cf(kFeatureEdges), fk, edges_only.SerializeAsString());
+      edges_in_batch[fk] = &h;
+    }
+    wb.Put(cf(kHistograms),
+           HistogramKey{h.service(), h.feature(), ToMs(h.start()), ToMs(h.end())}.Encode(),
+           h.SerializeAsString());
+  }
+
+  for (const v1::Upstream& u : batch.upstreams()) {
+    wb.Put(cf(kUpstream), PairTimeKey{u.consumer(), u.source(), ToMs(u.time())}.Encode(),
+           u.SerializeAsString());
+  }
+  for (const v1::EvalSet& e : batch.eval_sets()) {
+    wb.Put(cf(kEvalSets), EvalSetKey{e.service(), ToMs(e.time()), e.name()}.Encode(),
+           e.SerializeAsString());
+  }
+  for (const v1::DependencyHealth& d : batch.dependency_health()) {
+    wb.Put(cf(kDependencyHealth), PairTimeKey{d.service(), d.check(), ToMs(d.time())}.Encode(),
+           d.SerializeAsString());
+  }
+
+  rocksdb::WriteOptions wo;
+  wo.sync = sync_;
+  absl::Status s = ToAbsl(db_->Write(wo, &wb), "write batch");
+  if (s.ok()) next_series_id_ = next_id;
+  return s;
+}
+
+absl::Status Store::PutMessage(Cf c, const std::string& key, const google::protobuf::Message& m) {
+  rocksdb::WriteOptions wo;
+  wo.sync = sync_;
+  return ToAbsl(db_->Put(wo, cf(c), key, m.SerializeAsString()), kCfNames[c]);
+}
+
+absl::Status Store::GetMessage(Cf c, const std::string& key,
+                               google::protobuf::Message* m) const {
+  std::string v;
+  absl::Status s = ToAbsl(db_->Get(rocksdb::ReadOptions(), cf(c), key, &v), kCfNames[c]);
+  if (!s.ok()) return s;
+  if (!m->ParseFromString(v)) {
+    return absl::DataLossError(absl::StrFormat("store: %s: undecodable value", kCfNames[c]));
+  }
+  return absl::OkStatus();
+}
+
+template <typename Fn>
+absl::Status Store::Scan(Cf c, const std::string& lower, const std::string& upper, Fn fn) const {
+  rocksdb::ReadOptions ro;
+  rocksdb::Slice upper_slice(upper);
+  if (!upper.empty()) ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(c)));
+  for (it->Seek(lower); it->Valid(); it->Next()) {
+    absl::Status s = fn(std::string_view(it->key().data(), it->key().size()),
+                        std::string_view(it->value().data(), it->value().size()));
+    if (!s.ok()) return s;
+  }
+  return ToAbsl(it->status(), std::string("scan ") + kCfNames[c]);
+}
+
+namespace {
+
+// The first key after every key that starts with `prefix`.
+std::string PrefixEnd(std::string prefix) {
+  while (!prefix.empty()) {
+    unsigned char last = static_cast<unsigned char>(prefix.back());
+    if (last != 0xff) {
+      prefix.back() = static_cast<char>(last + 1);
+      return prefix;
+    }
+    prefix.pop_back();
+  }
+  return prefix;  // Empty: no upper bound.
+}
+
+template <typename M>
+absl::Status ParseInto(std::string_view v, std::vector<M>* out) {
+  M m;
+  if (!m.ParseFromArray(v.data(), static_cast<int>(v.size()))) {
+    return absl::DataLossError("store: undecodable " + m.GetTypeName());
+  }
+  out->push_back(std::move(m));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status Store::PutIncident(const v1::Incident& incident) {
+  return PutMessage(kIncidents, incident.id(), incident);
+}
+
+absl::StatusOr<v1::Incident> Store::GetIncident(const std::string& id) const {
+  v1::Incident m;
+  absl::Status s = GetMessage(kIncidents, id, &m);
+  if (absl::IsNotFound(s)) return absl::NotFoundError("no incident " + id);
+  if (!s.ok()) return s;
+  return m;
+}
+
+absl::StatusOr<std::vector<v1::Incident>> Store::ListIncidents() const {
+  std::vector<v1::Incident> out;
+  absl::Status s = Scan(kIncidents, "", "", [&](std::string_view, std::string_view v) {
+    return ParseInto(v, &out);
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+absl::Status Store::PutReport(const v1::TriageReport& report) {
+  return PutMessage(kReports, report.incident_id(), report);
+}
+
+absl::StatusOr<v1::TriageReport> Store::GetReport(const std::string& incident_id) const {
+  v1::TriageReport m;
+  absl::Status s = GetMessage(kReports, incident_id, &m);
+  if (absl::IsNotFound(s)) return absl::NotFoundError("no report for incident " + incident_id);
+  if (!s.ok()) return s;
+  return m;
+}
+
+absl::StatusOr<DependencyGraph> Store::Dependencies() const {
+  std::vector<v1::Dependency> deps;
+  absl::Status s = Scan(kDependencies, "", "", [&](std::string_view, std::string_view v) {
+    return ParseInto(v, &deps);
+  });
+  if (!s.ok()) return s;
+  DependencyGraph g;
+  for (const v1::Dependency& d : deps) {
+    g.Set(d.service(), {d.depends_on().begin(), d.depends_on().end()});
+  }
+  return g;
+}
+
+absl::StatusOr<std::vector<v1::Change>> Store::ChangesBetween(int64_t from_ms,
+                                                              int64_t to_ms) const {
+  std::vector<v1::Change> out;
+  if (to_ms < from_ms) return out;
+  std::string lower, upper;
+  PutTime(&lower, from_ms);
+  PutTime(&upper, to_ms + 1);
+  absl::Status s = Scan(kChanges, lower, upper, [&](std::string_view, std::string_view v) {
+    return ParseInto(v, &out);
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+absl::StatusOr<v1::Change> Store::GetChange(const std::string& id) const {
+  std::string t;
+  rocksdb::Status rs = db_->Get(rocksdb::ReadOptions(), cf(kChangeIds), id, &t);
+  if (rs.IsNotFound()) return absl::NotFoundError("no change " + id);
+  if (!rs.ok()) return ToAbsl(rs, "read change id");
+  std::string_view in = t;
+  int64_t time_ms;
+  if (!GetTime(&in, &time_ms)) return absl::DataLossError("store: bad change id entry");
+  v1::Change c;
+  absl::Status s = GetMessage(kChanges, ChangeKey{time_ms, id}.Encode(), &c);
+  if (!s.ok()) return s;
+  return c;
+}
+
+absl::StatusOr<std::vector<v1::Series>> Store::ReadSeries(const std::string& service,
+                                                          const std::string& metric,
+                                                          int64_t from_ms, int64_t to_ms) const {
+  std::vector<std::pair<uint64_t, v1::Series>> found;
+  std::string prefix = SeriesIndexKey::Prefix(service, metric);
+  absl::Status s = Scan(kSeriesIndex, prefix, PrefixEnd(prefix),
+                        [&](std::string_view, std::string_view v) {
+                          uint64_t id;
+                          if (!GetU64(&v, &id)) return absl::DataLossError("bad series index");
+                          v1::Series meta;
+                          if (!meta.ParseFromArray(v.data(), static_cast<int>(v.size()))) {
+                            return absl::DataLossError("bad series index");
+                          }
+                          found.emplace_back(id, std::move(meta));
+                          return absl::OkStatus();
+                        });
+  if (!s.ok()) return s;
+  std::vector<v1::Series> out;
+  for (auto& [id, series] : found) {
+    if (to_ms >= from_ms) {
+      PointMap points;
+      std::string lower = ChunkKey{id, BlockStart(from_ms)}.Encode();
+      std::string upper = ChunkKey{id, BlockStart(to_ms) + kChunkMs}.Encode();
+      s = Scan(kSeriesChunks, lower, upper, [&](std::string_view, std::string_view v) {
+        DecodeChunk(v, &points);
+        return absl::OkStatus();
+      });
+      if (!s.ok()) return s;
+      for (auto it = points.lower_bound(from_ms); it != points.end() && it->first <= to_ms;
+           ++it) {
+        v1::Point* p = series.add_points();
+        p->set_t_ms(it->first);
+        p->set_value(it->second);
+      }
+    }
+    out.push_back(std::move(series));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<v1::Histogram>> Store::Histograms(const std::string& service,
+                                                             int64_t from_ms,
+                                                             int64_t to_ms) const {
+  std::vector<v1::Histogram> out;
+  std::string prefix = HistogramKey::Prefix(service);
+  absl::Status s = Scan(kHistograms, prefix, PrefixEnd(prefix),
+                        [&](std::string_view k, std::string_view v) {
+                          std::optional<HistogramKey> key = HistogramKey::Decode(k);
+                          if (!key) return absl::DataLossError("store: bad histogram key");
+                          if (key->start_ms >= to_ms || key->end_ms <= from_ms) {
+                            return absl::OkStatus();
+                          }
+                          return ParseInto(v, &out);
+                        });
+  if (!s.ok()) return s;
+  return out;
+}
+
+namespace {
+
+// Scans [first][second][time] keys under `first`, keeping from_ms <= time <= to_ms.
+template <typename M, typename ScanFn>
+absl::StatusOr<std::vector<M>> ScanPairTime(ScanFn scan, const std::string& first,
+                                            int64_t from_ms, int64_t to_ms) {
+  std::vector<M> out;
+  std::string prefix = PairTimeKey::Prefix(first);
+  absl::Status s = scan(prefix, PrefixEnd(prefix), [&](std::string_view k, std::string_view v) {
+    std::optional<PairTimeKey> key = PairTimeKey::Decode(k);
+    if (!key) return absl::DataLossError("store: bad key");
+    if (key->time_ms < from_ms || key->time_ms > to_ms) return absl::OkStatus();
+    return ParseInto(v, &out);
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<v1::Upstream>> Store::UpstreamReports(const std::string& consumer,
+                                                                 int64_t from_ms,
+                                                                 int64_t to_ms) const {
+  return ScanPairTime<v1::Upstream>(
+      [&](const std::string& lo, const std::string& hi, auto fn) {
+        return Scan(kUpstream, lo, hi, fn);
+      },
+      consumer, from_ms, to_ms);
+}
+
+absl::StatusOr<std::vector<v1::DependencyHealth>> Store::Probes(const std::string& service,
+                                                                int64_t from_ms,
+                                                                int64_t to_ms) const {
+  return ScanPairTime<v1::DependencyHealth>(
+      [&](const std::string& lo, const std::string& hi, auto fn) {
+        return Scan(kDependencyHealth, lo, hi, fn);
+      },
+      service, from_ms, to_ms);
+}
+
+absl::StatusOr<std::vector<v1::EvalSet>> Store::EvalSets(const std::string& service,
+                                                         int64_t to_ms) const {
+  std::vector<v1::EvalSet> out;
+  std::string lower = EvalSetKey::Prefix(service);
+  std::string upper = lower;
+  PutTime(&upper, to_ms + 1);
+  absl::Status s = Scan(kEvalSets, lower, upper, [&](std::string_view, std::string_view v) {
+    return ParseInto(v, &out);
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+}  // namespace triage::store

@@ -1,0 +1,110 @@
+// Store: the one class that owns the RocksDB handle. Records go in as a
+// RecordBatch (one atomic WriteBatch, acknowledged once it is in the WAL) and
+// come out through the queries the triage engine and the daemon use. Key
+// layouts are in keys.h.
+//
+// Thread safety: every method is safe to call concurrently. Writes are
+// serialised by an internal mutex (series chunks are read-modify-write);
+// reads run in parallel with each other and with writes.
+//
+//   absl::StatusOr<std::unique_ptr<Store>> store = Store::Open({.path = dir});
+//   absl::Status s = (*store)->Write(batch);
+//   auto changes = (*store)->ChangesBetween(from_ms, to_ms);
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "triage/base/graph.h"
+#include "triage/v1/records.pb.h"
+#include "triage/v1/report.pb.h"
+
+namespace rocksdb {
+class DB;
+class ColumnFamilyHandle;
+class Env;
+}  // namespace rocksdb
+
+namespace triage::store {
+
+struct StoreOptions {
+  std::string path;
+  // The file system and clock RocksDB uses; nullptr is the default Env. Tests
+  // pass an in-memory Env. Not owned; must outlive the Store.
+  rocksdb::Env* env = nullptr;
+  // fsync the WAL on every write (survives power loss, not only a crash).
+  bool sync = false;
+};
+
+// Points are stored in chunks of one series each covering this much time.
+constexpr int64_t kChunkMs = 2 * 60 * 60 * 1000;
+
+class Store {
+ public:
+  // Opens (creating if missing) the store at options.path.
+  static absl::StatusOr<std::unique_ptr<Store>> Open(const StoreOptions& options);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // Writes every record of `batch` atomically. Change ids are idempotent (a
+  // repeated id replaces the earlier event); series points merge into stored
+  // ones (a repeated timestamp keeps the last value). Fails with
+  // InvalidArgument, writing nothing, when a histogram's edges differ from
+  // its feature's registered edges or the dependencies would form a cycle;
+  // the message names the record.
+  absl::Status Write(const v1::RecordBatch& batch);
+
+  absl::Status PutIncident(const v1::Incident& incident);
+  absl::StatusOr<v1::Incident> GetIncident(const std::string& id) const;  // NotFound if absent.
+  absl::StatusOr<std::vector<v1::Incident>> ListIncidents() const;
+  absl::Status PutReport(const v1::TriageReport& report);
+  absl::StatusOr<v1::TriageReport> GetReport(const std::string& incident_id) const;
+
+  // The whole dependency graph.
+  absl::StatusOr<DependencyGraph> Dependencies() const;
+  // Changes with from_ms <= time <= to_ms, oldest first.
+  absl::StatusOr<std::vector<v1::Change>> ChangesBetween(int64_t from_ms, int64_t to_ms) const;
+  absl::StatusOr<v1::Change> GetChange(const std::string& id) const;
+  // Every series of (service, metric) with its points in [from_ms, to_ms].
+  absl::StatusOr<std::vector<v1::Series>> ReadSeries(const std::string& service,
+                                                      const std::string& metric, int64_t from_ms,
+                                                      int64_t to_ms) const;
+  // Histograms of `service` with start < to_ms and end > from_ms.
+  absl::StatusOr<std::vector<v1::Histogram>> Histograms(const std::string& service,
+                                                        int64_t from_ms, int64_t to_ms) const;
+  // Reports whose consumer is `consumer`, from_ms <= time <= to_ms, by source then time.
+  absl::StatusOr<std::vector<v1::Upstream>> UpstreamReports(const std::string& consumer,
+                                                            int64_t from_ms, int64_t to_ms) const;
+  // Eval sets of `service` with time <= to_ms, oldest first.
+  absl::StatusOr<std::vector<v1::EvalSet>> EvalSets(const std::string& service,
+                                                    int64_t to_ms) const;
+  // Probes of `service` with from_ms <= time <= to_ms, by check then time.
+  absl::StatusOr<std::vector<v1::DependencyHealth>> Probes(const std::string& service,
+                                                           int64_t from_ms, int64_t to_ms) const;
+
+ private:
+  enum Cf : int;
+  explicit Store(std::unique_ptr<rocksdb::DB> db,
+                 std::vector<rocksdb::ColumnFamilyHandle*> handles, bool sync);
+  rocksdb::ColumnFamilyHandle* cf(Cf c) const;
+  absl::Status PutMessage(Cf c, const std::string& key, const google::protobuf::Message& m);
+  absl::Status GetMessage(Cf c, const std::string& key, google::protobuf::Message* m) const;
+  // Calls fn(key, value) for every key with `prefix` in [lower, upper).
+  template <typename Fn>
+  absl::Status Scan(Cf c, const std::string& lower, const std::string& upper, Fn fn) const;
+
+  absl::Mutex write_mu_;
+  uint64_t next_series_id_ ABSL_GUARDED_BY(write_mu_) = 1;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  bool sync_;
+};
+
+}  // namespace triage::store
