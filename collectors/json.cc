@@ -89,10 +89,10 @@ class Parser {
           v->boolean = c == 't';
           return true;
         }
-        return Fail("invalid literal");
+        return Fail("invalid literal (expected true, false or null)");
       case 'n':
         if (Literal("null")) return true;
-        return Fail("invalid literal");
+        return Fail("invalid literal (expected true, false or null)");
       case 'N':
       case 'I':
         return NonFinite(v, false);

@@ -218,9 +218,10 @@ int RulesCheck(const Args& args) {
 
 int main(int argc, char** argv) {
   std::vector<std::string> all(argv + 1, argv + argc);
-  if (all.empty() || all[0] == "-h" || all[0] == "--help" || all[0] == "help") {
+  if (all.empty()) return Usage("");
+  if (all[0] == "-h" || all[0] == "--help" || all[0] == "help") {
     std::cout << kUsage;
-    return all.empty() ? kBadInput : kOk;
+    return kOk;
   }
   std::string command = all[0];
   Args args = Args::Parse({all.begin() + 1, all.end()}, {"json"});

@@ -1,0 +1,73 @@
+#include "collectors/json.h"
+
+#include <cmath>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace triage::collectors {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(JsonTest, ParsesNestedDocuments) {
+  absl::StatusOr<JsonValue> v =
+      ParseJson(R"( {"a": [1, -2.5e3, true, null, "x\"y\u00e9"], "b": {}, "a2": 1777334400000} )");
+  ASSERT_TRUE(v.ok()) << v.status();
+  const JsonValue* a = v->Find("a");
+  ASSERT_NE(a, nullptr);
+  ASSERT_EQ(a->items.size(), 5u);
+  EXPECT_EQ(a->items[0].number, 1);
+  EXPECT_TRUE(a->items[0].integral);
+  EXPECT_EQ(a->items[1].number, -2500);
+  EXPECT_FALSE(a->items[1].integral);
+  EXPECT_TRUE(a->items[2].boolean);
+  EXPECT_TRUE(a->items[3].is_null());
+  EXPECT_EQ(a->items[4].text, "x\"y\xc3\xa9");
+  EXPECT_EQ(v->Find("a2")->number, 1777334400000.0);
+  EXPECT_EQ(v->Find("missing"), nullptr);
+}
+
+TEST(JsonTest, KeepsNonFiniteNumbersForTheCallerToReject) {
+  absl::StatusOr<JsonValue> v = ParseJson("[NaN, Infinity, -Infinity, 1e999]");
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE(std::isnan(v->items[0].number));
+  EXPECT_EQ(v->items[0].text, "NaN");
+  EXPECT_TRUE(std::isinf(v->items[1].number));
+  EXPECT_EQ(v->items[2].text, "-Infinity");
+  EXPECT_TRUE(std::isinf(v->items[3].number));
+}
+
+TEST(JsonTest, ErrorsNameTheColumn) {
+  struct Case {
+    const char* text;
+    const char* message;
+  } cases[] = {
+      {R"({"a" 1})", "column 6: expected ':'"},
+      {R"({"a": [1, 2})", "column 12: expected ',' or ']'"},
+      {R"({"a": 01})", "column 8: expected ',' or '}'"},
+      {R"({"a": "x)", "unterminated string"},
+      {R"({"a": tru})", "invalid literal"},
+      {R"({} extra)", "unexpected text after the JSON value"},
+      {"", "unexpected end of input"},
+  };
+  for (const Case& c : cases) {
+    absl::StatusOr<JsonValue> v = ParseJson(c.text);
+    ASSERT_FALSE(v.ok()) << c.text;
+    EXPECT_THAT(v.status().message(), HasSubstr(c.message)) << c.text;
+  }
+}
+
+TEST(JsonTest, DeepNestingIsAnErrorNotACrash) {
+  std::string deep(10000, '[');
+  EXPECT_FALSE(ParseJson(deep).ok());
+}
+
+TEST(JsonTest, AppendJsonStringEscapes) {
+  std::string out;
+  AppendJsonString(&out, "a\"b\\c\n\x01");
+  EXPECT_EQ(out, R"("a\"b\\c\n\u0001")");
+}
+
+}  // namespace
+}  // namespace triage::collectors

@@ -1,0 +1,185 @@
+#include "triage/store/store.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/unit/test_records.h"
+
+namespace triage::store {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using triage::testing::AddPoint;
+using triage::testing::Change;
+using triage::testing::Dependency;
+using triage::testing::MemStore;
+using triage::testing::Numeric;
+
+constexpr int64_t kT = 1777345200000;  // 2026-04-28T03:00:00Z
+
+std::vector<std::string> Ids(const std::vector<v1::Change>& changes) {
+  std::vector<std::string> ids;
+  for (const auto& c : changes) ids.push_back(c.id());
+  return ids;
+}
+
+TEST(StoreTest, ChangesComeBackInTimeOrderWithInclusiveBounds) {
+  MemStore store;
+  v1::RecordBatch b;
+  *b.add_changes() = Change("late", "config", "svc", kT + 10);
+  *b.add_changes() = Change("early", "config", "svc", kT - 10);
+  *b.add_changes() = Change("edge", "config", "svc", kT);
+  ASSERT_TRUE(store->Write(b).ok());
+  EXPECT_THAT(Ids(*store->ChangesBetween(kT - 10, kT + 10)), ElementsAre("early", "edge", "late"));
+  EXPECT_THAT(Ids(*store->ChangesBetween(kT, kT)), ElementsAre("edge"));
+  EXPECT_THAT(Ids(*store->ChangesBetween(kT + 11, kT + 20)), ElementsAre());
+}
+
+TEST(StoreTest, ChangeIdsAreIdempotent) {
+  MemStore store;
+  v1::RecordBatch b;
+  *b.add_changes() = Change("chg-1", "config", "svc", kT);
+  *b.add_changes() = Change("chg-1", "config", "svc", kT);  // Same batch.
+  ASSERT_TRUE(store->Write(b).ok());
+  ASSERT_TRUE(store->Write(b).ok());  // Again later.
+  v1::RecordBatch moved;
+  *moved.add_changes() = Change("chg-1", "code_deploy", "svc", kT + 60000);
+  ASSERT_TRUE(store->Write(moved).ok());
+  std::vector<v1::Change> all = *store->ChangesBetween(0, kT * 2);
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].kind(), "code_deploy");
+  EXPECT_EQ(store->GetChange("chg-1")->kind(), "code_deploy");
+  EXPECT_TRUE(absl::IsNotFound(store->GetChange("nope").status()));
+}
+
+TEST(StoreTest, SeriesPointsMergeAcrossWritesAndChunks) {
+  MemStore store;
+  v1::RecordBatch b;
+  v1::Series s = triage::testing::Series("requests", {{"service", "svc"}, {"source", "web"}});
+  for (int i = 0; i < 300; ++i) AddPoint(&s, kT + i * 60000, i);  // Spans 3 chunks.
+  *b.add_series() = s;
+  ASSERT_TRUE(store->Write(b).ok());
+  v1::RecordBatch update;
+  v1::Series s2 = triage::testing::Series("requests", {{"service", "svc"}, {"source", "web"}});
+  AddPoint(&s2, kT + 5 * 60000, -1);    // Overwrites a point.
+  AddPoint(&s2, kT + 1000 * 60000, 7);  // A new chunk.
+  *update.add_series() = s2;
+  ASSERT_TRUE(store->Write(update).ok());
+
+  std::vector<v1::Series> got = *store->ReadSeries("svc", "requests", kT, kT + 2000 * 60000);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].labels().at("source"), "web");
+  ASSERT_EQ(got[0].points_size(), 301);
+  EXPECT_EQ(got[0].points(5).value(), -1);
+  EXPECT_EQ(got[0].points(300).value(), 7);
+  for (int i = 1; i < got[0].points_size(); ++i) {
+    EXPECT_LT(got[0].points(i - 1).t_ms(), got[0].points(i).t_ms());
+  }
+  // A window inside one chunk, inclusive at both ends.
+  got = *store->ReadSeries("svc", "requests", kT + 10 * 60000, kT + 12 * 60000);
+  ASSERT_EQ(got[0].points_size(), 3);
+  // Other services and metrics do not match by prefix.
+  EXPECT_TRUE(store->ReadSeries("sv", "requests", 0, kT * 2)->empty());
+  EXPECT_TRUE(store->ReadSeries("svc", "request", 0, kT * 2)->empty());
+}
+
+TEST(StoreTest, DistinctLabelSetsAreDistinctSeriesAndSurviveReopen) {
+  MemStore store;
+  v1::RecordBatch b;
+  for (const char* source : {"web", "app"}) {
+    v1::Series s = triage::testing::Series("requests", {{"service", "svc"}, {"source", source}});
+    AddPoint(&s, kT, 1);
+    *b.add_series() = s;
+  }
+  ASSERT_TRUE(store->Write(b).ok());
+  store.Reopen();
+  v1::RecordBatch more;
+  v1::Series s = triage::testing::Series("requests", {{"service", "svc"}, {"source", "social"}});
+  AddPoint(&s, kT, 1);
+  *more.add_series() = s;
+  ASSERT_TRUE(store->Write(more).ok());
+  std::vector<v1::Series> got = *store->ReadSeries("svc", "requests", 0, kT);
+  ASSERT_EQ(got.size(), 3u);
+  for (const auto& g : got) EXPECT_EQ(g.points_size(), 1);
+}
+
+TEST(StoreTest, HistogramEdgesMustMatchTheRegisteredEdgesAndNothingIsWritten) {
+  MemStore store;
+  v1::RecordBatch b;
+  *b.add_histograms() = Numeric("svc", "f", kT, kT + 3600000, {0, 1, 2}, {1, 2});
+  ASSERT_TRUE(store->Write(b).ok());
+  v1::RecordBatch bad;
+  *bad.add_changes() = Change("c", "config", "svc", kT);
+  *bad.add_histograms() = Numeric("svc", "f", kT + 3600000, kT + 7200000, {0, 1, 3}, {1, 2});
+  absl::Status s = store->Write(bad);
+  EXPECT_TRUE(absl::IsInvalidArgument(s));
+  EXPECT_THAT(s.message(), HasSubstr("histograms[0]: edges"));
+  EXPECT_TRUE(store->ChangesBetween(0, kT * 2)->empty()) << "a failed batch writes nothing";
+  EXPECT_EQ(store->Histograms("svc", 0, kT * 2)->size(), 1u);
+}
+
+TEST(StoreTest, HistogramsOverlapQuery) {
+  MemStore store;
+  v1::RecordBatch b;
+  for (int h = 0; h < 5; ++h) {
+    *b.add_histograms() = Numeric("svc", "f", kT + h * 3600000, kT + (h + 1) * 3600000, {0, 1}, {h + 1.0});
+  }
+  ASSERT_TRUE(store->Write(b).ok());
+  // [kT+1h, kT+3h) overlaps hours 1 and 2 only (start < to, end > from).
+  std::vector<v1::Histogram> got = *store->Histograms("svc", kT + 3600000, kT + 3 * 3600000);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].counts(0), 2);
+  EXPECT_EQ(got[1].counts(0), 3);
+}
+
+TEST(StoreTest, DependencyCycleIsRejected) {
+  MemStore store;
+  v1::RecordBatch b;
+  *b.add_dependencies() = Dependency("a", {"b"});
+  ASSERT_TRUE(store->Write(b).ok());
+  v1::RecordBatch cyc;
+  *cyc.add_dependencies() = Dependency("b", {"a"});
+  absl::Status s = store->Write(cyc);
+  EXPECT_TRUE(absl::IsInvalidArgument(s));
+  EXPECT_THAT(s.message(), HasSubstr("dependency cycle: a -> b -> a"));
+  EXPECT_THAT(store->Dependencies()->Deps("b"), ElementsAre("b"));
+}
+
+TEST(StoreTest, UpstreamEvalSetsProbesAndIncidents) {
+  MemStore store;
+  v1::RecordBatch b;
+  for (int i = 0; i < 3; ++i) {
+    v1::Upstream* u = b.add_upstreams();
+    u->set_source("catalog");
+    u->set_consumer("svc");
+    *u->mutable_time() = FromMs(kT + i * 3600000);
+    u->set_row_count(100 + i);
+    v1::EvalSet* e = b.add_eval_sets();
+    e->set_service("svc");
+    e->set_name("golden");
+    *e->mutable_time() = FromMs(kT + i * 3600000);
+    v1::DependencyHealth* d = b.add_dependency_health();
+    d->set_service("os");
+    d->set_check("recall");
+    *d->mutable_time() = FromMs(kT + i * 3600000);
+    d->set_value(i);
+  }
+  ASSERT_TRUE(store->Write(b).ok());
+  EXPECT_EQ(store->UpstreamReports("svc", kT + 3600000, kT + 7200000)->size(), 2u);
+  EXPECT_TRUE(store->UpstreamReports("catalog", 0, kT * 2)->empty());
+  std::vector<v1::EvalSet> sets = *store->EvalSets("svc", kT + 3600000);
+  ASSERT_EQ(sets.size(), 2u);
+  EXPECT_EQ(ToMs(sets.back().time()), kT + 3600000);
+  EXPECT_EQ(store->Probes("os", kT, kT)->size(), 1u);
+
+  v1::Incident inc;
+  inc.set_id("inc-1");
+  inc.set_title("t");
+  ASSERT_TRUE(store->PutIncident(inc).ok());
+  EXPECT_EQ(store->GetIncident("inc-1")->title(), "t");
+  EXPECT_TRUE(absl::IsNotFound(store->GetIncident("inc-2").status()));
+  EXPECT_EQ(store->ListIncidents()->size(), 1u);
+}
+
+}  // namespace
+}  // namespace triage::store

@@ -1,0 +1,120 @@
+#include "rules/tree.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace triage::rules {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+TEST(TreeTest, DefaultTreeIsValidAndWalksInSpecOrder) {
+  EXPECT_THAT(CheckTreeText("default", DefaultTreeText()), IsEmpty());
+  absl::StatusOr<v1::Tree> tree = DefaultTree();
+  ASSERT_TRUE(tree.ok()) << tree.status();
+  std::vector<int> numbers;
+  for (const v1::Category* c : CostOrder(*tree)) numbers.push_back(c->number());
+  EXPECT_THAT(numbers, ElementsAre(1, 2, 3, 8, 4, 5, 6, 7, 9, 10));
+  for (const v1::Category& c : tree->category()) {
+    EXPECT_FALSE(c.owner().empty()) << c.id();
+    EXPECT_FALSE(c.mitigation().empty()) << c.id();
+  }
+}
+
+TEST(TreeTest, DefaultsFillWhatTheFileLeavesOut) {
+  absl::StatusOr<v1::Tree> tree = ParseTree("t", R"(
+    category { id: "drift" cost_minutes: 1 mitigation: "m" feature_drift {} })");
+  ASSERT_TRUE(tree.ok()) << tree.status();
+  EXPECT_EQ(tree->settings().candidate_before(), "24h");
+  EXPECT_EQ(tree->settings().candidate_after(), "5m");
+  EXPECT_EQ(tree->category(0).feature_drift().threshold(), 0.1);
+  EXPECT_EQ(tree->category(0).feature_drift().baseline_start(), "30d");
+  EXPECT_EQ(tree->category(0).feature_drift().smoothing(), 1e-4);
+}
+
+TEST(TreeTest, UnknownCheckKindHasItsLine) {
+  std::vector<std::string> p = CheckTreeText("t.textproto", R"(name: "x"
+category {
+  id: "a"
+  cost_minutes: 2
+  mitigation: "m"
+  kl_drift { threshold: 0.2 }
+})");
+  EXPECT_THAT(p, ElementsAre(HasSubstr("t.textproto:6:12: unknown check kind or category field "
+                                       "\"kl_drift\"")));
+}
+
+TEST(TreeTest, UnknownParameterHasItsLine) {
+  std::vector<std::string> p = CheckTreeText("t.textproto", R"(category {
+  id: "a"
+  cost_minutes: 2
+  mitigation: "m"
+  feature_drift {
+    threshold: 0.2
+    treshold: 0.3
+  }
+})");
+  EXPECT_THAT(p, ElementsAre(HasSubstr("t.textproto:7:13: unknown parameter \"treshold\" for check "
+                                       "kind feature_drift")));
+}
+
+TEST(TreeTest, DuplicateIdMissingCostMitigationAndCheck) {
+  std::vector<std::string> p = CheckTreeText("t.textproto", R"(category {
+  id: "a"
+  cost_minutes: 2
+  mitigation: "m"
+  change_log { kinds: "config" }
+}
+category {
+  id: "a"
+  change_log { kinds: "code_deploy" }
+}
+category {
+  id: "b"
+  cost_minutes: 3
+  mitigation: "m"
+})");
+  EXPECT_THAT(p, ElementsAre("t.textproto:8: duplicate id a (first at line 2)",
+                             "t.textproto:7: category a: missing cost_minutes",
+                             "t.textproto:7: category a: missing mitigation",
+                             HasSubstr("t.textproto:11: category b: missing check kind")));
+}
+
+TEST(TreeTest, BadDurationsKindsAndThresholds) {
+  std::vector<std::string> p = CheckTreeText("t.textproto", R"(settings {
+  candidate_before: "a day"
+}
+category {
+  id: "a"
+  cost_minutes: 2
+  mitigation: "m"
+  change_log { kinds: "deploy" }
+}
+category {
+  id: "b"
+  cost_minutes: -1
+  mitigation: "m"
+  feature_drift {
+    current_window: "1 hour"
+    threshold: -0.5
+  }
+})");
+  EXPECT_THAT(p, ElementsAre(HasSubstr("t.textproto:2: candidate_before: \"a day\" is not a duration"),
+                             HasSubstr("t.textproto:8: category a: unknown change kind \"deploy\""),
+                             "t.textproto:12: category b: cost_minutes must be > 0, got -1",
+                             HasSubstr("t.textproto:15: current_window: \"1 hour\""),
+                             "t.textproto:14: category b: threshold must be >= 0"));
+}
+
+TEST(TreeTest, SyntaxErrorsAndParseTreeStatus) {
+  EXPECT_THAT(CheckTreeText("t", "category { id: "), ElementsAre(HasSubstr("t:1:")));
+  absl::StatusOr<v1::Tree> t = ParseTree("t", "category { id: \"rare_class\" }");
+  ASSERT_FALSE(t.ok());
+  EXPECT_THAT(t.status().message(), HasSubstr("reserved"));
+  EXPECT_TRUE(absl::IsNotFound(LoadTreeFile("/nonexistent/tree").status()));
+}
+
+}  // namespace
+}  // namespace triage::rules
