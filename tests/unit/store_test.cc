@@ -181,5 +181,51 @@ TEST(StoreTest, UpstreamEvalSetsProbesAndIncidents) {
   EXPECT_EQ(store->ListIncidents()->size(), 1u);
 }
 
+TEST(StoreTest, RetentionDropsOldRecordsThroughCompaction) {
+  FakeClock clock(kT);
+  MemStore store(/*retention_ms=*/35 * kDayMs, &clock);
+  v1::RecordBatch b;
+  *b.add_changes() = Change("old", "config", "svc", kT - 40 * kDayMs);
+  *b.add_changes() = Change("new", "config", "svc", kT - kDayMs);
+  v1::Series s = triage::testing::Series("m", {{"service", "svc"}});
+  AddPoint(&s, kT - 40 * kDayMs, 1);
+  AddPoint(&s, kT - kDayMs, 2);
+  *b.add_series() = s;
+  *b.add_histograms() = Numeric("svc", "f", kT - 40 * kDayMs, kT - 40 * kDayMs + 3600000, {0, 1}, {1});
+  *b.add_histograms() = Numeric("svc", "f", kT - kDayMs, kT - kDayMs + 3600000, {0, 1}, {1});
+  ASSERT_TRUE(store->Write(b).ok());
+  ASSERT_TRUE(store->CompactAll().ok());
+  EXPECT_THAT(Ids(*store->ChangesBetween(0, kT)), ElementsAre("new"));
+  EXPECT_EQ((*store->ReadSeries("svc", "m", 0, kT))[0].points_size(), 1);
+  EXPECT_EQ(store->Histograms("svc", 0, kT)->size(), 1u);
+  // Thirty-five days later everything time-stamped is gone; the index is not.
+  clock.Advance(35 * kDayMs);
+  ASSERT_TRUE(store->CompactAll().ok());
+  EXPECT_TRUE(store->ChangesBetween(0, kT * 2)->empty());
+  EXPECT_EQ((*store->ReadSeries("svc", "m", 0, kT * 2))[0].points_size(), 0);
+}
+
+TEST(StoreTest, AFailedBatchAllocatesNoSeriesId) {
+  MemStore store;
+  v1::RecordBatch b;
+  *b.add_histograms() = Numeric("svc", "f", kT, kT + 3600000, {0, 1, 2}, {1, 2});
+  ASSERT_TRUE(store->Write(b).ok());
+  v1::RecordBatch bad;
+  v1::Series s = triage::testing::Series("m", {{"service", "a"}});
+  AddPoint(&s, kT, 1);
+  *bad.add_series() = s;
+  *bad.add_histograms() = Numeric("svc", "f", kT, kT + 3600000, {0, 5}, {1});
+  ASSERT_FALSE(store->Write(bad).ok());
+  EXPECT_TRUE(store->ReadSeries("a", "m", 0, kT)->empty());
+  v1::RecordBatch good;
+  v1::Series s2 = triage::testing::Series("m", {{"service", "b"}});
+  AddPoint(&s2, kT, 2);
+  *good.add_series() = s2;
+  *good.add_series() = s;
+  ASSERT_TRUE(store->Write(good).ok());
+  EXPECT_EQ((*store->ReadSeries("a", "m", 0, kT))[0].points(0).value(), 1);
+  EXPECT_EQ((*store->ReadSeries("b", "m", 0, kT))[0].points(0).value(), 2);
+}
+
 }  // namespace
 }  // namespace triage::store

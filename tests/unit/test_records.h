@@ -16,10 +16,14 @@ namespace triage::testing {
 // A fresh store in memory; the Env outlives the Store.
 class MemStore {
  public:
-  MemStore() : env_(rocksdb::NewMemEnv(rocksdb::Env::Default())) { Reopen(); }
+  explicit MemStore(int64_t retention_ms = 0, const Clock* clock = nullptr)
+      : env_(rocksdb::NewMemEnv(rocksdb::Env::Default())), retention_ms_(retention_ms), clock_(clock) {
+    Reopen();
+  }
   void Reopen() {
     store_.reset();
-    auto s = store::Store::Open({.path = "/db", .env = env_.get()});
+    auto s = store::Store::Open(
+        {.path = "/db", .env = env_.get(), .retention_ms = retention_ms_, .clock = clock_});
     EXPECT_TRUE(s.ok()) << s.status();
     store_ = std::move(*s);
   }
@@ -28,6 +32,8 @@ class MemStore {
 
  private:
   std::unique_ptr<rocksdb::Env> env_;
+  int64_t retention_ms_;
+  const Clock* clock_;
   std::unique_ptr<store::Store> store_;
 };
 

@@ -3,9 +3,12 @@
 #include <bit>
 #include <map>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "rocksdb/compaction_filter.h"
 #include "rocksdb/db.h"
+#include "rocksdb/merge_operator.h"
 #include "rocksdb/options.h"
 #include "rocksdb/write_batch.h"
 #include "triage/base/time.h"
@@ -89,6 +92,86 @@ std::string EncodeChunk(const PointMap& points) {
   return v;
 }
 
+// Series chunks are written with Merge: each operand holds new points of the
+// chunk, and merging decodes existing value and operands in order (a later
+// point at the same timestamp wins). Writes never read.
+class ChunkMergeOperator : public rocksdb::MergeOperator {
+ public:
+  bool FullMergeV2(const MergeOperationInput& in, MergeOperationOutput* out) const override {
+    PointMap points;
+    if (in.existing_value != nullptr) {
+      DecodeChunk(std::string_view(in.existing_value->data(), in.existing_value->size()), &points);
+    }
+    for (const rocksdb::Slice& op : in.operand_list) {
+      DecodeChunk(std::string_view(op.data(), op.size()), &points);
+    }
+    out->new_value = EncodeChunk(points);
+    return true;
+  }
+  bool PartialMergeMulti(const rocksdb::Slice&, const std::deque<rocksdb::Slice>& operands,
+                         std::string* new_value, rocksdb::Logger*) const override {
+    PointMap points;
+    for (const rocksdb::Slice& op : operands) {
+      DecodeChunk(std::string_view(op.data(), op.size()), &points);
+    }
+    *new_value = EncodeChunk(points);
+    return true;
+  }
+  const char* Name() const override { return "triage.ChunkMerge"; }
+};
+
+// Drops records older than the retention cutoff during compaction. `time_of`
+// reads a record's time from its key (nullopt keeps the record).
+class RetentionFilter : public rocksdb::CompactionFilter {
+ public:
+  using TimeOf = std::optional<int64_t> (*)(std::string_view key);
+  RetentionFilter(const Clock* clock, int64_t retention_ms, TimeOf time_of, const char* name)
+      : clock_(clock), retention_ms_(retention_ms), time_of_(time_of), name_(name) {}
+
+  bool Filter(int, const rocksdb::Slice& key, const rocksdb::Slice&, std::string*,
+              bool*) const override {
+    return Expired(key);
+  }
+  // Series chunks are written as merge operands; those expire the same way.
+  bool FilterMergeOperand(int, const rocksdb::Slice& key, const rocksdb::Slice&) const override {
+    return Expired(key);
+  }
+  bool Expired(const rocksdb::Slice& key) const {
+    std::optional<int64_t> t = time_of_(std::string_view(key.data(), key.size()));
+    return t.has_value() && *t < clock_->NowMs() - retention_ms_;
+  }
+  const char* Name() const override { return name_; }
+
+ private:
+  const Clock* clock_;
+  int64_t retention_ms_;
+  TimeOf time_of_;
+  const char* name_;
+};
+
+std::optional<int64_t> ChangeTime(std::string_view key) {
+  std::optional<ChangeKey> k = ChangeKey::Decode(key);
+  return k ? std::optional<int64_t>(k->time_ms) : std::nullopt;
+}
+std::optional<int64_t> ChunkEnd(std::string_view key) {
+  std::optional<ChunkKey> k = ChunkKey::Decode(key);
+  return k ? std::optional<int64_t>(k->block_start_ms + kChunkMs) : std::nullopt;
+}
+std::optional<int64_t> HistogramEnd(std::string_view key) {
+  std::optional<HistogramKey> k = HistogramKey::Decode(key);
+  return k ? std::optional<int64_t>(k->end_ms) : std::nullopt;
+}
+std::optional<int64_t> PairTime(std::string_view key) {
+  std::optional<PairTimeKey> k = PairTimeKey::Decode(key);
+  return k ? std::optional<int64_t>(k->time_ms) : std::nullopt;
+}
+std::optional<int64_t> EvalSetTime(std::string_view key) {
+  std::optional<EvalSetKey> k = EvalSetKey::Decode(key);
+  return k ? std::optional<int64_t>(k->time_ms) : std::nullopt;
+}
+
+const SystemClock kSystemClock;
+
 bool SameEdges(const v1::Histogram& a, const v1::Histogram& b) {
   if (a.edges_size() != b.edges_size()) return false;
   for (int i = 0; i < a.edges_size(); ++i) {
@@ -99,9 +182,8 @@ bool SameEdges(const v1::Histogram& a, const v1::Histogram& b) {
 
 }  // namespace
 
-Store::Store(std::unique_ptr<rocksdb::DB> db, std::vector<rocksdb::ColumnFamilyHandle*> handles,
-             bool sync)
-    : db_(std::move(db)), handles_(std::move(handles)), sync_(sync) {}
+Store::Store(std::vector<std::unique_ptr<rocksdb::CompactionFilter>> filters, bool sync)
+    : filters_(std::move(filters)), sync_(sync) {}
 
 Store::~Store() {
   for (rocksdb::ColumnFamilyHandle* h : handles_) db_->DestroyColumnFamilyHandle(h);
@@ -115,17 +197,37 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
   if (options.env != nullptr) db_options.env = options.env;
-  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  for (const char* name : kCfNames) {
-    rocksdb::ColumnFamilyOptions cf_options;
-    descriptors.emplace_back(name, cf_options);
+
+  std::vector<std::unique_ptr<rocksdb::CompactionFilter>> filters(kNumCf);
+  if (options.retention_ms > 0) {
+    const Clock* clock = options.clock != nullptr ? options.clock : &kSystemClock;
+    auto add = [&](Cf c, RetentionFilter::TimeOf time_of) {
+      filters[c] = std::make_unique<RetentionFilter>(clock, options.retention_ms, time_of,
+                                                     "triage.Retention");
+    };
+    add(kChanges, ChangeTime);
+    add(kSeriesChunks, ChunkEnd);
+    add(kHistograms, HistogramEnd);
+    add(kUpstream, PairTime);
+    add(kDependencyHealth, PairTime);
+    add(kEvalSets, EvalSetTime);
   }
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (int c = 0; c < kNumCf; ++c) {
+    rocksdb::ColumnFamilyOptions cf_options;
+    if (c == kSeriesChunks) cf_options.merge_operator = std::make_shared<ChunkMergeOperator>();
+    if (filters[c] != nullptr) {
+      cf_options.compaction_filter = filters[c].get();
+      cf_options.periodic_compaction_seconds = 24 * 60 * 60;  // Old files get filtered too.
+    }
+    descriptors.emplace_back(kCfNames[c], cf_options);
+  }
+  auto store = std::unique_ptr<Store>(new Store(std::move(filters), options.sync));
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(db_options, options.path, descriptors, &handles, &raw);
+  rocksdb::Status s =
+      rocksdb::DB::Open(db_options, options.path, descriptors, &store->handles_, &raw);
   if (!s.ok()) return ToAbsl(s, "open " + options.path);
-  auto store = std::unique_ptr<Store>(
-      new Store(std::unique_ptr<rocksdb::DB>(raw), std::move(handles), options.sync));
+  store->db_.reset(raw);
   std::string next;
   s = store->db_->Get(rocksdb::ReadOptions(), store->cf(kDefault), kNextSeriesIdKey, &next);
   if (s.ok()) {
@@ -138,6 +240,48 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
     return ToAbsl(s, "read next_series_id");
   }
   return store;
+}
+
+absl::Status Store::CompactAll() {
+  for (rocksdb::ColumnFamilyHandle* h : handles_) {
+    rocksdb::CompactRangeOptions o;
+    o.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+    absl::Status s = ToAbsl(db_->CompactRange(o, h, nullptr, nullptr), "compact");
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> Store::SeriesId(const v1::Series& series, rocksdb::WriteBatch* wb,
+                                         uint64_t* next_id, std::vector<std::string>* new_keys) {
+  SeriesIndexKey key;
+  key.metric = series.metric();
+  key.labels = {series.labels().begin(), series.labels().end()};
+  auto svc = series.labels().find("service");
+  if (svc != series.labels().end()) key.service = svc->second;
+  std::string k = key.Encode();
+  if (auto it = series_ids_.find(k); it != series_ids_.end()) return it->second;
+  uint64_t id = 0;
+  std::string v;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(kSeriesIndex), k, &v);
+  if (s.ok()) {
+    std::string_view in = v;
+    if (!GetU64(&in, &id)) return absl::DataLossError("store: bad series index entry");
+  } else if (s.IsNotFound()) {
+    id = (*next_id)++;
+    std::string value;
+    PutU64(&value, id);
+    v1::Series meta;
+    meta.set_metric(series.metric());
+    *meta.mutable_labels() = series.labels();
+    value.append(meta.SerializeAsString());
+    wb->Put(cf(kSeriesIndex), k, value);
+  } else {
+    return ToAbsl(s, "read series index");
+  }
+  new_keys->push_back(k);
+  series_ids_.emplace(std::move(k), id);
+  return id;
 }
 
 absl::Status Store::Write(const v1::RecordBatch& batch) {
@@ -181,57 +325,25 @@ absl::Status Store::Write(const v1::RecordBatch& batch) {
     wb.Put(cf(kChanges), ChangeKey{t, id}.Encode(), c->SerializeAsString());
   }
 
-  // Series: resolve ids, then merge points chunk by chunk.
+  // Series: resolve ids, then merge points into chunks (no read).
   uint64_t next_id = next_series_id_;
-  std::map<std::string, uint64_t> ids_in_batch;
+  // Ids allocated by this batch leave the cache again unless the batch commits.
+  std::vector<std::string> new_keys;
+  bool committed = false;
+  absl::Cleanup forget_new_ids = [&] {
+    if (committed) return;
+    for (const std::string& k : new_keys) series_ids_.erase(k);
+  };
   std::map<std::pair<uint64_t, int64_t>, PointMap> chunks;
   for (const v1::Series& series : batch.series()) {
-    SeriesIndexKey key;
-    key.metric = series.metric();
-    key.labels = {series.labels().begin(), series.labels().end()};
-    auto svc = series.labels().find("service");
-    if (svc != series.labels().end()) key.service = svc->second;
-    std::string k = key.Encode();
-    uint64_t id = 0;
-    if (auto it = ids_in_batch.find(k); it != ids_in_batch.end()) {
-      id = it->second;
-    } else {
-      std::string v;
-      rocksdb::Status s = db_->Get(ro, cf(kSeriesIndex), k, &v);
-      if (s.ok()) {
-        std::string_view in = v;
-        if (!GetU64(&in, &id)) return absl::DataLossError("store: bad series index entry");
-      } else if (s.IsNotFound()) {
-        id = next_id++;
-        std::string v2;
-        PutU64(&v2, id);
-        v1::Series meta;
-        meta.set_metric(series.metric());
-        *meta.mutable_labels() = series.labels();
-        v2.append(meta.SerializeAsString());
-        wb.Put(cf(kSeriesIndex), k, v2);
-      } else {
-        return ToAbsl(s, "read series index");
-      }
-      ids_in_batch[k] = id;
-    }
+    absl::StatusOr<uint64_t> id = SeriesId(series, &wb, &next_id, &new_keys);
+    if (!id.ok()) return id.status();
     for (const v1::Point& p : series.points()) {
-      chunks[{id, BlockStart(p.t_ms())}][p.t_ms()] = p.value();
+      chunks[{*id, BlockStart(p.t_ms())}][p.t_ms()] = p.value();
     }
   }
-  for (auto& [where, points] : chunks) {
-    std::string key = ChunkKey{where.first, where.second}.Encode();
-    std::string existing;
-    rocksdb::Status s = db_->Get(ro, cf(kSeriesChunks), key, &existing);
-    if (s.ok()) {
-      PointMap merged;
-      DecodeChunk(existing, &merged);
-      for (const auto& [t, v] : points) merged[t] = v;
-      points.swap(merged);
-    } else if (!s.IsNotFound()) {
-      return ToAbsl(s, "read series chunk");
-    }
-    wb.Put(cf(kSeriesChunks), key, EncodeChunk(points));
+  for (const auto& [where, points] : chunks) {
+    wb.Merge(cf(kSeriesChunks), ChunkKey{where.first, where.second}.Encode(), EncodeChunk(points));
   }
   if (next_id != next_series_id_) {
     std::string v;
@@ -292,7 +404,10 @@ absl::Status Store::Write(const v1::RecordBatch& batch) {
   rocksdb::WriteOptions wo;
   wo.sync = sync_;
   absl::Status s = ToAbsl(db_->Write(wo, &wb), "write batch");
-  if (s.ok()) next_series_id_ = next_id;
+  if (s.ok()) {
+    next_series_id_ = next_id;
+    committed = true;
+  }
   return s;
 }
 

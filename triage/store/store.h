@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,6 +22,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "triage/base/clock.h"
 #include "triage/base/graph.h"
 #include "triage/v1/records.pb.h"
 #include "triage/v1/report.pb.h"
@@ -28,7 +30,9 @@
 namespace rocksdb {
 class DB;
 class ColumnFamilyHandle;
+class CompactionFilter;
 class Env;
+class WriteBatch;
 }  // namespace rocksdb
 
 namespace triage::store {
@@ -39,7 +43,15 @@ struct StoreOptions {
   // pass an in-memory Env. Not owned; must outlive the Store.
   rocksdb::Env* env = nullptr;
   // fsync the WAL on every write (survives power loss, not only a crash).
+  // Without it a write is acknowledged once it is in the WAL, which survives
+  // the process being killed.
   bool sync = false;
+  // Time-stamped records older than this are dropped by compaction (never by
+  // a scan); 0 keeps everything. Incidents, reports and dependencies are kept.
+  int64_t retention_ms = 0;
+  // The clock retention is measured against; nullptr is the system clock.
+  // Not owned; must outlive the Store.
+  const Clock* clock = nullptr;
 };
 
 // Points are stored in chunks of one series each covering this much time.
@@ -60,6 +72,9 @@ class Store {
   // its feature's registered edges or the dependencies would form a cycle;
   // the message names the record.
   absl::Status Write(const v1::RecordBatch& batch);
+
+  // Compacts every column family now, applying retention (tests, maintenance).
+  absl::Status CompactAll();
 
   absl::Status PutIncident(const v1::Incident& incident);
   absl::StatusOr<v1::Incident> GetIncident(const std::string& id) const;  // NotFound if absent.
@@ -91,8 +106,12 @@ class Store {
 
  private:
   enum Cf : int;
-  explicit Store(std::unique_ptr<rocksdb::DB> db,
-                 std::vector<rocksdb::ColumnFamilyHandle*> handles, bool sync);
+  Store(std::vector<std::unique_ptr<rocksdb::CompactionFilter>> filters, bool sync);
+  // The id of a series, allocating one (and adding its index entry to `wb`)
+  // when new.
+  absl::StatusOr<uint64_t> SeriesId(const v1::Series& series, rocksdb::WriteBatch* wb,
+                                    uint64_t* next_id, std::vector<std::string>* new_keys)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   rocksdb::ColumnFamilyHandle* cf(Cf c) const;
   absl::Status PutMessage(Cf c, const std::string& key, const google::protobuf::Message& m);
   absl::Status GetMessage(Cf c, const std::string& key, google::protobuf::Message* m) const;
@@ -102,6 +121,9 @@ class Store {
 
   absl::Mutex write_mu_;
   uint64_t next_series_id_ ABSL_GUARDED_BY(write_mu_) = 1;
+  // Series index entries already resolved: encoded SeriesIndexKey -> id.
+  std::map<std::string, uint64_t> series_ids_ ABSL_GUARDED_BY(write_mu_);
+  std::vector<std::unique_ptr<rocksdb::CompactionFilter>> filters_;  // Outlive db_.
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   bool sync_;
