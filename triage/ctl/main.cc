@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_format.h"
 #include "rules/tree.h"
+#include "triage/ctl/client.h"
 #include "triage/ctl/replay.h"
 
 namespace {
@@ -29,7 +30,18 @@ constexpr char kUsage[] = R"(usage: triagectl COMMAND [ARGS]
   rules check FILE
       Validate a tree file; every problem is printed as FILE:LINE: what.
 
-Exit codes: 0 ok, 1 triage mismatch, 2 bad input or usage.
+Against a running triaged (--server HOST:PORT, default 127.0.0.1:7070):
+  ingest BUNDLE [--json]
+      Send a bundle (.jsonl or .jsonl.gz); an incident record in it is walked.
+  change add --kind K --service S [--id ID --time T --version V
+             --previous-version P --actor A --summary TEXT --url U --source SRC]
+  triage --service S --metric M [--service S2 --metric M2 ...] [--at TIME] [--json]
+      Walk the tree now (or as of --at) for the alerted service(s).
+  incidents [--json]
+  overlay --service S --metric M --window 60m|24h|7d [--end TIME] [--max-points N] [--json]
+TIME is RFC 3339 (2026-04-28T03:00:00Z), Unix milliseconds, or "now".
+
+Exit codes: 0 ok, 1 triage mismatch, 2 bad input or usage, 3 server error.
 )";
 
 int Usage(const std::string& problem) {
@@ -38,55 +50,44 @@ int Usage(const std::string& problem) {
   return kBadInput;
 }
 
-// Splits args into positionals and --flag[=value] / --flag value options.
-struct Args {
-  std::vector<std::string> positional;
-  std::vector<std::pair<std::string, std::string>> flags;
-  std::string error;
+using Args = triage::ctl::CommandLine;
 
-  static Args Parse(const std::vector<std::string>& argv, const std::vector<std::string>& bools) {
-    Args a;
-    for (size_t i = 0; i < argv.size(); ++i) {
-      const std::string& s = argv[i];
-      if (s.rfind("--", 0) != 0 || s.size() == 2) {
-        a.positional.push_back(s);
-        continue;
+// Splits argv into positionals and --flag[=value] / --flag value options.
+bool ParseArgs(const std::vector<std::string>& argv, Args* a, std::string* error) {
+  static const std::vector<std::string> kBool = {"json"};
+  for (size_t i = 0; i < argv.size(); ++i) {
+    const std::string& s = argv[i];
+    if (s.rfind("--", 0) != 0 || s.size() == 2) {
+      a->positional.push_back(s);
+      continue;
+    }
+    std::string name = s.substr(2), value;
+    if (size_t eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+    } else if (std::find(kBool.begin(), kBool.end(), name) == kBool.end()) {
+      if (i + 1 >= argv.size()) {
+        *error = "--" + name + " needs a value";
+        return false;
       }
-      std::string name = s.substr(2), value;
-      if (size_t eq = name.find('='); eq != std::string::npos) {
-        value = name.substr(eq + 1);
-        name = name.substr(0, eq);
-      } else if (std::find(bools.begin(), bools.end(), name) == bools.end()) {
-        if (i + 1 >= argv.size()) {
-          a.error = "--" + name + " needs a value";
-          return a;
-        }
-        value = argv[++i];
-      } else {
-        value = "true";
-      }
-      a.flags.emplace_back(name, value);
+      value = argv[++i];
+    } else {
+      value = "true";
     }
-    return a;
+    a->flags.emplace_back(name, value);
   }
-  bool Has(const std::string& name) const {
-    return std::any_of(flags.begin(), flags.end(), [&](const auto& f) { return f.first == name; });
-  }
-  std::string Get(const std::string& name) const {
-    std::string v;
-    for (const auto& f : flags) {
-      if (f.first == name) v = f.second;
+  return true;
+}
+
+// The first flag not in `known`, or "".
+std::string Unknown(const Args& args, const std::vector<std::string>& known) {
+  for (const auto& f : args.flags) {
+    if (f.first != "server" && std::find(known.begin(), known.end(), f.first) == known.end()) {
+      return "--" + f.first;
     }
-    return v;
   }
-  // The first flag not in `known`, or "".
-  std::string Unknown(const std::vector<std::string>& known) const {
-    for (const auto& f : flags) {
-      if (std::find(known.begin(), known.end(), f.first) == known.end()) return "--" + f.first;
-    }
-    return "";
-  }
-};
+  return "";
+}
 
 absl::StatusOr<triage::v1::Tree> LoadTree(const Args& args) {
   if (args.Has("tree")) return triage::rules::LoadTreeFile(args.Get("tree"));
@@ -217,26 +218,60 @@ int RulesCheck(const Args& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::vector<std::string> all(argv + 1, argv + argc);
-  if (all.empty()) return Usage("");
-  if (all[0] == "-h" || all[0] == "--help" || all[0] == "help") {
+  Args args;
+  std::string error;
+  if (!ParseArgs(std::vector<std::string>(argv + 1, argv + argc), &args, &error)) {
+    return Usage(error);
+  }
+  if (args.positional.empty()) return Usage(argc > 1 ? "no command" : "");
+  std::string command = args.positional[0];
+  args.positional.erase(args.positional.begin());
+  if (command == "-h" || command == "help") {
     std::cout << kUsage;
     return kOk;
   }
-  std::string command = all[0];
-  Args args = Args::Parse({all.begin() + 1, all.end()}, {"json"});
-  if (!args.error.empty()) return Usage(args.error);
-  if (command == "replay") {
-    if (std::string u = args.Unknown({"tree", "json"}); !u.empty()) return Usage("unknown flag " + u);
-    return Replay(args);
+  const std::string server = args.Get("server", "127.0.0.1:7070");
+  struct Command {
+    const char* name;
+    std::vector<std::string> flags;
+    int (*run)(const Args&);
+  };
+  static const Command kLocal[] = {
+      {"replay", {"tree", "json"}, Replay},
+      {"regress", {"tree"}, Regress},
+      {"rules", {}, RulesCheck},
+  };
+  for (const Command& c : kLocal) {
+    if (command != c.name) continue;
+    if (std::string u = Unknown(args, c.flags); !u.empty()) return Usage("unknown flag " + u);
+    return c.run(args);
   }
-  if (command == "regress") {
-    if (std::string u = args.Unknown({"tree"}); !u.empty()) return Usage("unknown flag " + u);
-    return Regress(args);
+  struct RemoteCommand {
+    const char* name;
+    std::vector<std::string> flags;
+    int (*run)(const std::string&, const Args&);
+  };
+  static const RemoteCommand kRemote[] = {
+      {"ingest", {"json"}, triage::ctl::IngestCommand},
+      {"triage", {"service", "metric", "at", "json"}, triage::ctl::TriageCommand},
+      {"incidents", {"json"}, triage::ctl::IncidentsCommand},
+      {"overlay", {"service", "metric", "window", "end", "max-points", "json"},
+       triage::ctl::OverlayCommand},
+  };
+  for (const RemoteCommand& c : kRemote) {
+    if (command != c.name) continue;
+    if (std::string u = Unknown(args, c.flags); !u.empty()) return Usage("unknown flag " + u);
+    return c.run(server, args);
   }
-  if (command == "rules") {
-    if (std::string u = args.Unknown({}); !u.empty()) return Usage("unknown flag " + u);
-    return RulesCheck(args);
+  if (command == "change") {
+    if (args.positional.empty() || args.positional[0] != "add") return Usage("usage: triagectl change add ...");
+    args.positional.erase(args.positional.begin());
+    if (std::string u = Unknown(args, {"kind", "service", "id", "time", "version", "previous-version",
+                                       "actor", "summary", "url", "source"});
+        !u.empty()) {
+      return Usage("unknown flag " + u);
+    }
+    return triage::ctl::ChangeAddCommand(server, args);
   }
   return Usage("unknown command " + command);
 }

@@ -1,0 +1,276 @@
+#include "triage/server/core.h"
+
+#include <chrono>
+#include <cmath>
+#include <map>
+
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "collectors/bundle_reader.h"
+#include "collectors/remote_write.h"
+#include "collectors/validate.h"
+#include "rules/engine.h"
+#include "rules/tree.h"
+#include "triage/base/time.h"
+
+namespace triage::server {
+
+namespace {
+
+absl::Status Invalid(const std::vector<std::string>& problems) {
+  return absl::InvalidArgumentError(absl::StrJoin(problems, "\n"));
+}
+
+}  // namespace
+
+Core::Core(store::Store& store, const Clock& clock, Metrics& metrics, CoreOptions options,
+           v1::Tree tree)
+    : store_(store),
+      clock_(clock),
+      metrics_(metrics),
+      options_(std::move(options)),
+      tree_(std::make_shared<const v1::Tree>(std::move(tree))) {}
+
+absl::StatusOr<std::unique_ptr<Core>> Core::Create(store::Store& store, const Clock& clock,
+                                                   Metrics& metrics, CoreOptions options) {
+  absl::StatusOr<v1::Tree> tree = options.tree_path.empty()
+                                      ? rules::DefaultTree()
+                                      : rules::LoadTreeFile(options.tree_path);
+  if (!tree.ok()) return tree.status();
+  return std::unique_ptr<Core>(
+      new Core(store, clock, metrics, std::move(options), std::move(*tree)));
+}
+
+std::shared_ptr<const v1::Tree> Core::tree() const {
+  absl::MutexLock lock(&tree_mu_);
+  return tree_;
+}
+
+void Core::Count(const v1::RecordBatch& b, v1::IngestResponse* response) {
+  int32_t samples = 0;
+  for (const v1::Series& s : b.series()) samples += s.points_size();
+  std::pair<const char*, int32_t> counts[] = {
+      {"dependency", b.dependencies_size()}, {"change", b.changes_size()},
+      {"series", b.series_size()},           {"sample", samples},
+      {"histogram", b.histograms_size()},    {"upstream", b.upstreams_size()},
+      {"eval_set", b.eval_sets_size()},      {"dependency_health", b.dependency_health_size()}};
+  for (const auto& [kind, n] : counts) {
+    if (n == 0) continue;
+    (*response->mutable_accepted())[kind] += n;
+    metrics_.Ingested(kind).Increment(static_cast<double>(n));
+  }
+}
+
+absl::StatusOr<v1::IngestResponse> Core::Write(const v1::RecordBatch& batch) {
+  std::vector<std::string> problems = collectors::ValidateRecords(batch);
+  if (!problems.empty()) return Invalid(problems);
+  if (absl::Status s = store_.Write(batch); !s.ok()) return s;
+  v1::IngestResponse response;
+  Count(batch, &response);
+  return response;
+}
+
+absl::StatusOr<v1::IngestResponse> Core::IngestBundle(std::string_view name,
+                                                      std::string_view ndjson) {
+  collectors::BundleReadResult read =
+      collectors::ReadBundle(name, ndjson, {.require_incident = false});
+  if (!read.ok()) return read.ToStatus();
+  if (absl::Status s = store_.Write(read.bundle.records()); !s.ok()) return s;
+  v1::IngestResponse response;
+  Count(read.bundle.records(), &response);
+  if (read.has_incident) {
+    const v1::Incident& incident = read.bundle.incident();
+    if (absl::Status s = store_.PutIncident(incident); !s.ok()) return s;
+    (*response.mutable_accepted())["incident"] = 1;
+    metrics_.Ingested("incident").Increment();
+    absl::StatusOr<v1::TriageReport> report = Walk(incident);
+    if (!report.ok()) return report.status();
+    if (absl::Status s = store_.PutReport(*report); !s.ok()) return s;
+    *response.mutable_report() = std::move(*report);
+  }
+  return response;
+}
+
+absl::StatusOr<v1::IngestResponse> Core::AddChange(v1::Change change) {
+  int64_t now = clock_.NowMs();
+  if (!change.has_time()) *change.mutable_time() = FromMs(now);
+  if (change.id().empty()) {
+    change.set_id(absl::StrFormat("chg-%d-%04x", now, next_change_suffix_.fetch_add(1) & 0xffff));
+  }
+  v1::RecordBatch batch;
+  *batch.add_changes() = std::move(change);
+  return Write(batch);
+}
+
+absl::StatusOr<v1::IngestResponse> Core::RemoteWrite(std::string_view body) {
+  absl::StatusOr<collectors::RemoteWrite> decoded =
+      collectors::DecodeRemoteWrite(body, options_.max_body_bytes);
+  if (!decoded.ok()) return decoded.status();
+  if (absl::Status s = store_.Write(decoded->batch); !s.ok()) return s;
+  v1::IngestResponse response;
+  Count(decoded->batch, &response);
+  return response;
+}
+
+absl::StatusOr<v1::TriageReport> Core::Walk(const v1::Incident& incident) {
+  std::shared_ptr<const v1::Tree> tree = this->tree();
+  auto start = std::chrono::steady_clock::now();
+  absl::StatusOr<v1::TriageReport> report = rules::Engine(*tree, store_).Walk(incident);
+  metrics_.walk_seconds.Observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  metrics_.walks.Increment();
+  return report;
+}
+
+absl::StatusOr<v1::TriageReport> Core::Triage(const v1::TriageRequest& request) {
+  v1::Incident incident;
+  int64_t at = request.has_at() ? ToMs(request.at()) : clock_.NowMs();
+  std::vector<std::string> names;
+  for (const v1::AlertSpec& spec : request.alerts()) {
+    v1::Alert* a = incident.add_alerts();
+    a->set_service(spec.service());
+    a->set_metric(spec.metric());
+    *a->mutable_fired_at() = FromMs(at);
+    names.push_back(spec.service() + "/" + spec.metric());
+  }
+  incident.set_id("adhoc:" + absl::StrJoin(names, ","));
+  std::vector<std::string> problems = collectors::ValidateIncident(incident);
+  if (!problems.empty()) return Invalid(problems);
+  return Walk(incident);
+}
+
+absl::StatusOr<v1::IncidentView> Core::GetIncident(const std::string& id) {
+  v1::IncidentView view;
+  absl::StatusOr<v1::Incident> incident = store_.GetIncident(id);
+  if (!incident.ok()) return incident.status();
+  *view.mutable_incident() = std::move(*incident);
+  absl::StatusOr<v1::TriageReport> report = store_.GetReport(id);
+  if (report.ok()) {
+    *view.mutable_report() = std::move(*report);
+  } else if (!absl::IsNotFound(report.status())) {
+    return report.status();
+  }
+  return view;
+}
+
+absl::StatusOr<v1::ListIncidentsResponse> Core::ListIncidents() {
+  absl::StatusOr<std::vector<v1::Incident>> incidents = store_.ListIncidents();
+  if (!incidents.ok()) return incidents.status();
+  v1::ListIncidentsResponse response;
+  for (v1::Incident& incident : *incidents) {
+    v1::IncidentView* view = response.add_incidents();
+    absl::StatusOr<v1::TriageReport> report = store_.GetReport(incident.id());
+    if (report.ok()) *view->mutable_report() = std::move(*report);
+    *view->mutable_incident() = std::move(incident);
+  }
+  return response;
+}
+
+std::vector<v1::Point> Downsample(const std::vector<v1::Point>& points, int32_t max_points) {
+  if (points.size() <= static_cast<size_t>(max_points) || max_points < 2) return points;
+  const int64_t first = points.front().t_ms(), last = points.back().t_ms();
+  const int64_t buckets = max_points / 2;
+  const double width = static_cast<double>(last - first + 1) / static_cast<double>(buckets);
+  std::vector<v1::Point> out;
+  out.reserve(static_cast<size_t>(max_points));
+  size_t i = 0;
+  for (int64_t b = 0; b < buckets && i < points.size(); ++b) {
+    const double end = static_cast<double>(first) + width * static_cast<double>(b + 1);
+    size_t lo = i, hi = i;
+    for (; i < points.size() && (static_cast<double>(points[i].t_ms()) < end || b == buckets - 1);
+         ++i) {
+      if (points[i].value() < points[lo].value()) lo = i;
+      if (points[i].value() > points[hi].value()) hi = i;
+    }
+    if (i == lo && lo == hi) continue;  // Empty bucket.
+    out.push_back(points[std::min(lo, hi)]);
+    if (lo != hi) out.push_back(points[std::max(lo, hi)]);
+  }
+  return out;
+}
+
+absl::StatusOr<v1::OverlayResponse> Core::Overlay(const v1::OverlayRequest& request) {
+  std::vector<std::string> problems;
+  if (request.service().empty()) problems.push_back("service: missing required field");
+  if (request.metric().empty()) problems.push_back("metric: missing required field");
+  std::string window = request.window().empty() ? "24h" : request.window();
+  absl::StatusOr<int64_t> window_ms = ParseDurationMs(window);
+  if (!window_ms.ok()) {
+    problems.push_back("window: " + std::string(window_ms.status().message()));
+  } else if (*window_ms <= 0 || *window_ms > options_.max_window_ms) {
+    problems.push_back(absl::StrFormat("window: %s is outside (0, %s]", window,
+                                       FormatDuration(options_.max_window_ms)));
+  }
+  int32_t max_points = request.max_points() == 0 ? options_.default_max_points : request.max_points();
+  if (max_points < 2 || max_points > 100000) {
+    problems.push_back(absl::StrFormat("max_points: %d is outside [2, 100000]", max_points));
+  }
+  if (!problems.empty()) return Invalid(problems);
+
+  const int64_t end = request.has_end() ? ToMs(request.end()) : clock_.NowMs();
+  const int64_t start = end - *window_ms;
+  absl::StatusOr<std::vector<v1::Series>> series =
+      store_.ReadSeries(request.service(), request.metric(), start, end);
+  if (!series.ok()) return series.status();
+  std::map<int64_t, std::pair<double, int>> merged;  // Mean of the matching series.
+  for (const v1::Series& s : *series) {
+    for (const v1::Point& p : s.points()) {
+      if (std::isnan(p.value())) continue;  // Staleness markers are gaps.
+      auto& [sum, n] = merged[p.t_ms()];
+      sum += p.value();
+      ++n;
+    }
+  }
+  std::vector<v1::Point> points;
+  points.reserve(merged.size());
+  for (const auto& [t, sn] : merged) {
+    v1::Point p;
+    p.set_t_ms(t);
+    p.set_value(sn.first / sn.second);
+    points.push_back(p);
+  }
+  v1::OverlayResponse response;
+  response.set_service(request.service());
+  response.set_metric(request.metric());
+  *response.mutable_start() = FromMs(start);
+  *response.mutable_end() = FromMs(end);
+  response.set_series_count(static_cast<int32_t>(series->size()));
+  response.set_raw_points(static_cast<int32_t>(points.size()));
+  for (v1::Point& p : Downsample(points, max_points)) *response.add_points() = std::move(p);
+
+  absl::StatusOr<std::vector<v1::Change>> changes = store_.ChangesBetween(start, end);
+  if (!changes.ok()) return changes.status();
+  absl::StatusOr<DependencyGraph> graph = store_.Dependencies();
+  if (!graph.ok()) return graph.status();
+  std::set<std::string> scope = graph->Deps(request.service());
+  for (const std::string& c : graph->Consumers(request.service())) scope.insert(c);
+  for (v1::Change& c : *changes) {
+    if (c.service() == "*" || scope.contains(c.service())) response.add_in_scope_change_ids(c.id());
+    *response.add_changes() = std::move(c);
+  }
+  return response;
+}
+
+v1::CheckTreeResponse Core::CheckTree(const std::string& text) const {
+  v1::CheckTreeResponse response;
+  for (std::string& p : rules::CheckTreeText("tree", text)) response.add_problems(std::move(p));
+  response.set_ok(response.problems_size() == 0);
+  return response;
+}
+
+absl::StatusOr<v1::Tree> Core::ReloadTree(const std::string& text) {
+  absl::StatusOr<v1::Tree> tree;
+  if (!text.empty()) {
+    tree = rules::ParseTree("tree", text);
+  } else if (!options_.tree_path.empty()) {
+    tree = rules::LoadTreeFile(options_.tree_path);
+  } else {
+    tree = rules::DefaultTree();
+  }
+  if (!tree.ok()) return tree.status();
+  absl::MutexLock lock(&tree_mu_);
+  tree_ = std::make_shared<const v1::Tree>(*tree);
+  return *tree;
+}
+
+}  // namespace triage::server

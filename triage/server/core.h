@@ -1,0 +1,81 @@
+// Core: the daemon's domain operations, shared by the gRPC services and the
+// HTTP endpoints: validated writes, bundle ingest (with the walk for an
+// incident record), triage for an alert spec, incidents, the change-log
+// overlay, and the tree (get, check, reload).
+//
+// Thread safety: every method may be called concurrently. The tree is
+// swapped atomically on reload; a walk uses the tree it started with.
+// Core does not own the store, clock or metrics; they must outlive it.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "triage/base/clock.h"
+#include "triage/server/metrics.h"
+#include "triage/store/store.h"
+#include "triage/v1/service.pb.h"
+
+namespace triage::server {
+
+struct CoreOptions {
+  std::string tree_path;                   // Empty: the built-in default tree.
+  size_t max_body_bytes = 16 << 20;        // Limit of one write's body (decoded, for snappy).
+  int32_t default_max_points = 1000;
+  int64_t max_window_ms = 35LL * 24 * 60 * 60 * 1000;
+};
+
+class Core {
+ public:
+  // Loads the tree from options.tree_path (or the default tree).
+  static absl::StatusOr<std::unique_ptr<Core>> Create(store::Store& store, const Clock& clock,
+                                                      Metrics& metrics, CoreOptions options);
+
+  // Validates and writes records (one atomic batch).
+  absl::StatusOr<v1::IngestResponse> Write(const v1::RecordBatch& batch);
+  // A bundle as NDJSON (the incident record optional): all or nothing, errors
+  // as "NAME:LINE: field: problem" lines. An incident record is stored and
+  // walked as of its alerts' fired_at; the report is stored and returned.
+  absl::StatusOr<v1::IngestResponse> IngestBundle(std::string_view name, std::string_view ndjson);
+  // One change event (webhooks, CI): time defaults to now and id to a fresh one.
+  absl::StatusOr<v1::IngestResponse> AddChange(v1::Change change);
+  // One remote_write 1.0 body (snappy + protobuf).
+  absl::StatusOr<v1::IngestResponse> RemoteWrite(std::string_view body);
+
+  absl::StatusOr<v1::TriageReport> Triage(const v1::TriageRequest& request);
+  absl::StatusOr<v1::IncidentView> GetIncident(const std::string& id);
+  absl::StatusOr<v1::ListIncidentsResponse> ListIncidents();
+  absl::StatusOr<v1::OverlayResponse> Overlay(const v1::OverlayRequest& request);
+
+  std::shared_ptr<const v1::Tree> tree() const;
+  v1::CheckTreeResponse CheckTree(const std::string& text) const;
+  // Replaces the tree with `text`, or re-reads the tree file when empty.
+  absl::StatusOr<v1::Tree> ReloadTree(const std::string& text);
+
+  const CoreOptions& options() const { return options_; }
+
+ private:
+  Core(store::Store& store, const Clock& clock, Metrics& metrics, CoreOptions options,
+       v1::Tree tree);
+  absl::StatusOr<v1::TriageReport> Walk(const v1::Incident& incident);
+  void Count(const v1::RecordBatch& batch, v1::IngestResponse* response);
+
+  store::Store& store_;
+  const Clock& clock_;
+  Metrics& metrics_;
+  const CoreOptions options_;
+  std::atomic<uint32_t> next_change_suffix_{0};
+  mutable absl::Mutex tree_mu_;
+  std::shared_ptr<const v1::Tree> tree_ ABSL_GUARDED_BY(tree_mu_);
+};
+
+// Downsamples time-ordered points to at most `max_points`, keeping the
+// minimum and maximum of each of max_points / 2 equal-width time buckets.
+std::vector<v1::Point> Downsample(const std::vector<v1::Point>& points, int32_t max_points);
+
+}  // namespace triage::server

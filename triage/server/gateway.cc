@@ -1,0 +1,134 @@
+#include "triage/server/gateway.h"
+
+#include <chrono>
+#include <future>
+
+#include "absl/strings/str_format.h"
+#include "collectors/json.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/util/json_util.h"
+#include "grpcpp/support/byte_buffer.h"
+
+namespace triage::server {
+
+namespace {
+
+constexpr std::string_view kPackagePrefix = "/triage.v1.";
+
+struct CodeInfo {
+  const char* name;
+  int http;
+};
+
+// Indexed by grpc::StatusCode / absl::StatusCode (the same numbers).
+constexpr CodeInfo kCodes[] = {
+    {"ok", 200},
+    {"canceled", 499},
+    {"unknown", 500},
+    {"invalid_argument", 400},
+    {"deadline_exceeded", 504},
+    {"not_found", 404},
+    {"already_exists", 409},
+    {"permission_denied", 403},
+    {"resource_exhausted", 429},
+    {"failed_precondition", 400},
+    {"aborted", 409},
+    {"out_of_range", 400},
+    {"unimplemented", 501},
+    {"internal", 500},
+    {"unavailable", 503},
+    {"data_loss", 500},
+    {"unauthenticated", 401},
+};
+
+}  // namespace
+
+int ConnectHttpStatus(int code) {
+  return code >= 0 && code < static_cast<int>(std::size(kCodes)) ? kCodes[code].http : 500;
+}
+
+const char* ConnectCodeName(int code) {
+  return code >= 0 && code < static_cast<int>(std::size(kCodes)) ? kCodes[code].name : "unknown";
+}
+
+std::string ConnectErrorJson(int code, std::string_view message) {
+  std::string out = R"({"code":)";
+  collectors::AppendJsonString(&out, ConnectCodeName(code));
+  out += R"(,"message":)";
+  collectors::AppendJsonString(&out, message);
+  out += "}";
+  return out;
+}
+
+ConnectGateway::ConnectGateway(std::shared_ptr<grpc::Channel> channel)
+    : channel_(std::move(channel)), stub_(channel_) {}
+
+bool ConnectGateway::Handles(std::string_view path) { return path.starts_with(kPackagePrefix); }
+
+HttpReply ConnectGateway::Call(std::string_view path, std::string_view content_type,
+                               std::string_view body) {
+  auto error = [](int code, std::string_view message, int http = 0) {
+    return HttpReply{http != 0 ? http : ConnectHttpStatus(code), "application/json",
+                     ConnectErrorJson(code, message)};
+  };
+  // "/triage.v1.TriageService/Triage" -> "triage.v1.TriageService.Triage"
+  std::string name(path.substr(1));
+  size_t slash = name.find('/');
+  if (slash == std::string::npos) return error(12, "no such method", 404);
+  name[slash] = '.';
+  const google::protobuf::MethodDescriptor* method =
+      google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(name);
+  if (method == nullptr) {
+    return error(12, absl::StrFormat("no method %s", path.substr(1)), 404);
+  }
+  if (method->client_streaming() || method->server_streaming()) {
+    return error(12, absl::StrFormat("%s is a streaming method; use gRPC", path.substr(1)), 415);
+  }
+  if (!content_type.starts_with("application/json")) {
+    return error(3, absl::StrFormat("Content-Type must be application/json, got \"%s\"",
+                                    content_type),
+                 415);
+  }
+  const google::protobuf::Message* prototype =
+      google::protobuf::MessageFactory::generated_factory()->GetPrototype(method->input_type());
+  std::unique_ptr<google::protobuf::Message> request(prototype->New());
+  google::protobuf::util::JsonParseOptions parse_options;
+  parse_options.ignore_unknown_fields = false;
+  auto parsed = google::protobuf::util::JsonStringToMessage(
+      body.empty() ? "{}" : std::string(body), request.get(), parse_options);
+  if (!parsed.ok()) {
+    return error(3, absl::StrFormat("request body is not a valid %s: %s",
+                                    method->input_type()->full_name(),
+                                    std::string(parsed.message())));
+  }
+  std::string wire = request->SerializeAsString();
+  grpc::Slice slice(wire);
+  grpc::ByteBuffer request_buffer(&slice, 1);
+  grpc::ByteBuffer response_buffer;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  std::promise<grpc::Status> done;
+  stub_.UnaryCall(&context, "/" + method->service()->full_name() + "/" + method->name(),
+                  grpc::StubOptions(), &request_buffer, &response_buffer,
+                  [&done](grpc::Status s) { done.set_value(std::move(s)); });
+  grpc::Status status = done.get_future().get();
+  if (!status.ok()) return error(status.error_code(), status.error_message());
+
+  grpc::Slice single;
+  if (!response_buffer.DumpToSingleSlice(&single).ok()) return error(13, "empty response");
+  std::unique_ptr<google::protobuf::Message> response(
+      google::protobuf::MessageFactory::generated_factory()
+          ->GetPrototype(method->output_type())
+          ->New());
+  if (!response->ParseFromArray(single.begin(), static_cast<int>(single.size()))) {
+    return error(13, "undecodable response");
+  }
+  google::protobuf::util::JsonPrintOptions print_options;
+  print_options.preserve_proto_field_names = true;
+  print_options.always_print_primitive_fields = true;
+  HttpReply reply;
+  (void)google::protobuf::util::MessageToJsonString(*response, &reply.body, print_options);
+  return reply;
+}
+
+}  // namespace triage::server

@@ -1,0 +1,38 @@
+#include "triage/server/metrics.h"
+
+namespace triage::server {
+
+Metrics::Metrics(prometheus::Registry& registry)
+    : ingested_records(prometheus::BuildCounter()
+                           .Name("triage_ingest_records_total")
+                           .Help("Records stored, by record kind.")
+                           .Register(registry)),
+      rejected_requests(prometheus::BuildCounter()
+                            .Name("triage_ingest_rejected_total")
+                            .Help("Write requests rejected as bad input, by endpoint.")
+                            .Register(registry)),
+      http_requests(prometheus::BuildCounter()
+                        .Name("triage_http_requests_total")
+                        .Help("HTTP requests served, by route and status code.")
+                        .Register(registry)),
+      walk_seconds(prometheus::BuildHistogram()
+                       .Name("triage_walk_duration_seconds")
+                       .Help("Time to walk the triage tree for one incident.")
+                       .Register(registry)
+                       .Add({}, prometheus::Histogram::BucketBoundaries{
+                                    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1})),
+      walks(prometheus::BuildCounter()
+                .Name("triage_walks_total")
+                .Help("Walks of the triage tree.")
+                .Register(registry)
+                .Add({})) {}
+
+prometheus::Counter& Metrics::Ingested(const std::string& kind) {
+  return ingested_records.Add({{"kind", kind}});
+}
+
+prometheus::Counter& Metrics::Rejected(const std::string& endpoint) {
+  return rejected_requests.Add({{"endpoint", endpoint}});
+}
+
+}  // namespace triage::server

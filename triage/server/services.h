@@ -1,0 +1,74 @@
+// The gRPC services of triage.v1: thin adapters that call Core and convert
+// absl::Status to grpc::Status (the codes map one to one). Thread-safe as
+// Core is; they keep a reference to Core, which must outlive them.
+#pragma once
+
+#include "triage/server/core.h"
+#include "triage/v1/service.grpc.pb.h"
+
+namespace triage::server {
+
+grpc::Status ToGrpc(const absl::Status& s);
+
+class IngestServiceImpl final : public v1::IngestService::Service {
+ public:
+  explicit IngestServiceImpl(Core& core) : core_(core) {}
+  grpc::Status WriteChanges(grpc::ServerContext*, const v1::WriteChangesRequest*,
+                            v1::IngestResponse*) override;
+  grpc::Status WriteSeries(grpc::ServerContext*, const v1::WriteSeriesRequest*,
+                           v1::IngestResponse*) override;
+  grpc::Status WriteHistograms(grpc::ServerContext*, const v1::WriteHistogramsRequest*,
+                               v1::IngestResponse*) override;
+  grpc::Status WriteUpstreams(grpc::ServerContext*, const v1::WriteUpstreamsRequest*,
+                              v1::IngestResponse*) override;
+  grpc::Status WriteEvalSets(grpc::ServerContext*, const v1::WriteEvalSetsRequest*,
+                             v1::IngestResponse*) override;
+  grpc::Status WriteDependencyHealth(grpc::ServerContext*, const v1::WriteDependencyHealthRequest*,
+                                     v1::IngestResponse*) override;
+  grpc::Status WriteDependencies(grpc::ServerContext*, const v1::WriteDependenciesRequest*,
+                                 v1::IngestResponse*) override;
+  grpc::Status IngestBundle(grpc::ServerContext*, grpc::ServerReader<v1::BundleChunk>*,
+                            v1::IngestResponse*) override;
+
+ private:
+  grpc::Status Write(const v1::RecordBatch& batch, v1::IngestResponse* response);
+  Core& core_;
+};
+
+class TriageServiceImpl final : public v1::TriageService::Service {
+ public:
+  explicit TriageServiceImpl(Core& core) : core_(core) {}
+  grpc::Status Triage(grpc::ServerContext*, const v1::TriageRequest*, v1::TriageReport*) override;
+  grpc::Status GetIncident(grpc::ServerContext*, const v1::GetIncidentRequest*,
+                           v1::IncidentView*) override;
+  grpc::Status ListIncidents(grpc::ServerContext*, const v1::ListIncidentsRequest*,
+                             v1::ListIncidentsResponse*) override;
+
+ private:
+  Core& core_;
+};
+
+class OverlayServiceImpl final : public v1::OverlayService::Service {
+ public:
+  explicit OverlayServiceImpl(Core& core) : core_(core) {}
+  grpc::Status GetOverlay(grpc::ServerContext*, const v1::OverlayRequest*,
+                          v1::OverlayResponse*) override;
+
+ private:
+  Core& core_;
+};
+
+class RulesServiceImpl final : public v1::RulesService::Service {
+ public:
+  explicit RulesServiceImpl(Core& core) : core_(core) {}
+  grpc::Status GetTree(grpc::ServerContext*, const v1::GetTreeRequest*, v1::Tree*) override;
+  grpc::Status CheckTree(grpc::ServerContext*, const v1::CheckTreeRequest*,
+                         v1::CheckTreeResponse*) override;
+  grpc::Status ReloadTree(grpc::ServerContext*, const v1::ReloadTreeRequest*,
+                          v1::ReloadTreeResponse*) override;
+
+ private:
+  Core& core_;
+};
+
+}  // namespace triage::server
