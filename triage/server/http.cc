@@ -209,7 +209,7 @@ class HttpServer::Handler : public CivetHandler {
     return true;
   }
 
-  const HttpOptions& options_;
+  const HttpOptions options_;
   Core& core_;
   ConnectGateway& gateway_;
   prometheus::Registry& registry_;
