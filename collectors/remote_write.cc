@@ -3,12 +3,14 @@
 #include <snappy.h>
 
 #include "absl/strings/str_format.h"
+#include "google/protobuf/arena.h"
 #include "prometheus/remote.pb.h"
 #include "triage/base/names.h"
 
 namespace triage::collectors {
 
-absl::StatusOr<RemoteWrite> DecodeRemoteWrite(std::string_view body, size_t max_decoded_bytes) {
+absl::Status DecodeRemoteWrite(std::string_view body, size_t max_decoded_bytes,
+                               v1::RecordBatch* batch, int64_t* samples) {
   size_t decoded_size = 0;
   if (!snappy::GetUncompressedLength(body.data(), body.size(), &decoded_size)) {
     return absl::InvalidArgumentError("snappy: not a snappy block (remote_write bodies are "
@@ -22,14 +24,16 @@ absl::StatusOr<RemoteWrite> DecodeRemoteWrite(std::string_view body, size_t max_
   if (!snappy::Uncompress(body.data(), body.size(), &decoded)) {
     return absl::InvalidArgumentError("snappy: corrupt block");
   }
-  prometheus::WriteRequest request;
-  if (!request.ParseFromString(decoded)) {
+  google::protobuf::Arena arena;
+  auto* request = google::protobuf::Arena::CreateMessage<prometheus::WriteRequest>(&arena);
+  if (!request->ParseFromString(decoded)) {
     return absl::InvalidArgumentError("protobuf: cannot parse prometheus.WriteRequest");
   }
-  RemoteWrite out;
-  for (int i = 0; i < request.timeseries_size(); ++i) {
-    const prometheus::TimeSeries& ts = request.timeseries(i);
-    v1::Series* s = out.batch.add_series();
+  *samples = 0;
+  batch->mutable_series()->Reserve(request->timeseries_size());
+  for (int i = 0; i < request->timeseries_size(); ++i) {
+    const prometheus::TimeSeries& ts = request->timeseries(i);
+    v1::Series* s = batch->add_series();
     for (const prometheus::Label& l : ts.labels()) {
       if (l.name() == "__name__") {
         s->set_metric(l.value());
@@ -48,14 +52,15 @@ absl::StatusOr<RemoteWrite> DecodeRemoteWrite(std::string_view body, size_t max_
       return absl::InvalidArgumentError(absl::StrFormat(
           "timeseries[%d]: label service=\"%s\" is not a valid name", i, it->second));
     }
+    s->mutable_points()->Reserve(ts.samples_size());
     for (const prometheus::Sample& sample : ts.samples()) {
       v1::Point* p = s->add_points();
       p->set_t_ms(sample.timestamp());
       p->set_value(sample.value());
-      ++out.samples;
+      ++*samples;
     }
   }
-  return out;
+  return absl::OkStatus();
 }
 
 }  // namespace triage::collectors

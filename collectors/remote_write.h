@@ -8,20 +8,17 @@
 #include <cstdint>
 #include <string_view>
 
-#include "absl/status/statusor.h"
+#include "absl/status/status.h"
 #include "triage/v1/records.pb.h"
 
 namespace triage::collectors {
 
-struct RemoteWrite {
-  v1::RecordBatch batch;  // Series only.
-  int64_t samples = 0;
-};
-
 // InvalidArgument (the sender must not retry) for a corrupt snappy block, an
 // undecodable protobuf, a series without __name__, or an invalid metric or
 // service name; ResourceExhausted when the block decodes to more than
-// max_decoded_bytes.
-absl::StatusOr<RemoteWrite> DecodeRemoteWrite(std::string_view body, size_t max_decoded_bytes);
+// max_decoded_bytes. On success `batch` holds the series (callers on the hot
+// path allocate it on an Arena) and *samples their sample count.
+absl::Status DecodeRemoteWrite(std::string_view body, size_t max_decoded_bytes,
+                               v1::RecordBatch* batch, int64_t* samples);
 
 }  // namespace triage::collectors

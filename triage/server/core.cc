@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "google/protobuf/arena.h"
 #include "collectors/bundle_reader.h"
 #include "collectors/remote_write.h"
 #include "collectors/validate.h"
@@ -103,12 +104,16 @@ absl::StatusOr<v1::IngestResponse> Core::AddChange(v1::Change change) {
 }
 
 absl::StatusOr<v1::IngestResponse> Core::RemoteWrite(std::string_view body) {
-  absl::StatusOr<collectors::RemoteWrite> decoded =
-      collectors::DecodeRemoteWrite(body, options_.max_body_bytes);
-  if (!decoded.ok()) return decoded.status();
-  if (absl::Status s = store_.Write(decoded->batch); !s.ok()) return s;
+  google::protobuf::Arena arena;
+  auto* batch = google::protobuf::Arena::CreateMessage<v1::RecordBatch>(&arena);
+  int64_t samples = 0;
+  if (absl::Status s = collectors::DecodeRemoteWrite(body, options_.max_body_bytes, batch, &samples);
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = store_.Write(*batch); !s.ok()) return s;
   v1::IngestResponse response;
-  Count(decoded->batch, &response);
+  Count(*batch, &response);
   return response;
 }
 

@@ -82,13 +82,20 @@ std::string SeriesIndexKey::Prefix(std::string_view service, std::string_view me
   return k;
 }
 
-std::string SeriesIndexKey::Encode() const {
-  std::string k = Prefix(service, metric);
-  for (const auto& [name, value] : labels) {
+std::string EncodeSeriesIndexKey(
+    std::string_view service, std::string_view metric,
+    const std::vector<std::pair<std::string_view, std::string_view>>& sorted_labels) {
+  std::string k = SeriesIndexKey::Prefix(service, metric);
+  for (const auto& [name, value] : sorted_labels) {
     PutName(&k, name);
     PutValue16(&k, value);
   }
   return k;
+}
+
+std::string SeriesIndexKey::Encode() const {
+  std::vector<std::pair<std::string_view, std::string_view>> sorted(labels.begin(), labels.end());
+  return EncodeSeriesIndexKey(service, metric, sorted);
 }
 
 std::optional<SeriesIndexKey> SeriesIndexKey::Decode(std::string_view key) {

@@ -26,6 +26,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace triage::store {
 
@@ -43,6 +45,11 @@ struct ChangeKey {
   std::string Encode() const;
   static std::optional<ChangeKey> Decode(std::string_view key);
 };
+
+// The SeriesIndexKey encoding from its parts; `sorted_labels` sorted by name.
+std::string EncodeSeriesIndexKey(
+    std::string_view service, std::string_view metric,
+    const std::vector<std::pair<std::string_view, std::string_view>>& sorted_labels);
 
 struct SeriesIndexKey {
   std::string service;

@@ -8,7 +8,9 @@
 #include "absl/strings/str_join.h"
 #include "rocksdb/compaction_filter.h"
 #include "rocksdb/db.h"
+#include "rocksdb/memtablerep.h"
 #include "rocksdb/merge_operator.h"
+#include "rocksdb/slice_transform.h"
 #include "rocksdb/options.h"
 #include "rocksdb/write_batch.h"
 #include "triage/base/time.h"
@@ -196,6 +198,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
+  db_options.allow_concurrent_memtable_write = false;  // Needed by the hash memtable.
   if (options.env != nullptr) db_options.env = options.env;
 
   std::vector<std::unique_ptr<rocksdb::CompactionFilter>> filters(kNumCf);
@@ -215,7 +218,14 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (int c = 0; c < kNumCf; ++c) {
     rocksdb::ColumnFamilyOptions cf_options;
-    if (c == kSeriesChunks) cf_options.merge_operator = std::make_shared<ChunkMergeOperator>();
+    if (c == kSeriesChunks) {
+      cf_options.merge_operator = std::make_shared<ChunkMergeOperator>();
+      // Every read of chunks stays inside one series (the 8-byte id prefix),
+      // so the memtable hashes by series: an append is a short skip list
+      // insert instead of one into a list of every sample in the memtable.
+      cf_options.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(8));
+      cf_options.memtable_factory.reset(rocksdb::NewHashSkipListRepFactory(1 << 20));
+    }
     if (filters[c] != nullptr) {
       cf_options.compaction_filter = filters[c].get();
       cf_options.periodic_compaction_seconds = 24 * 60 * 60;  // Old files get filtered too.
@@ -254,12 +264,12 @@ absl::Status Store::CompactAll() {
 
 absl::StatusOr<uint64_t> Store::SeriesId(const v1::Series& series, rocksdb::WriteBatch* wb,
                                          uint64_t* next_id, std::vector<std::string>* new_keys) {
-  SeriesIndexKey key;
-  key.metric = series.metric();
-  key.labels = {series.labels().begin(), series.labels().end()};
+  std::vector<std::pair<std::string_view, std::string_view>> labels(series.labels().begin(),
+                                                                    series.labels().end());
+  std::sort(labels.begin(), labels.end());
   auto svc = series.labels().find("service");
-  if (svc != series.labels().end()) key.service = svc->second;
-  std::string k = key.Encode();
+  std::string k = EncodeSeriesIndexKey(svc != series.labels().end() ? svc->second : "",
+                                       series.metric(), labels);
   if (auto it = series_ids_.find(k); it != series_ids_.end()) return it->second;
   uint64_t id = 0;
   std::string v;
@@ -334,16 +344,34 @@ absl::Status Store::Write(const v1::RecordBatch& batch) {
     if (committed) return;
     for (const std::string& k : new_keys) series_ids_.erase(k);
   };
-  std::map<std::pair<uint64_t, int64_t>, PointMap> chunks;
+  struct Sample {
+    uint64_t id;
+    int64_t t;
+    double v;
+  };
+  std::vector<Sample> samples;
   for (const v1::Series& series : batch.series()) {
     absl::StatusOr<uint64_t> id = SeriesId(series, &wb, &next_id, &new_keys);
     if (!id.ok()) return id.status();
-    for (const v1::Point& p : series.points()) {
-      chunks[{*id, BlockStart(p.t_ms())}][p.t_ms()] = p.value();
-    }
+    for (const v1::Point& p : series.points()) samples.push_back({*id, p.t_ms(), p.value()});
   }
-  for (const auto& [where, points] : chunks) {
-    wb.Merge(cf(kSeriesChunks), ChunkKey{where.first, where.second}.Encode(), EncodeChunk(points));
+  // Sorted by (series, time); of equal timestamps the last written wins.
+  std::stable_sort(samples.begin(), samples.end(), [](const Sample& a, const Sample& b) {
+    return a.id < b.id || (a.id == b.id && a.t < b.t);
+  });
+  std::string chunk;
+  for (size_t i = 0; i < samples.size();) {
+    const uint64_t id = samples[i].id;
+    const int64_t block = BlockStart(samples[i].t);
+    chunk.clear();
+    for (; i < samples.size() && samples[i].id == id && BlockStart(samples[i].t) == block; ++i) {
+      if (i + 1 < samples.size() && samples[i + 1].id == id && samples[i + 1].t == samples[i].t) {
+        continue;  // A later value for the same timestamp follows.
+      }
+      PutTime(&chunk, samples[i].t);
+      PutU64(&chunk, std::bit_cast<uint64_t>(samples[i].v));
+    }
+    wb.Merge(cf(kSeriesChunks), ChunkKey{id, block}.Encode(), chunk);
   }
   if (next_id != next_series_id_) {
     std::string v;
@@ -563,20 +591,24 @@ absl::StatusOr<std::vector<v1::Series>> Store::ReadSeries(const std::string& ser
   std::vector<v1::Series> out;
   for (auto& [id, series] : found) {
     if (to_ms >= from_ms) {
-      PointMap points;
+      // Chunks come back merged and sorted, and blocks are in time order, so
+      // points append in order without a map.
       std::string lower = ChunkKey{id, BlockStart(from_ms)}.Encode();
       std::string upper = ChunkKey{id, BlockStart(to_ms) + kChunkMs}.Encode();
       s = Scan(kSeriesChunks, lower, upper, [&](std::string_view, std::string_view v) {
-        DecodeChunk(v, &points);
+        while (v.size() >= 16) {
+          int64_t t;
+          uint64_t bits;
+          GetTime(&v, &t);
+          GetU64(&v, &bits);
+          if (t < from_ms || t > to_ms) continue;
+          v1::Point* p = series.add_points();
+          p->set_t_ms(t);
+          p->set_value(std::bit_cast<double>(bits));
+        }
         return absl::OkStatus();
       });
       if (!s.ok()) return s;
-      for (auto it = points.lower_bound(from_ms); it != points.end() && it->first <= to_ms;
-           ++it) {
-        v1::Point* p = series.add_points();
-        p->set_t_ms(it->first);
-        p->set_value(it->second);
-      }
     }
     out.push_back(std::move(series));
   }

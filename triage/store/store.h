@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -122,7 +123,7 @@ class Store {
   absl::Mutex write_mu_;
   uint64_t next_series_id_ ABSL_GUARDED_BY(write_mu_) = 1;
   // Series index entries already resolved: encoded SeriesIndexKey -> id.
-  std::map<std::string, uint64_t> series_ids_ ABSL_GUARDED_BY(write_mu_);
+  absl::flat_hash_map<std::string, uint64_t> series_ids_ ABSL_GUARDED_BY(write_mu_);
   std::vector<std::unique_ptr<rocksdb::CompactionFilter>> filters_;  // Outlive db_.
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;

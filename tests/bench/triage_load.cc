@@ -1,0 +1,246 @@
+// triage_load: load generators for a running triaged (loopback only).
+//
+//   triage_load remote-write --http PORT [--series 500] [--samples 1]
+//       [--requests 400] [--connections 4] [--runs 5]
+//     Prometheus-like remote_write: each request carries SERIES series with
+//     SAMPLES samples each, snappy-compressed; requests are built before the
+//     clock starts and sent over keep-alive connections. Prints samples/s per
+//     run and the median.
+//   triage_load bundle --http PORT --file BUNDLE [--runs 5]
+//     POSTs a bundle (NDJSON, .gz is decompressed first) to /api/v1/bundle;
+//     prints MB/s and records/s per run and the median.
+//   triage_load triage --grpc PORT --service S --metric M --at TIME [--calls 1000]
+//     Sequential gRPC Triage calls; prints p50, p90, p99 and max latency.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <snappy.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <iostream>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_format.h"
+#include "grpcpp/create_channel.h"
+#include "prometheus/remote.pb.h"
+#include "triage/base/time.h"
+#include "triage/v1/service.grpc.pb.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::map<std::string, std::string> Flags(int argc, char** argv) {
+  std::map<std::string, std::string> f;
+  for (int i = 2; i + 1 < argc; i += 2) f[std::string(argv[i]).substr(2)] = argv[i + 1];
+  return f;
+}
+
+int Int(const std::map<std::string, std::string>& f, const std::string& k, int def) {
+  auto it = f.find(k);
+  return it == f.end() ? def : std::atoi(it->second.c_str());
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+// One keep-alive HTTP/1.1 connection to 127.0.0.1:port.
+class Http {
+ public:
+  explicit Http(int port) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
+      std::perror("connect");
+      std::exit(1);
+    }
+    int one = 1;
+    setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  }
+  ~Http() { close(fd_); }
+
+  // Returns the status code.
+  int Post(const std::string& path, const std::string& headers, const std::string& body) {
+    std::string req = absl::StrFormat(
+        "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %d\r\n%s\r\n", path, body.size(),
+        headers);
+    req += body;
+    size_t off = 0;
+    while (off < req.size()) {
+      ssize_t n = send(fd_, req.data() + off, req.size() - off, 0);
+      if (n <= 0) return -1;
+      off += static_cast<size_t>(n);
+    }
+    // Read headers, then Content-Length bytes of body.
+    std::string in;
+    char buf[65536];
+    size_t header_end;
+    while ((header_end = in.find("\r\n\r\n")) == std::string::npos) {
+      ssize_t n = recv(fd_, buf, sizeof(buf), 0);
+      if (n <= 0) return -1;
+      in.append(buf, static_cast<size_t>(n));
+    }
+    int status = std::atoi(in.c_str() + 9);
+    size_t length = 0;
+    size_t cl = in.find("Content-Length: ");
+    if (cl != std::string::npos && cl < header_end) length = std::strtoul(in.c_str() + cl + 16, nullptr, 10);
+    while (in.size() < header_end + 4 + length) {
+      ssize_t n = recv(fd_, buf, sizeof(buf), 0);
+      if (n <= 0) return -1;
+      in.append(buf, static_cast<size_t>(n));
+    }
+    return status;
+  }
+
+ private:
+  int fd_;
+};
+
+int RemoteWrite(const std::map<std::string, std::string>& f) {
+  const int port = Int(f, "http", 7080), series = Int(f, "series", 500),
+            samples = Int(f, "samples", 1), requests = Int(f, "requests", 400),
+            connections = Int(f, "connections", 4), runs = Int(f, "runs", 5);
+  const std::string headers =
+      "Content-Encoding: snappy\r\nContent-Type: application/x-protobuf\r\n"
+      "X-Prometheus-Remote-Write-Version: 0.1.0\r\n";
+  std::vector<double> rates;
+  int64_t t0 = 1'767'225'600'000;  // 2026-01-01T00:00:00Z; each run writes later samples.
+  for (int run = 0; run < runs; ++run) {
+    std::vector<std::string> bodies;
+    bodies.reserve(static_cast<size_t>(requests));
+    for (int r = 0; r < requests; ++r) {
+      prometheus::WriteRequest w;
+      for (int s = 0; s < series; ++s) {
+        prometheus::TimeSeries* ts = w.add_timeseries();
+        auto label = [&](const char* n, std::string v) {
+          prometheus::Label* l = ts->add_labels();
+          l->set_name(n);
+          l->set_value(std::move(v));
+        };
+        label("__name__", absl::StrFormat("load_metric_%d", s % 50));
+        label("service", absl::StrFormat("svc-%d", s % 10));
+        label("instance", absl::StrFormat("host-%d:9100", s / 50));
+        label("job", "load");
+        for (int k = 0; k < samples; ++k) {
+          prometheus::Sample* sample = ts->add_samples();
+          sample->set_timestamp(t0 + (int64_t{r} * samples + k) * 15'000);
+          sample->set_value(static_cast<double>((s * 7 + r) % 1000));
+        }
+      }
+      std::string raw = w.SerializeAsString(), compressed;
+      snappy::Compress(raw.data(), raw.size(), &compressed);
+      bodies.push_back(std::move(compressed));
+    }
+    t0 += int64_t{requests} * samples * 15'000;
+    std::atomic<int> next{0}, failures{0};
+    auto start = Clock::now();
+    std::vector<std::thread> threads;
+    for (int c = 0; c < connections; ++c) {
+      threads.emplace_back([&] {
+        Http http(port);
+        for (int i; (i = next.fetch_add(1)) < requests;) {
+          if (http.Post("/api/v1/write", headers, bodies[static_cast<size_t>(i)]) != 204) ++failures;
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    double secs = std::chrono::duration<double>(Clock::now() - start).count();
+    double rate = static_cast<double>(requests) * series * samples / secs;
+    rates.push_back(rate);
+    std::cout << absl::StrFormat("run %d: %d requests x %d series x %d samples in %.3f s = %.0f samples/s%s\n",
+                                 run + 1, requests, series, samples, secs, rate,
+                                 failures ? absl::StrFormat(" (%d failed)", failures.load()) : "");
+    if (failures) return 1;
+  }
+  std::cout << absl::StrFormat("median: %.0f samples/s\n", Median(rates));
+  return 0;
+}
+
+int Bundle(const std::map<std::string, std::string>& f) {
+  const int port = Int(f, "http", 7080), runs = Int(f, "runs", 5);
+  gzFile in = gzopen(f.at("file").c_str(), "rb");
+  if (in == nullptr) return 1;
+  std::string body;
+  char buf[1 << 16];
+  int n;
+  while ((n = gzread(in, buf, sizeof(buf))) > 0) body.append(buf, static_cast<size_t>(n));
+  gzclose(in);
+  size_t records = static_cast<size_t>(std::count(body.begin(), body.end(), '\n'));
+  std::vector<double> mbs, rps;
+  Http http(port);
+  for (int run = 0; run < runs; ++run) {
+    auto start = Clock::now();
+    int status = http.Post("/api/v1/bundle", "Content-Type: application/x-ndjson\r\n", body);
+    double secs = std::chrono::duration<double>(Clock::now() - start).count();
+    if (status != 200) {
+      std::cerr << "status " << status << "\n";
+      return 1;
+    }
+    mbs.push_back(static_cast<double>(body.size()) / 1e6 / secs);
+    rps.push_back(static_cast<double>(records) / secs);
+    std::cout << absl::StrFormat("run %d: %.2f MB, %d records in %.3f s = %.1f MB/s, %.0f records/s\n",
+                                 run + 1, body.size() / 1e6, records, secs, mbs.back(), rps.back());
+  }
+  std::cout << absl::StrFormat("median: %.1f MB/s, %.0f records/s\n", Median(mbs), Median(rps));
+  return 0;
+}
+
+int Triage(const std::map<std::string, std::string>& f) {
+  const int port = Int(f, "grpc", 7070), calls = Int(f, "calls", 1000);
+  auto stub = triage::v1::TriageService::NewStub(grpc::CreateChannel(
+      absl::StrFormat("127.0.0.1:%d", port), grpc::InsecureChannelCredentials()));
+  triage::v1::TriageRequest req;
+  triage::v1::AlertSpec* a = req.add_alerts();
+  a->set_service(f.at("service"));
+  a->set_metric(f.at("metric"));
+  *req.mutable_at() = triage::FromMs(*triage::ParseRfc3339(f.at("at")));
+  std::vector<double> ms;
+  std::string localized;
+  for (int i = 0; i < calls; ++i) {
+    grpc::ClientContext ctx;
+    triage::v1::TriageReport report;
+    auto start = Clock::now();
+    grpc::Status s = stub->Triage(&ctx, req, &report);
+    ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
+    if (!s.ok()) {
+      std::cerr << s.error_message() << "\n";
+      return 1;
+    }
+    localized = report.localized_category();
+  }
+  std::sort(ms.begin(), ms.end());
+  auto pct = [&](double p) { return ms[std::min(ms.size() - 1, static_cast<size_t>(p * ms.size()))]; };
+  std::cout << absl::StrFormat("%d calls (localized %s): p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms\n",
+                               calls, localized, pct(0.5), pct(0.9), pct(0.99), ms.back());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::cerr << "usage: triage_load remote-write|bundle|triage [--flag value ...]\n";
+    return 2;
+  }
+  std::string cmd = argv[1];
+  auto f = Flags(argc, argv);
+  if (cmd == "remote-write") return RemoteWrite(f);
+  if (cmd == "bundle") return Bundle(f);
+  if (cmd == "triage") return Triage(f);
+  std::cerr << "unknown command " << cmd << "\n";
+  return 2;
+}
