@@ -224,7 +224,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
       // so the memtable hashes by series: an append is a short skip list
       // insert instead of one into a list of every sample in the memtable.
       cf_options.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(8));
-      cf_options.memtable_factory.reset(rocksdb::NewHashSkipListRepFactory(1 << 20));
+      cf_options.memtable_factory.reset(rocksdb::NewHashSkipListRepFactory(1 << 16));
+      cf_options.write_buffer_size = 8 << 20;
     }
     if (filters[c] != nullptr) {
       cf_options.compaction_filter = filters[c].get();
