@@ -72,51 +72,78 @@ int64_t BlockStart(int64_t t_ms) {
   return q * kChunkMs;
 }
 
-using PointMap = std::map<int64_t, double>;
-
-void DecodeChunk(std::string_view v, PointMap* out) {
-  while (v.size() >= 16) {
+// Merges encoded chunks (each sorted by time), a later piece winning on equal
+// timestamps. Appends, the common case, are a plain concatenation.
+std::string MergeChunks(const std::vector<std::string_view>& pieces) {
+  auto first_time = [](std::string_view v) {
+    int64_t t = 0;
+    GetTime(&v, &t);
+    return t;
+  };
+  auto last_time = [](std::string_view v) {
+    v.remove_prefix(v.size() - 16);
+    int64_t t = 0;
+    GetTime(&v, &t);
+    return t;
+  };
+  bool ordered = true;
+  size_t total = 0;
+  std::string_view prev;
+  for (std::string_view p : pieces) {
+    total += p.size();
+    if (p.size() < 16) continue;
+    if (!prev.empty() && first_time(p) <= last_time(prev)) ordered = false;
+    prev = p;
+  }
+  std::string out;
+  out.reserve(total);
+  if (ordered) {
+    for (std::string_view p : pieces) out.append(p.substr(0, p.size() / 16 * 16));
+    return out;
+  }
+  struct Entry {
     int64_t t;
     uint64_t bits;
-    GetTime(&v, &t);
-    GetU64(&v, &bits);
-    (*out)[t] = std::bit_cast<double>(bits);
+  };
+  std::vector<Entry> entries;
+  entries.reserve(total / 16);
+  for (std::string_view p : pieces) {
+    while (p.size() >= 16) {
+      Entry e;
+      GetTime(&p, &e.t);
+      GetU64(&p, &e.bits);
+      entries.push_back(e);
+    }
   }
-}
-
-std::string EncodeChunk(const PointMap& points) {
-  std::string v;
-  v.reserve(points.size() * 16);
-  for (const auto& [t, value] : points) {
-    PutTime(&v, t);
-    PutU64(&v, std::bit_cast<uint64_t>(value));
+  std::stable_sort(entries.begin(), entries.end(),
+                   [](const Entry& a, const Entry& b) { return a.t < b.t; });
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (i + 1 < entries.size() && entries[i + 1].t == entries[i].t) continue;  // Later wins.
+    PutTime(&out, entries[i].t);
+    PutU64(&out, entries[i].bits);
   }
-  return v;
+  return out;
 }
 
 // Series chunks are written with Merge: each operand holds new points of the
-// chunk, and merging decodes existing value and operands in order (a later
-// point at the same timestamp wins). Writes never read.
+// chunk, merged in order with MergeChunks. Writes never read.
 class ChunkMergeOperator : public rocksdb::MergeOperator {
  public:
   bool FullMergeV2(const MergeOperationInput& in, MergeOperationOutput* out) const override {
-    PointMap points;
+    std::vector<std::string_view> pieces;
+    pieces.reserve(in.operand_list.size() + 1);
     if (in.existing_value != nullptr) {
-      DecodeChunk(std::string_view(in.existing_value->data(), in.existing_value->size()), &points);
+      pieces.emplace_back(in.existing_value->data(), in.existing_value->size());
     }
-    for (const rocksdb::Slice& op : in.operand_list) {
-      DecodeChunk(std::string_view(op.data(), op.size()), &points);
-    }
-    out->new_value = EncodeChunk(points);
+    for (const rocksdb::Slice& op : in.operand_list) pieces.emplace_back(op.data(), op.size());
+    out->new_value = MergeChunks(pieces);
     return true;
   }
   bool PartialMergeMulti(const rocksdb::Slice&, const std::deque<rocksdb::Slice>& operands,
                          std::string* new_value, rocksdb::Logger*) const override {
-    PointMap points;
-    for (const rocksdb::Slice& op : operands) {
-      DecodeChunk(std::string_view(op.data(), op.size()), &points);
-    }
-    *new_value = EncodeChunk(points);
+    std::vector<std::string_view> pieces;
+    for (const rocksdb::Slice& op : operands) pieces.emplace_back(op.data(), op.size());
+    *new_value = MergeChunks(pieces);
     return true;
   }
   const char* Name() const override { return "triage.ChunkMerge"; }
