@@ -254,6 +254,7 @@ struct FeatureSums {
   std::vector<double> current, baseline;                    // Numeric bins.
   std::map<std::string, double> current_cat, baseline_cat;  // Categorical.
   bool categorical = false;
+  std::vector<double> edges;  // Of a numeric feature, for the bins' labels.
   double current_total = 0, baseline_total = 0;
   std::vector<std::pair<int64_t, int64_t>> baseline_intervals;
 };
@@ -268,6 +269,18 @@ void AddCounts(const v1::Histogram& h, std::vector<double>* bins,
   for (const auto& [k, c] : h.categories()) {
     (*cats)[k] += c;
     *total += c;
+  }
+}
+
+// The compared distributions as shares, for the page's histogram view.
+void SetShares(const std::vector<double>& cur, const std::vector<double>& base,
+               v1::FeatureDrift* d) {
+  double ct = 0, bt = 0;
+  for (double c : cur) ct += c;
+  for (double b : base) bt += b;
+  for (size_t i = 0; i < cur.size(); ++i) {
+    d->add_current_share(ct > 0 ? cur[i] / ct : 0);
+    d->add_baseline_share(bt > 0 ? base[i] / bt : 0);
   }
 }
 
@@ -287,6 +300,7 @@ void FeatureDrift(const v1::FeatureDriftCheck& p, const Context& ctx, Loader& lo
       int64_t start = ToMs(h.start()), end = ToMs(h.end());
       FeatureSums& f = features[{h.service(), h.feature()}];
       if (h.edges_size() == 0) f.categorical = true;
+      if (f.edges.empty()) f.edges.assign(h.edges().begin(), h.edges().end());
       if (start < ctx.now && end > cur_from) {
         AddCounts(h, &f.current, &f.current_cat, &f.current_total);
       }
@@ -317,6 +331,17 @@ void FeatureDrift(const v1::FeatureDriftCheck& p, const Context& ctx, Loader& lo
     v1::FeatureDrift d;
     d.set_service(key.first);
     d.set_feature(key.second);
+    SetShares(cur, base, &d);
+    if (f.categorical) {
+      std::set<std::string> names;
+      for (const auto& [k, _] : f.current_cat) names.insert(k);
+      for (const auto& [k, _] : f.baseline_cat) names.insert(k);
+      for (const std::string& k : names) d.add_bins(k);
+    } else {
+      for (size_t i = 0; i + 1 < f.edges.size(); ++i) {
+        d.add_bins(absl::StrFormat("[%g, %g)", f.edges[i], f.edges[i + 1]));
+      }
+    }
     d.set_kl(SmoothedKl(cur, base, p.smoothing()));
     d.set_psi(SmoothedPsi(cur, base, p.smoothing()));
     double threshold = p.threshold();
@@ -446,6 +471,11 @@ void TrafficMix(const v1::TrafficMixCheck& p, const Context& ctx, Loader& load,
     std::vector<double> cur, base;
     UnionCategories(current, baseline, &cur, &base);
     v1::FeatureDrift d;
+    SetShares(cur, base, &d);
+    std::set<std::string> sources;  // The order UnionCategories uses.
+    for (const auto& [k, _] : current) sources.insert(k);
+    for (const auto& [k, _] : baseline) sources.insert(k);
+    for (const std::string& k : sources) d.add_bins(k);
     d.set_service(service);
     d.set_feature(absl::StrFormat("%s by %s", p.metric(), p.label()));
     d.set_kl(SmoothedKl(cur, base, p.smoothing()));

@@ -301,6 +301,11 @@ TEST_F(EngineTest, FeatureDriftAboveThreshold) {
   EXPECT_GT(v.drift(0).kl(), 0.1);
   EXPECT_EQ(v.drift(0).threshold(), 0.1);
   EXPECT_GE(v.drift(0).baseline_hours(), 24);
+  // The compared distributions, for the page.
+  EXPECT_THAT(v.drift(0).bins(), ElementsAre("[0, 1)", "[1, 2)", "[2, 3)"));
+  // Current: the new histogram plus the hourly one of [now-1h, now) that overlaps too.
+  EXPECT_NEAR(v.drift(0).current_share(0), 310.0 / 390, 1e-9);
+  EXPECT_NEAR(v.drift(0).baseline_share(2), 0.5, 1e-9);
 }
 
 TEST_F(EngineTest, CategoricalDriftOnADependency) {
@@ -314,6 +319,7 @@ TEST_F(EngineTest, CategoricalDriftOnADependency) {
   v1::TriageReport r = Walk();
   EXPECT_EQ(r.localized_category(), "feature_drift");
   EXPECT_EQ(Verdict(r, "feature_drift").drift(0).feature(), "locale");
+  EXPECT_THAT(Verdict(r, "feature_drift").drift(0).bins(), ElementsAre("en", "ja", "mixed"));
 }
 
 TEST_F(EngineTest, PerFeatureThresholdFromTheTree) {
