@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Installs every system package triage builds and tests with. Idempotent: apt-get
-# skips what is already installed, and the package lists are refreshed at most
-# once an hour.
+# Installs everything triage builds, runs and tests with. Idempotent: apt-get
+# runs only for missing packages (refreshing its lists at most once an hour),
+# and npm only when a package-lock.json changed since the last install.
 set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
 
 packages=(
   build-essential cmake pkg-config
@@ -10,6 +11,7 @@ packages=(
   prometheus-cpp-dev librocksdb-dev libabsl-dev libsnappy-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 curl python3-grpcio python3-protobuf prometheus
+  chromium
 )
 
 SUDO=""
@@ -19,13 +21,23 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+command -v npm > /dev/null || missing+=(nodejs npm)
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "install-deps: all ${#packages[@]} packages present"
-  exit 0
+  echo "install-deps: all ${#packages[@]} Debian packages present"
+else
+  if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mmin -60 2>/dev/null | head -1)" ]; then
+    $SUDO apt-get update -qq
+  fi
+  echo "install-deps: installing ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-if [ ! -f /var/lib/apt/lists/lock ] || [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mmin -60 2>/dev/null | head -1)" ]; then
-  $SUDO apt-get update -qq
-fi
-echo "install-deps: installing ${missing[*]}"
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# npm: the page's chart library (uPlot, served by triaged from web/node_modules)
+# and the browser test's driver (playwright-core, with Debian's chromium).
+for dir in web tests/browser; do
+  stamp="$root/$dir/node_modules/.installed-lock.json"
+  if ! cmp -s "$root/$dir/package-lock.json" "$stamp" 2>/dev/null; then
+    (cd "$root/$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    cp "$root/$dir/package-lock.json" "$stamp"
+  fi
+done

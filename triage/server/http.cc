@@ -225,7 +225,10 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpOptions&
   auto server = std::unique_ptr<HttpServer>(new HttpServer());
   std::vector<std::string> civet_options = {
       "listening_ports", options.addr, "num_threads", std::to_string(options.threads),
-      "enable_keep_alive", "yes", "request_timeout_ms", "60000"};
+      "enable_keep_alive", "yes", "request_timeout_ms", "60000",
+      // Longer than common clients' idle timeouts (undici 4 s), so a client never
+      // reuses a connection the server has just closed.
+      "keep_alive_timeout_ms", "30000"};
   try {
     server->server_ = std::make_unique<CivetServer>(civet_options);
   } catch (const CivetException& e) {

@@ -29,7 +29,7 @@ struct HttpOptions {
   std::string addr = "127.0.0.1:7080";  // HOST:PORT; port 0 picks a free port.
   std::string web_root;                 // Directory served at GET /.
   size_t max_body_bytes = 16 << 20;
-  int threads = 16;
+  int threads = 64;  // civetweb serves a connection per thread, keep-alive included.
 };
 
 class HttpServer {

@@ -1,0 +1,198 @@
+// Browser test of the 3am page: Debian's chromium driven by playwright-core
+// against a real triaged on loopback with a public scenario loaded.
+// Env: TRIAGED (binary), TRIAGE_SOURCE (repo root), ARTIFACTS (screenshot dir).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { chromium } from 'playwright-core';
+
+const TRIAGED = process.env.TRIAGED;
+const SOURCE = process.env.TRIAGE_SOURCE;
+const ARTIFACTS = process.env.ARTIFACTS || fs.mkdtempSync(path.join(os.tmpdir(), 'triage-shots-'));
+fs.mkdirSync(ARTIFACTS, { recursive: true });
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function startDaemon() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'triaged-web-'));
+  const log = fs.openSync(path.join(dir, 'triaged.log'), 'a');
+  const proc = spawn(TRIAGED, ['--data-dir', dir, '--grpc-addr', '127.0.0.1:0', '--http-addr', '127.0.0.1:0'],
+    { stdio: ['ignore', log, log] });
+  for (let i = 0; i < 300; i++) {
+    const ports = path.join(dir, 'ports.json');
+    if (fs.existsSync(ports)) {
+      const { http } = JSON.parse(fs.readFileSync(ports, 'utf8'));
+      const base = `http://127.0.0.1:${http}`;
+      try {
+        if ((await fetch(`${base}/readyz`)).ok) return { proc, dir, base };
+      } catch { /* not yet */ }
+    }
+    await sleep(50);
+  }
+  throw new Error('triaged did not start: ' + fs.readFileSync(path.join(dir, 'triaged.log'), 'utf8'));
+}
+
+async function stopDaemon(d) {
+  const exited = new Promise((r) => d.proc.on('exit', r));
+  d.proc.kill('SIGTERM');
+  return exited;
+}
+
+async function loadBundle(d, name) {
+  const gz = fs.readFileSync(path.join(SOURCE, 'deploy', 'demo', 'scenarios', `${name}.jsonl.gz`));
+  const r = await fetch(`${d.base}/api/v1/bundle`, { method: 'POST', body: zlib.gunzipSync(gz) });
+  assert.equal(r.status, 200, await r.text());
+}
+
+async function api(d, method, body) {
+  const r = await fetch(`${d.base}/triage.v1.${method}`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  assert.equal(r.status, 200);
+  return r.json();
+}
+
+// Markers on the page, counting every change a merged marker holds.
+async function markerCount(page) {
+  return page.evaluate(() => {
+    let n = document.querySelectorAll('[data-change-id]').length;
+    for (const m of document.querySelectorAll('[data-change-ids]')) n += m.dataset.changeIds.split(' ').length;
+    return n;
+  });
+}
+
+async function changesInWindow(d, service, metric, window, end) {
+  const o = await api(d, 'OverlayService/GetOverlay', { service, metric, window, end });
+  return o.changes.length;
+}
+
+let browser;
+let daemon;
+before(async () => {
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  daemon = await startDaemon();
+  await loadBundle(daemon, 'p01-code-deploy');
+  // A burst of deploys one minute apart right after the scenario's deploy:
+  // closer than 8 px on a 24 h chart, so they merge into one marker.
+  for (let i = 1; i <= 4; i++) {
+    const r = await fetch(`${daemon.base}/api/v1/changes`, { method: 'POST', body: JSON.stringify({
+      id: `burst-${i}`, kind: 'config', service: 'reranker', time: `2026-05-05T02:3${i}:00Z`,
+      actor: 'ci', summary: `flag flip ${i}` }) });
+    assert.equal(r.status, 200);
+  }
+});
+after(async () => {
+  await browser?.close();
+  if (daemon) assert.equal(await stopDaemon(daemon), 0);
+});
+
+async function openIncident(id) {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${daemon.base}/#/incident/${id}`);
+  await page.waitForSelector('body[data-rendered="report"]', { timeout: 20000 });
+  await page.waitForSelector('.u-over');
+  page.errors = errors;
+  return page;
+}
+
+test('change markers, tooltip, verdicts, window toggle and localized row', async () => {
+  const page = await openIncident('p01-code-deploy');
+  const view = await api(daemon, 'TriageService/GetIncident', { id: 'p01-code-deploy' });
+  const report = view.report;
+
+  // Markers, merged ones counted for every change they hold, equal the API's changes in the window.
+  const chart = page.locator('.chart');
+  assert.equal(await chart.getAttribute('data-window'), '24h');
+  const apiCount = await changesInWindow(daemon, 'reranker', 'ndcg_at_10', '24h', report.now);
+  assert.equal(apiCount, 6); // bg-2, chg-p01 and the 4-change burst.
+  assert.equal(await markerCount(page), apiCount);
+  const merged = page.locator('[data-change-ids]');
+  assert.ok(await merged.count() >= 1, 'the burst merges into one marker');
+  assert.ok((await merged.first().getAttribute('data-change-ids')).includes('burst-2'));
+
+  // One marker's tooltip.
+  await page.locator('[data-change-id="chg-p01"]').hover();
+  const tip = page.locator('#tooltip');
+  await tip.waitFor({ state: 'visible' });
+  const text = await tip.innerText();
+  for (const want of ['chg-p01', 'code_deploy', 'reranker', 'a1b2c3d ← 9f8e7d6', 'by dana',
+    'refactor score normalisation', 'min before onset', 'UTC', 'local']) {
+    assert.ok(text.includes(want), `tooltip lacks "${want}": ${text}`);
+  }
+  // Keyboard: focusing a marker shows its tooltip too; Escape hides it.
+  await page.mouse.move(5, 5);
+  await tip.waitFor({ state: 'hidden' });
+  await page.locator('[data-change-ids]').first().focus();
+  await tip.waitFor({ state: 'visible' });
+  assert.ok((await tip.innerText()).includes('burst-3'));
+  await page.keyboard.press('Escape');
+  await tip.waitFor({ state: 'hidden' });
+
+  // Each row's verdict equals the API's; the localized row is first.
+  const rows = await page.locator('.walk li').evaluateAll((lis) => lis.map((li) => ({
+    category: li.dataset.category, verdict: li.dataset.verdict, localized: li.dataset.localized })));
+  assert.equal(rows.length, report.verdicts.length);
+  for (const v of report.verdicts) {
+    assert.equal(rows.find((r) => r.category === v.category).verdict, v.verdict, v.category);
+  }
+  assert.equal(rows[0].category, report.localized_category);
+  assert.equal(rows[0].localized, 'true');
+  assert.equal(rows.filter((r) => r.localized === 'true').length, 1);
+
+  await page.screenshot({ path: path.join(ARTIFACTS, 'incident-p01-24h.png'), fullPage: true });
+
+  // The 60m / 24h / 7d toggle changes the x-range.
+  for (const [w, span] of [['60m', 3600e3], ['7d', 7 * 86400e3], ['24h', 86400e3]]) {
+    await page.click(`button[data-window="${w}"]`);
+    await page.waitForSelector(`.chart[data-window="${w}"] .u-over`);
+    const xMin = Number(await page.locator('.chart').getAttribute('data-x-min'));
+    const xMax = Number(await page.locator('.chart').getAttribute('data-x-max'));
+    assert.equal(xMax - xMin, span, w);
+    assert.equal(await markerCount(page), await changesInWindow(daemon, 'reranker', 'ndcg_at_10', w, report.now), w);
+    assert.equal(await page.locator(`button[data-window="${w}"]`).getAttribute("aria-pressed"), "true");
+    if (w === '7d') await page.screenshot({ path: path.join(ARTIFACTS, 'incident-p01-7d.png') });
+  }
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('rare_class shows the escalation banner with its blind spots', async () => {
+  const d = await startDaemon();
+  try {
+    await loadBundle(d, 'p11-rare');
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(`${d.base}/#/incident/p11-rare`);
+    await page.waitForSelector('body[data-rendered="report"]');
+    const banner = page.locator('[data-banner="rare_class"]');
+    assert.ok((await banner.innerText()).includes('incident-commander'));
+    assert.equal(await page.locator('[data-localized="true"]').count(), 0);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'incident-p11-rare.png') });
+    await page.close();
+  } finally {
+    assert.equal(await stopDaemon(d), 0);
+  }
+});
+
+test('incident list links to the incident; ad-hoc view walks from the URL', async () => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  await page.goto(`${daemon.base}/#/`);
+  await page.waitForSelector('body[data-rendered="list"]');
+  const row = page.locator('tr[data-incident="p01-code-deploy"]');
+  assert.ok((await row.innerText()).includes('code_deploy'));
+  await row.locator('a').click();
+  await page.waitForSelector('body[data-rendered="report"]');
+  assert.ok(page.url().endsWith('#/incident/p01-code-deploy'));
+
+  await page.goto(`${daemon.base}/#/triage?service=reranker&metric=ndcg_at_10&at=2026-05-05T03:42:00Z`);
+  await page.waitForSelector('body[data-rendered="report"] .chart .u-over');
+  assert.equal(await page.locator('.walk li').first().getAttribute('data-category'), 'code_deploy');
+  assert.ok((await page.locator('#asof').innerText()).startsWith('data as of'));
+  await page.screenshot({ path: path.join(ARTIFACTS, 'adhoc.png') });
+  await page.close();
+});

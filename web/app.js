@@ -1,0 +1,527 @@
+// The 3am page: incident list, incident view (change-log overlay + the tree
+// walk) and ad-hoc triage. Talks to triaged only through its JSON gateway
+// (POST /triage.v1.<Service>/<Method>). No build step: an ES module plus
+// uPlot from web/node_modules.
+
+const KIND_COLORS = {
+  code_deploy: '#6cb6ff', model_version: '#c49bff', config: '#3ddbd9', prompt_template: '#ff7eb6',
+  feature_schema: '#f1e05a', ui_deploy: '#82cfff', managed_service: '#ff9f43', infra: '#c8a27a',
+  campaign: '#7ee787',
+};
+const MIXED_COLOR = '#e6e8ee';
+const WINDOWS = { '60m': 3600e3, '24h': 86400e3, '7d': 7 * 86400e3 };
+const MERGE_PX = 8;
+const REFRESH_MS = 30000;
+
+const state = { window: '24h', timer: null, selectedFeature: null, view: null };
+
+// ---- helpers ----
+
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === 'class') el.className = v;
+    else if (k === 'dataset') Object.assign(el.dataset, v);
+    else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else if (k === 'style') el.style.cssText = v;
+    else el.setAttribute(k, v === true ? '' : v);
+  }
+  for (const c of children.flat()) {
+    if (c === undefined || c === null || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+async function api(method, body) {
+  const r = await fetch(`/triage.v1.${method}`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body || {}),
+  });
+  const j = await r.json().catch(() => ({ code: 'unknown', message: `HTTP ${r.status}` }));
+  if (!r.ok) throw new Error(`${j.code}: ${j.message}`);
+  return j;
+}
+
+const ms = (ts) => (ts ? Date.parse(ts) : NaN);
+const pad = (n) => String(n).padStart(2, '0');
+function utc(t, seconds = false) {
+  const d = new Date(t);
+  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ` +
+    `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}${seconds ? ':' + pad(d.getUTCSeconds()) : ''} UTC`;
+}
+function local(t) {
+  const d = new Date(t);
+  return `${pad(d.getHours())}:${pad(d.getMinutes())} local`;
+}
+function both(t) { return `${utc(t)} (${local(t)})`; }
+function ago(t) {
+  const m = Math.round((Date.now() - t) / 60000);
+  if (m < 60) return `${m} min ago`;
+  if (m < 48 * 60) return `${Math.round(m / 60)} h ago`;
+  return `${Math.round(m / 1440)} d ago`;
+}
+function relOnset(t, onset) {
+  const m = Math.round((onset - t) / 60000);
+  return m >= 0 ? `${m} min before onset` : `${-m} min after onset`;
+}
+function setAsOf() {
+  const now = Date.now();
+  document.getElementById('asof').textContent =
+    `data as of ${utc(now, true).replace(' UTC', '')} UTC · ${new Date(now).toLocaleTimeString()} local`;
+}
+function stopRefresh() {
+  if (state.timer) clearInterval(state.timer);
+  state.timer = null;
+}
+
+// ---- router ----
+
+function route() {
+  stopRefresh();
+  document.body.dataset.rendered = 'loading';
+  const hash = location.hash || '#/';
+  const main = document.getElementById('main');
+  const query = new URLSearchParams(hash.split('?')[1] || '');
+  if (WINDOWS[query.get('window')]) state.window = query.get('window');
+  if (hash.startsWith('#/incident/')) {
+    const id = decodeURIComponent(hash.slice('#/incident/'.length).split('?')[0]);
+    state.view = { kind: 'incident', id };
+    loadIncident(id, true);
+    state.timer = setInterval(() => loadIncident(id, false), REFRESH_MS);
+  } else if (hash.startsWith('#/triage')) {
+    const q = new URLSearchParams(hash.split('?')[1] || '');
+    state.view = { kind: 'triage', service: q.get('service'), metric: q.get('metric'), at: q.get('at') };
+    loadAdhoc(state.view, true);
+    if (state.view.service && !state.view.at) {
+      state.timer = setInterval(() => loadAdhoc(state.view, false), REFRESH_MS);
+    }
+  } else {
+    state.view = { kind: 'list' };
+    loadList();
+    state.timer = setInterval(loadList, REFRESH_MS);
+  }
+  main.focus({ preventScroll: true });
+}
+window.addEventListener('hashchange', route);
+
+function showError(e) {
+  const main = document.getElementById('main');
+  main.replaceChildren(h('div', { class: 'error', role: 'alert' }, String(e.message || e)));
+  document.body.dataset.rendered = 'error';
+}
+
+// ---- incident list ----
+
+async function loadList() {
+  try {
+    const r = await api('TriageService/ListIncidents');
+    const rows = (r.incidents || []).map((v) => {
+      const alerts = v.incident.alerts || [];
+      const fired = Math.max(...alerts.map((a) => ms(a.fired_at)));
+      return { v, alerts, fired };
+    }).sort((a, b) => b.fired - a.fired);
+    const table = h('table', { class: 'list' },
+      h('thead', {}, h('tr', {}, h('th', {}, 'Fired'), h('th', {}, 'Incident'), h('th', {}, 'Alerts'),
+        h('th', {}, 'Localized'))),
+      h('tbody', {}, rows.map(({ v, alerts, fired }) => {
+        const cat = v.report ? v.report.localized_category : '';
+        return h('tr', { 'data-incident': v.incident.id },
+          h('td', { title: both(fired) }, `${utc(fired)} · ${ago(fired)}`),
+          h('td', {}, h('a', { href: `#/incident/${encodeURIComponent(v.incident.id)}` }, v.incident.id),
+            v.incident.title ? h('div', { class: 'muted' }, v.incident.title) : null),
+          h('td', {}, alerts.map((a) => `${a.service} / ${a.metric}`).join(', ')),
+          h('td', {}, cat ? h('span', { class: `badge ${cat === 'rare_class' ? 'NO_DATA' : 'HIT'}` }, cat) : '—'));
+      })));
+    document.getElementById('main').replaceChildren(
+      h('h1', {}, 'Open incidents'),
+      rows.length ? table : h('p', { class: 'muted' }, 'No incidents. Ingest a bundle or route alerts to triaged.'));
+    setAsOf();
+    document.body.dataset.rendered = 'list';
+  } catch (e) {
+    showError(e);
+  }
+}
+
+// ---- incident and ad-hoc views ----
+
+async function loadIncident(id, first) {
+  try {
+    const view = await api('TriageService/GetIncident', { id });
+    if (!view.report) throw new Error(`incident ${id} has no triage report yet`);
+    await renderReport(view.report, view.incident, first);
+  } catch (e) {
+    showError(e);
+  }
+}
+
+async function loadAdhoc(q, first) {
+  const form = h('form', { class: 'adhoc', onsubmit: (ev) => {
+    ev.preventDefault();
+    const f = new FormData(ev.target);
+    const p = new URLSearchParams();
+    for (const k of ['service', 'metric', 'at']) if (f.get(k)) p.set(k, f.get(k));
+    location.hash = `#/triage?${p}`;
+  } },
+  h('label', {}, 'service', h('input', { name: 'service', required: true, value: q.service || '' })),
+  h('label', {}, 'metric', h('input', { name: 'metric', required: true, value: q.metric || '' })),
+  h('label', {}, 'at (RFC 3339, empty = now)', h('input', { name: 'at', value: q.at || '', size: 22 })),
+  h('button', { type: 'submit' }, 'Walk the tree'));
+  if (!q.service || !q.metric) {
+    document.getElementById('main').replaceChildren(h('h1', {}, 'What does the walk say right now?'), form);
+    document.body.dataset.rendered = 'form';
+    return;
+  }
+  try {
+    const body = { alerts: [{ service: q.service, metric: q.metric }] };
+    if (q.at) body.at = q.at;
+    const report = await api('TriageService/Triage', body);
+    await renderReport(report, null, first, form);
+  } catch (e) {
+    showError(e);
+  }
+}
+
+async function renderReport(report, incident, first, prefix) {
+  const t0 = performance.now();
+  const onset = ms(report.onset);
+  const now = ms(report.now);
+  const alerts = incident ? incident.alerts : [{ service: report.services[0], metric: null }];
+  const primary = incident ? incident.alerts[0] : { service: state.view.service, metric: state.view.metric };
+  const verdicts = report.verdicts || [];
+  const localized = verdicts.find((v) => v.category === report.localized_category);
+
+  const main = document.getElementById('main');
+  const chartPanel = h('section', { class: 'panel', 'aria-label': 'Change-log overlay' });
+  const nodes = [];
+  if (prefix) nodes.push(prefix);
+  nodes.push(h('h1', {}, incident ? `${incident.id}${incident.title ? ' — ' + incident.title : ''}`
+    : `Ad-hoc: ${primary.service} / ${primary.metric}`));
+  nodes.push(renderBanner(report, localized));
+  nodes.push(chartPanel);
+  nodes.push(h('div', { class: 'grid' },
+    h('section', { class: 'panel', 'aria-label': 'Triage walk' }, renderWalk(report)),
+    h('div', {}, renderSuspects(report), renderDrift(report), renderUpstream(report),
+      renderProbes(report), renderShared(report), renderOnsets(report))));
+  const scrollY = window.scrollY;
+  main.replaceChildren(...nodes);
+  if (!first) window.scrollTo(0, scrollY);
+  await renderChart(chartPanel, primary.service, primary.metric, onset, now, alerts);
+  setAsOf();
+  document.body.dataset.rendered = 'report';
+  window.__renderMs = performance.now() - t0;
+  if (window.__firstRenderMs === undefined) window.__firstRenderMs = performance.now();
+}
+
+function renderBanner(report, localized) {
+  const blind = (report.blind_spots || []).map((b) => b.category);
+  if (!localized) {
+    return h('section', { class: 'banner rare', role: 'alert', 'data-banner': 'rare_class' },
+      h('div', { class: 'what' }, 'rare_class — no category matched: incident-commander mode'),
+      h('div', { class: 'mitigation' }, 'Page the incident commander; no playbook of the tree applies.'),
+      blind.length ? h('div', { class: 'meta', 'data-blind-spots': blind.join(' ') },
+        h('strong', {}, `Blind spots — no data, not ruled out: ${blind.join(', ')}`))
+        : h('div', { class: 'meta' }, 'Every category had data and was clear: this is a new kind of incident.'));
+  }
+  const prime = (report.suspect_changes || []).find((s) => s.prime);
+  return h('section', { class: 'banner', role: 'alert', 'data-banner': localized.category },
+    h('div', { class: 'what' }, 'Localized: ', h('span', { class: 'cat' }, `${localized.name || localized.category}`),
+      h('span', { class: 'muted' }, `  (${localized.category}, owner ${localized.owner || '—'})`)),
+    h('div', { class: 'mitigation' }, h('strong', {}, 'Mitigate: '), localized.mitigation),
+    prime ? h('div', { class: 'meta' }, `Prime suspect ${prime.change.id}: ${prime.rollback_hint}`) : null,
+    h('div', { class: 'meta' }, localized.evidence));
+}
+
+function renderWalk(report) {
+  const verdicts = report.verdicts || [];
+  const order = verdicts.map((v, i) => ({ v, step: i + 1 }));
+  const loc = order.findIndex(({ v }) => v.category === report.localized_category);
+  if (loc > 0) order.unshift(...order.splice(loc, 1));
+  const blind = (report.blind_spots || []);
+  return [
+    h('h2', {}, 'The walk (cheapest first; localized on top)'),
+    blind.length ? h('div', { class: 'blind', role: 'note' },
+      h('strong', {}, `Blind spots (${blind.length}): `),
+      blind.map((b) => b.category).join(', '), ' — no data, so not ruled out.') : null,
+    h('ol', { class: 'walk' }, order.map(({ v, step }) => {
+      const isLoc = v.category === report.localized_category;
+      return h('li', { 'data-category': v.category, 'data-verdict': v.verdict,
+        'data-localized': isLoc ? 'true' : null, tabindex: 0 },
+      h('div', { class: 'row1' },
+        h('span', { class: 'step', title: 'position in the walk' }, `${step}.`),
+        h('span', { class: `badge ${v.verdict}` }, v.verdict),
+        h('span', { class: 'name' }, v.name || v.category),
+        isLoc ? h('span', { class: 'localized-tag' }, '◀ LOCALIZED') : null,
+        h('span', { class: 'cost' }, `${v.cost_minutes} min`),
+        h('span', { class: 'owner' }, `owner ${v.owner || '—'}`),
+        h('span', { class: 'cost' }, `check ${Number(v.check_ms).toFixed(1)} ms`)),
+      h('div', { class: 'evidence' }, v.evidence),
+      h('details', { open: isLoc }, h('summary', {}, 'Mitigation playbook'), h('div', {}, v.mitigation)));
+    })),
+  ];
+}
+
+function renderSuspects(report) {
+  const s = report.suspect_changes || [];
+  const after = report.after_onset_changes || [];
+  if (!s.length && !after.length) return null;
+  const onset = ms(report.onset);
+  return h('section', { class: 'panel' }, h('h2', {}, 'Suspect changes'),
+    h('table', { class: 'kv' }, h('tbody', {},
+      s.map((x) => h('tr', {},
+        h('td', {}, x.prime ? h('strong', {}, `★ ${x.change.id}`) : x.change.id),
+        h('td', {}, `${x.change.kind} on ${x.change.service}`, h('div', { class: 'muted' }, relOnset(ms(x.change.time), onset))),
+        h('td', {}, x.rollback_hint))),
+      after.map((c) => h('tr', { class: 'muted' },
+        h('td', {}, c.id), h('td', {}, `${c.kind} on ${c.service}`),
+        h('td', {}, `after onset (${relOnset(ms(c.time), onset)}) — cannot have caused it`))))));
+}
+
+function renderDrift(report) {
+  const v = (report.verdicts || []).find((x) => x.check === 'feature_drift');
+  if (!v) return null;
+  const drift = v.drift || [];
+  const panel = h('section', { class: 'panel', 'aria-label': 'Feature drift' },
+    h('h2', {}, `Feature drift — top ${drift.length} by KL`));
+  if (!drift.length) {
+    panel.append(h('p', { class: 'muted' }, v.evidence));
+    return panel;
+  }
+  const max = Math.max(...drift.map((d) => Math.max(d.kl, d.threshold * 2)));
+  const hist = h('div', { class: 'hist' });
+  const key = (d) => `${d.service}/${d.feature}`;
+  if (!state.selectedFeature || !drift.some((d) => key(d) === state.selectedFeature)) {
+    state.selectedFeature = key(drift[0]);
+  }
+  const list = h('ul', { class: 'drift-list' }, drift.map((d) => h('li', {},
+    h('button', { 'aria-pressed': String(key(d) === state.selectedFeature), 'data-feature': key(d),
+      title: `KL ${d.kl.toFixed(4)} (threshold ${d.threshold}), PSI ${d.psi.toFixed(3)}, baseline ${Math.round(d.baseline_hours)} h`,
+      onclick: () => {
+        state.selectedFeature = key(d);
+        for (const b of list.querySelectorAll('button')) b.setAttribute('aria-pressed', String(b.dataset.feature === key(d)));
+        drawHistogram(hist, d);
+      } },
+    h('span', { class: 'fname' }, key(d)),
+    h('span', { class: 'bar' },
+      h('span', { class: `fill${d.kl > d.threshold ? ' over' : ''}`, style: `width:${Math.min(100, (100 * d.kl) / max)}%` }),
+      h('span', { class: 'thr', style: `left:${(100 * d.threshold) / max}%`, title: `threshold ${d.threshold}` })),
+    h('span', { class: d.kl > d.threshold ? 'bad' : '' }, d.kl.toFixed(3))))));
+  panel.append(list, hist);
+  drawHistogram(hist, drift.find((d) => key(d) === state.selectedFeature));
+  return panel;
+}
+
+function drawHistogram(el, d) {
+  const bins = d.bins || [];
+  const cur = d.current_share || [];
+  const base = d.baseline_share || [];
+  const n = Math.max(bins.length, cur.length);
+  const W = 400, H = 130, pad = 4;
+  const top = Math.max(0.001, ...cur, ...base);
+  const bw = (W - 2 * pad) / Math.max(1, n);
+  const ns = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(ns, 'svg');
+  svg.setAttribute('viewBox', `0 0 ${W} ${H}`);
+  svg.setAttribute('role', 'img');
+  svg.setAttribute('aria-label', `${d.feature}: current vs baseline`);
+  for (let i = 0; i < n; i++) {
+    for (const [j, arr, color] of [[0, base, '#8a93a6'], [1, cur, '#6cb6ff']]) {
+      const r = document.createElementNS(ns, 'rect');
+      const hgt = ((arr[i] || 0) / top) * (H - 20);
+      r.setAttribute('x', pad + i * bw + j * (bw / 2));
+      r.setAttribute('y', H - 14 - hgt);
+      r.setAttribute('width', Math.max(1, bw / 2 - 1));
+      r.setAttribute('height', hgt);
+      r.setAttribute('fill', color);
+      const t = document.createElementNS(ns, 'title');
+      t.textContent = `${bins[i] || i}: ${j ? 'current' : 'baseline'} ${(100 * (arr[i] || 0)).toFixed(1)}%`;
+      r.append(t);
+      svg.append(r);
+    }
+  }
+  const label = (x, text, anchor) => {
+    const t = document.createElementNS(ns, 'text');
+    t.setAttribute('x', x); t.setAttribute('y', H - 2); t.setAttribute('fill', '#9aa3b2');
+    t.setAttribute('font-size', '10'); t.setAttribute('text-anchor', anchor);
+    t.textContent = text;
+    svg.append(t);
+  };
+  if (n) { label(pad, bins[0] || '', 'start'); label(W - pad, bins[n - 1] || '', 'end'); }
+  el.replaceChildren(h('div', { class: 'muted' }, `${d.service}/${d.feature}: KL ${d.kl.toFixed(3)} vs threshold ${d.threshold}`),
+    svg, h('div', { class: 'legend' },
+      h('span', {}, h('span', { class: 'sw', style: 'background:#6cb6ff' }), 'current (last hour)'),
+      h('span', {}, h('span', { class: 'sw', style: 'background:#8a93a6' }), 'baseline (30 d to 24 h ago)')));
+}
+
+function findingsPanel(report, check, title) {
+  const v = (report.verdicts || []).find((x) => x.check === check);
+  if (!v) return null;
+  const f = v.findings || [];
+  return h('section', { class: 'panel', 'aria-label': title }, h('h2', {}, title),
+    f.length ? h('table', { class: 'kv' }, h('tbody', {}, f.map((x) => h('tr', {},
+      h('td', { class: x.implicates ? 'bad' : '' }, x.subject), h('td', { class: x.implicates ? 'bad' : '' }, x.detail)))))
+      : h('p', { class: 'muted' }, v.evidence));
+}
+
+function renderUpstream(report) { return findingsPanel(report, 'upstream_health', 'Upstream health (rows, schema, freshness)'); }
+
+function renderProbes(report) {
+  const p = findingsPanel(report, 'dependency_health', 'Dependency probes');
+  const e = findingsPanel(report, 'eval_staleness', 'Eval sets');
+  const traffic = (report.verdicts || []).find((x) => x.check === 'traffic_mix');
+  const t = traffic && (traffic.drift || []).length ? h('section', { class: 'panel' }, h('h2', {}, 'Traffic mix'),
+    traffic.drift.map((d) => h('div', {}, `${d.service}: KL ${d.kl.toFixed(3)} — `,
+      (d.bins || []).map((b, i) => `${b} ${(100 * (d.current_share[i] || 0)).toFixed(0)}% (was ${(100 * (d.baseline_share[i] || 0)).toFixed(0)}%)`).join(', '))))
+    : null;
+  return [p, e, t];
+}
+
+function renderShared(report) {
+  const s = report.shared_dependencies || [];
+  if (!s.length) return null;
+  return h('section', { class: 'panel', 'aria-label': 'Shared dependencies' },
+    h('h2', {}, `Shared dependencies of ${report.services.length} paged services`),
+    h('table', { class: 'kv' }, h('tbody', {}, s.map((d) => h('tr', {},
+      h('td', {}, h('strong', {}, d.service)), h('td', {}, d.alerted_services.join(', ')))))));
+}
+
+function renderOnsets(report) {
+  return h('section', { class: 'panel' }, h('h2', {}, 'Onset'),
+    (report.onsets || []).map((o) => h('div', {}, `${o.service}/${o.metric}: `,
+      o.detected ? `left its band at ${both(ms(o.onset))}` : h('span', { class: 'bad' }, o.note))));
+}
+
+// ---- the overlay chart ----
+
+async function renderChart(panel, service, metric, onset, now, alerts) {
+  const span = WINDOWS[state.window];
+  const end = now;
+  const start = end - span;
+  const overlay = await api('OverlayService/GetOverlay', {
+    service, metric, window: state.window, end: new Date(end).toISOString(), max_points: 1200,
+  });
+  const toggles = h('div', { class: 'toggles', role: 'group', 'aria-label': 'Time window' },
+    Object.keys(WINDOWS).map((w) => h('button', { type: 'button', 'aria-pressed': String(w === state.window),
+      'data-window': w, onclick: () => {
+        if (state.window === w) return;
+        state.window = w;
+        renderChart(panel, service, metric, onset, now, alerts);
+      } }, w)));
+  const kinds = [...new Set((overlay.changes || []).map((c) => c.kind))];
+  const legend = h('div', { class: 'legend', 'aria-label': 'Change kinds' },
+    kinds.map((k) => h('span', {}, h('span', { class: 'sw', style: `background:${KIND_COLORS[k] || MIXED_COLOR}` }), k)),
+    h('span', {}, h('span', { class: 'sw', style: 'background:var(--hit)' }), 'onset'),
+    h('span', {}, h('span', { class: 'sw', style: 'background:var(--nodata)' }), 'alert'),
+    h('span', {}, 'faded = after onset'), h('span', {}, 'grey = unrelated service'));
+  const chart = h('div', { class: 'chart', 'data-x-min': start, 'data-x-max': end, 'data-window': state.window,
+    'data-changes': (overlay.changes || []).length });
+  panel.replaceChildren(
+    h('div', { class: 'chart-head' }, h('span', { class: 'title' }, `${service} / ${metric}`), toggles, legend),
+    chart,
+    h('div', { class: 'muted' }, `Times in UTC. ${utc(start)} → ${utc(end)} · ${overlay.raw_points} points` +
+      ` · ${(overlay.changes || []).length} change${(overlay.changes || []).length === 1 ? '' : 's'} in the window`));
+
+  const pts = overlay.points || [];
+  const xs = pts.map((p) => Number(p.t_ms) / 1000);
+  const ys = pts.map((p) => (typeof p.value === 'number' ? p.value : null));
+  const width = Math.max(400, panel.clientWidth - 26);
+  const u = new uPlot({
+    width, height: 300,
+    scales: { x: { time: true, range: () => [start / 1000, end / 1000] } },
+    axes: [
+      { stroke: '#9aa3b2', grid: { stroke: '#2a2f3a' }, ticks: { stroke: '#2a2f3a' },
+        space: span > 86400e3 ? 110 : 60,
+        values: (uu, splits) => splits.map((v) => {
+          const d = new Date(v * 1000);
+          const hm = `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`;
+          return span > 86400e3 ? `${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${hm}` : hm;
+        }) },
+      { stroke: '#9aa3b2', grid: { stroke: '#2a2f3a' }, ticks: { stroke: '#2a2f3a' }, size: 60 },
+    ],
+    series: [{ value: (uu, v) => (v == null ? '—' : utc(v * 1000)) },
+      { label: metric, stroke: '#e6e8ee', width: 1.5, points: { show: false } }],
+    legend: { show: false },
+    cursor: { y: false },
+    tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), 'Etc/UTC'),
+    // Positions are known once uPlot has laid the plot out.
+    hooks: { ready: [(uu) => drawMarkers(uu, overlay.changes || [], new Set(overlay.in_scope_change_ids || []),
+      onset, now, start, end)] },
+  }, [xs, ys], chart);
+  return u;
+}
+
+function drawMarkers(u, changes, inScope, onset, now, start, end) {
+  const over = u.over;
+  const x = (t) => u.valToPos(t / 1000, 'x');
+  const width = over.clientWidth;
+  // Shade what comes after the onset, and mark the onset and the alert.
+  const side = (px) => (px > width - 70 ? 'left:auto;right:4px' : '');
+  if (onset >= start && onset <= end) {
+    over.append(h('div', { class: 'after-zone', style: `left:${x(onset)}px;width:${Math.max(0, x(Math.min(now, end)) - x(onset))}px` }));
+    over.append(h('div', { class: 'event-line onset', style: `left:${x(onset)}px`, 'data-mark': 'onset' }, h('span', { style: `top:auto;bottom:2px;${side(x(onset))}` }, 'onset')));
+  }
+  if (now >= start && now <= end) {
+    over.append(h('div', { class: 'event-line alert', style: `left:${x(now)}px`, 'data-mark': 'alert' }, h('span', { style: `top:auto;bottom:20px;${side(x(now))}` }, 'alert')));
+  }
+  const inWindow = changes.map((c) => ({ c, t: ms(c.time) })).filter(({ t }) => t >= start && t <= end)
+    .map((e) => ({ ...e, px: x(e.t) })).sort((a, b) => a.px - b.px);
+  // Markers closer than MERGE_PX merge into one with a count.
+  const groups = [];
+  for (const e of inWindow) {
+    const g = groups[groups.length - 1];
+    if (g && e.px - g[g.length - 1].px < MERGE_PX) g.push(e);
+    else groups.push([e]);
+  }
+  for (const g of groups) {
+    const px = g.reduce((s, e) => s + e.px, 0) / g.length;
+    const kinds = new Set(g.map((e) => e.c.kind));
+    const color = kinds.size === 1 ? (KIND_COLORS[g[0].c.kind] || MIXED_COLOR) : MIXED_COLOR;
+    const allAfter = g.every((e) => e.t > onset);
+    const unrelated = g.every((e) => !inScope.has(e.c.id));
+    const label = g.length === 1 ? `${g[0].c.kind} ${g[0].c.id} on ${g[0].c.service}, ${relOnset(g[0].t, onset)}`
+      : `${g.length} changes: ${g.map((e) => e.c.id).join(', ')}`;
+    const attrs = { class: `marker${allAfter ? ' after' : ''}${unrelated ? ' unrelated' : ''}`, type: 'button',
+      'aria-label': label, style: `left:${Math.min(width, Math.max(0, px))}px;--c:${unrelated ? '#6b7280' : color}` };
+    if (g.length === 1) attrs['data-change-id'] = g[0].c.id;
+    else attrs['data-change-ids'] = g.map((e) => e.c.id).join(' ');
+    const m = h('button', attrs, h('span', { class: 'stem' }), h('span', { class: 'head' }),
+      g.length > 1 ? h('span', { class: 'count' }, g.length) : null);
+    const show = () => showTooltip(m, g, onset, inScope);
+    m.addEventListener('mouseenter', show);
+    m.addEventListener('focus', show);
+    m.addEventListener('mouseleave', hideTooltipSoon);
+    m.addEventListener('blur', hideTooltipSoon);
+    m.addEventListener('keydown', (ev) => { if (ev.key === 'Escape') hideTooltip(); });
+    over.append(m);
+  }
+}
+
+let hideTimer = null;
+function showTooltip(anchor, group, onset, inScope) {
+  clearTimeout(hideTimer);
+  const tip = document.getElementById('tooltip');
+  tip.replaceChildren(...group.map(({ c, t }) => {
+    const version = c.version ? `${c.version}${c.previous_version ? ' ← ' + c.previous_version : ''}` : '';
+    return h('div', { class: 'chg', 'data-tooltip-change': c.id },
+      h('div', {}, h('span', { class: 'id' }, c.id), ` · ${c.kind} · ${c.service}`),
+      version ? h('div', {}, version) : null,
+      (c.actor || c.summary) ? h('div', {}, [c.actor && `by ${c.actor}`, c.summary].filter(Boolean).join(' — ')) : null,
+      h('div', {}, h('span', { class: `rel ${t <= onset ? 'before' : 'after'}` }, relOnset(t, onset)), ` · ${both(t)}`),
+      c.url ? h('div', {}, h('a', { href: c.url, target: '_blank', rel: 'noopener' }, c.url)) : null,
+      inScope.has(c.id) ? null : h('div', { class: 'muted' }, 'not on this service, its dependencies or consumers'));
+  }));
+  tip.hidden = false;
+  const r = anchor.getBoundingClientRect();
+  const tw = tip.offsetWidth, th = tip.offsetHeight;
+  let left = r.left + r.width / 2 + 10;
+  if (left + tw > window.innerWidth - 8) left = r.left - tw - 10;
+  tip.style.left = `${Math.max(8, left)}px`;
+  tip.style.top = `${Math.min(window.innerHeight - th - 8, Math.max(8, r.top + 20))}px`;
+}
+function hideTooltip() { document.getElementById('tooltip').hidden = true; }
+function hideTooltipSoon() { clearTimeout(hideTimer); hideTimer = setTimeout(hideTooltip, 250); }
+document.getElementById('tooltip').addEventListener('mouseenter', () => clearTimeout(hideTimer));
+document.getElementById('tooltip').addEventListener('mouseleave', hideTooltipSoon);
+document.addEventListener('keydown', (ev) => { if (ev.key === 'Escape') hideTooltip(); });
+
+route();
