@@ -10,7 +10,7 @@ packages=(
   libgrpc++-dev libgrpc-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   prometheus-cpp-dev librocksdb-dev libabsl-dev libsnappy-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3 curl python3-grpcio python3-protobuf prometheus
+  python3 curl python3-grpcio python3-protobuf prometheus prometheus-alertmanager
   chromium
 )
 

@@ -118,23 +118,26 @@ async function loadList() {
     const r = await api('TriageService/ListIncidents');
     const rows = (r.incidents || []).map((v) => {
       const alerts = v.incident.alerts || [];
-      const fired = Math.max(...alerts.map((a) => ms(a.fired_at)));
-      return { v, alerts, fired };
-    }).sort((a, b) => b.fired - a.fired);
+      const fired = alerts.length ? Math.max(...alerts.map((a) => ms(a.fired_at))) : 0;
+      const open = !v.state || v.state.status !== 'resolved';
+      return { v, alerts, fired, open };
+    }).sort((a, b) => (b.open - a.open) || (b.fired - a.fired));
     const table = h('table', { class: 'list' },
-      h('thead', {}, h('tr', {}, h('th', {}, 'Fired'), h('th', {}, 'Incident'), h('th', {}, 'Alerts'),
-        h('th', {}, 'Localized'))),
-      h('tbody', {}, rows.map(({ v, alerts, fired }) => {
+      h('thead', {}, h('tr', {}, h('th', {}, 'Status'), h('th', {}, 'Fired'), h('th', {}, 'Incident'),
+        h('th', {}, 'Alerts'), h('th', {}, 'Localized'))),
+      h('tbody', {}, rows.map(({ v, alerts, fired, open }) => {
         const cat = v.report ? v.report.localized_category : '';
-        return h('tr', { 'data-incident': v.incident.id },
-          h('td', { title: both(fired) }, `${utc(fired)} · ${ago(fired)}`),
+        return h('tr', { 'data-incident': v.incident.id, 'data-status': open ? 'open' : 'resolved' },
+          h('td', { class: open ? 'bad' : 'muted' }, open ? 'open' : 'resolved'),
+          h('td', { title: fired ? both(fired) : '' }, fired ? `${utc(fired)} · ${ago(fired)}` : '—'),
           h('td', {}, h('a', { href: `#/incident/${encodeURIComponent(v.incident.id)}` }, v.incident.id),
             v.incident.title ? h('div', { class: 'muted' }, v.incident.title) : null),
           h('td', {}, alerts.map((a) => `${a.service} / ${a.metric}`).join(', ')),
-          h('td', {}, cat ? h('span', { class: `badge ${cat === 'rare_class' ? 'NO_DATA' : 'HIT'}` }, cat) : '—'));
+          h('td', {}, cat ? h('span', { class: `badge ${cat === 'rare_class' ? 'NO_DATA' : 'HIT'}` }, cat)
+            : (v.state && v.state.unmapped_reason ? `unmapped: ${v.state.unmapped_reason}` : '—')));
       })));
     document.getElementById('main').replaceChildren(
-      h('h1', {}, 'Open incidents'),
+      h('h1', {}, 'Incidents (open first)'),
       rows.length ? table : h('p', { class: 'muted' }, 'No incidents. Ingest a bundle or route alerts to triaged.'));
     setAsOf();
     document.body.dataset.rendered = 'list';
@@ -148,8 +151,18 @@ async function loadList() {
 async function loadIncident(id, first) {
   try {
     const view = await api('TriageService/GetIncident', { id });
+    if (!view.report && view.state) {  // Unmapped, or not walked yet.
+      document.getElementById('main').replaceChildren(h('h1', {}, id),
+        h('section', { class: 'banner rare', role: 'alert' }, h('div', { class: 'what' },
+          view.state.unmapped_reason ? 'Unmapped alert — walk the tree by hand' : 'Walking the tree…'),
+        view.state.unmapped_reason ? h('div', { class: 'mitigation' }, view.state.unmapped_reason) : null),
+        renderTimeline(view.state));
+      setAsOf();
+      document.body.dataset.rendered = 'state';
+      return;
+    }
     if (!view.report) throw new Error(`incident ${id} has no triage report yet`);
-    await renderReport(view.report, view.incident, first);
+    await renderReport(view.report, view.incident, first, null, view.state);
   } catch (e) {
     showError(e);
   }
@@ -182,7 +195,7 @@ async function loadAdhoc(q, first) {
   }
 }
 
-async function renderReport(report, incident, first, prefix) {
+async function renderReport(report, incident, first, prefix, alertState) {
   const t0 = performance.now();
   const onset = ms(report.onset);
   const now = ms(report.now);
@@ -201,7 +214,7 @@ async function renderReport(report, incident, first, prefix) {
   nodes.push(chartPanel);
   nodes.push(h('div', { class: 'grid' },
     h('section', { class: 'panel', 'aria-label': 'Triage walk' }, renderWalk(report)),
-    h('div', {}, renderSuspects(report), renderDrift(report), renderUpstream(report),
+    h('div', {}, renderTimeline(alertState), renderSuspects(report), renderDrift(report), renderUpstream(report),
       renderProbes(report), renderShared(report), renderOnsets(report))));
   const scrollY = window.scrollY;
   main.replaceChildren(...nodes);
@@ -259,6 +272,17 @@ function renderWalk(report) {
       h('details', { open: isLoc }, h('summary', {}, 'Mitigation playbook'), h('div', {}, v.mitigation)));
     })),
   ];
+}
+
+function renderTimeline(st) {
+  if (!st || !(st.timeline || []).length) return null;
+  const t0 = ms(st.timeline[0].time);
+  return h('section', { class: 'panel', 'aria-label': 'Incident timeline' },
+    h('h2', {}, `Timeline — ${st.status}${st.status === 'resolved' ? `, ${Math.round(st.minutes_to_resolve)} min to resolve` : ''}`),
+    st.unmapped_reason ? h('div', { class: 'bad' }, `Unmapped alert: ${st.unmapped_reason}`) : null,
+    h('table', { class: 'kv' }, h('tbody', {}, st.timeline.map((e) => h('tr', {},
+      h('td', { title: both(ms(e.time)) }, `T+${((ms(e.time) - t0) / 1000).toFixed(1)} s`),
+      h('td', {}, e.event.replace(/_/g, ' ')), h('td', {}, e.detail))))));
 }
 
 function renderSuspects(report) {

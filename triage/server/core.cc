@@ -80,13 +80,10 @@ absl::StatusOr<v1::IngestResponse> Core::IngestBundle(std::string_view name,
   v1::IngestResponse response;
   Count(read.bundle.records(), &response);
   if (read.has_incident) {
-    const v1::Incident& incident = read.bundle.incident();
-    if (absl::Status s = store_.PutIncident(incident); !s.ok()) return s;
     (*response.mutable_accepted())["incident"] = 1;
     metrics_.Ingested("incident").Increment();
-    absl::StatusOr<v1::TriageReport> report = Walk(incident);
+    absl::StatusOr<v1::TriageReport> report = TriageIncident(read.bundle.incident());
     if (!report.ok()) return report.status();
-    if (absl::Status s = store_.PutReport(*report); !s.ok()) return s;
     *response.mutable_report() = std::move(*report);
   }
   return response;
@@ -144,6 +141,41 @@ absl::StatusOr<v1::TriageReport> Core::Triage(const v1::TriageRequest& request) 
   return Walk(incident);
 }
 
+absl::StatusOr<v1::TriageReport> Core::TriageIncident(const v1::Incident& incident) {
+  absl::StatusOr<v1::TriageReport> report = Walk(incident);
+  if (!report.ok()) return report.status();
+  if (absl::Status s = store_.PutIncidentRecords(&incident, nullptr, &*report); !s.ok()) return s;
+  return report;
+}
+
+absl::StatusOr<std::vector<v1::FeatureDrift>> Core::FeatureDrift(const std::string& service,
+                                                                 int64_t now_ms) {
+  std::shared_ptr<const v1::Tree> tree = this->tree();
+  v1::Tree drift_only;
+  *drift_only.mutable_settings() = tree->settings();
+  for (const v1::Category& c : tree->category()) {
+    if (!c.has_feature_drift()) continue;
+    v1::Category* copy = drift_only.add_category();
+    *copy = c;
+    copy->mutable_feature_drift()->set_top_k(1 << 20);
+    break;
+  }
+  if (drift_only.category_size() == 0) return std::vector<v1::FeatureDrift>();
+  v1::Incident probe;
+  probe.set_id("kl:" + service);
+  v1::Alert* a = probe.add_alerts();
+  a->set_service(service);
+  a->set_metric("__kl__");
+  *a->mutable_fired_at() = FromMs(now_ms);
+  absl::StatusOr<v1::TriageReport> report = rules::Engine(drift_only, store_).Walk(probe);
+  if (!report.ok()) return report.status();
+  std::vector<v1::FeatureDrift> out;
+  for (const v1::FeatureDrift& d : report->verdicts(0).drift()) {
+    if (d.service() == service) out.push_back(d);
+  }
+  return out;
+}
+
 absl::StatusOr<v1::IncidentView> Core::GetIncident(const std::string& id) {
   v1::IncidentView view;
   absl::StatusOr<v1::Incident> incident = store_.GetIncident(id);
@@ -155,6 +187,8 @@ absl::StatusOr<v1::IncidentView> Core::GetIncident(const std::string& id) {
   } else if (!absl::IsNotFound(report.status())) {
     return report.status();
   }
+  absl::StatusOr<v1::IncidentState> state = store_.GetIncidentState(id);
+  if (state.ok()) *view.mutable_state() = std::move(*state);
   return view;
 }
 
@@ -166,6 +200,8 @@ absl::StatusOr<v1::ListIncidentsResponse> Core::ListIncidents() {
     v1::IncidentView* view = response.add_incidents();
     absl::StatusOr<v1::TriageReport> report = store_.GetReport(incident.id());
     if (report.ok()) *view->mutable_report() = std::move(*report);
+    absl::StatusOr<v1::IncidentState> state = store_.GetIncidentState(incident.id());
+    if (state.ok()) *view->mutable_state() = std::move(*state);
     *view->mutable_incident() = std::move(incident);
   }
   return response;

@@ -48,6 +48,13 @@ class Core {
   absl::StatusOr<v1::IngestResponse> RemoteWrite(std::string_view body);
 
   absl::StatusOr<v1::TriageReport> Triage(const v1::TriageRequest& request);
+  // Walks the tree for a stored-or-new incident (as of its alerts' fired_at)
+  // and stores the incident and the report.
+  absl::StatusOr<v1::TriageReport> TriageIncident(const v1::Incident& incident);
+  // KL drift of every feature of `service` at `now_ms`, by the tree's
+  // feature_drift category (empty when the tree has none).
+  absl::StatusOr<std::vector<v1::FeatureDrift>> FeatureDrift(const std::string& service,
+                                                             int64_t now_ms);
   absl::StatusOr<v1::IncidentView> GetIncident(const std::string& id);
   absl::StatusOr<v1::ListIncidentsResponse> ListIncidents();
   absl::StatusOr<v1::OverlayResponse> Overlay(const v1::OverlayRequest& request);

@@ -67,8 +67,10 @@ std::string ToJson(const google::protobuf::Message& m) {
 class HttpServer::Handler : public CivetHandler {
  public:
   Handler(const HttpOptions& options, Core& core, ConnectGateway& gateway,
-          prometheus::Registry& registry, Metrics& metrics, std::atomic<bool>& ready)
-      : options_(options),
+          prometheus::Registry& registry, Metrics& metrics, std::atomic<bool>& ready,
+          std::atomic<AlertRouter*>& alerts)
+      : alerts_(alerts),
+        options_(options),
         core_(core),
         gateway_(gateway),
         registry_(registry),
@@ -109,7 +111,7 @@ class HttpServer::Handler : public CivetHandler {
     std::string path = ri->local_uri != nullptr ? ri->local_uri : "/";
     std::string route = ConnectGateway::Handles(path) ? "connect" : path;
     if (!ConnectGateway::Handles(path) && path != "/api/v1/bundle" && path != "/api/v1/write" &&
-        path != "/api/v1/changes") {
+        path != "/api/v1/changes" && path != "/api/v1/alerts") {
       return Done(conn, "other", Json(404, ConnectErrorJson(5, "no such endpoint " + path)));
     }
     std::string body;
@@ -139,6 +141,8 @@ class HttpServer::Handler : public CivetHandler {
       } else {
         reply = Error(r.status());
       }
+    } else if (path == "/api/v1/alerts") {
+      reply = Alerts(body);
     } else {
       reply = Change(body);
     }
@@ -184,6 +188,27 @@ class HttpServer::Handler : public CivetHandler {
     return r.ok() ? Json(200, ToJson(*r)) : LineErrors(r.status());
   }
 
+  HttpReply Alerts(const std::string& body) {
+    AlertRouter* router = alerts_.load();
+    if (router == nullptr) return Json(503, ConnectErrorJson(14, "alert routing is starting"));
+    absl::StatusOr<WebhookResult> r = router->HandleWebhook(body);
+    if (!r.ok()) {
+      // Bad input is 400 (Alertmanager must not retry); failing to store is
+      // 503 so that it does.
+      return absl::IsInvalidArgument(r.status()) ? Error(r.status())
+                                                 : Json(503, ConnectErrorJson(14, std::string(r.status().message())));
+    }
+    std::string out = absl::StrFormat(
+        R"({"status":"ok","alerts":%d,"opened":%d,"joined":%d,"resolved":%d,"unchanged":%d,"unmapped":%d,"incidents":[)",
+        r->alerts, r->opened, r->joined, r->resolved, r->unchanged, r->unmapped);
+    for (size_t i = 0; i < r->incidents.size(); ++i) {
+      if (i > 0) out += ",";
+      collectors::AppendJsonString(&out, r->incidents[i]);
+    }
+    out += "]}";
+    return Json(200, out);
+  }
+
   bool Static(mg_connection* conn, std::string path) {
     if (web_root_.empty()) return Done(conn, "static", {404, "text/plain", "no web root\n"});
     if (path.empty() || path.back() == '/') path += "index.html";
@@ -209,6 +234,7 @@ class HttpServer::Handler : public CivetHandler {
     return true;
   }
 
+  std::atomic<AlertRouter*>& alerts_;
   const HttpOptions options_;
   Core& core_;
   ConnectGateway& gateway_;
@@ -238,7 +264,8 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpOptions&
     return absl::UnavailableError(absl::StrFormat("http: cannot listen on %s", options.addr));
   }
   server->handler_ =
-      std::make_unique<Handler>(options, core, gateway, registry, metrics, server->ready_);
+      std::make_unique<Handler>(options, core, gateway, registry, metrics, server->ready_,
+                                server->alerts_);
   server->server_->addHandler("/", server->handler_.get());
   std::vector<int> ports = server->server_->getListeningPorts();
   if (ports.empty()) return absl::UnavailableError("http: no listening port");

@@ -3,6 +3,7 @@
 //   POST /api/v1/bundle                 bundle NDJSON -> {"accepted": {...}} or 400 with line errors
 //   POST /api/v1/write                  Prometheus remote_write 1.0 -> 204
 //   POST /api/v1/changes                one change event as JSON
+//   POST /api/v1/alerts                 Alertmanager webhook (version 4)
 //   GET  /metrics /healthz /readyz      Prometheus text format; liveness; readiness
 //   GET  /...                           the files of the web root (never outside it)
 // Bodies over max_body_bytes get 413 without being read.
@@ -17,6 +18,7 @@
 
 #include "absl/status/statusor.h"
 #include "prometheus/registry.h"
+#include "triage/server/alerts.h"
 #include "triage/server/core.h"
 #include "triage/server/gateway.h"
 #include "triage/server/metrics.h"
@@ -42,6 +44,9 @@ class HttpServer {
 
   int port() const { return port_; }
   void SetReady(bool ready) { ready_ = ready; }
+  // Turns on POST /api/v1/alerts (503 until then, so Alertmanager retries).
+  // Not owned; must outlive the server or be reset to nullptr first.
+  void SetAlertRouter(AlertRouter* alerts) { alerts_ = alerts; }
   // Stops accepting and waits for requests in flight.
   void Stop();
 
@@ -52,6 +57,7 @@ class HttpServer {
   std::unique_ptr<Handler> handler_;
   std::unique_ptr<CivetServer> server_;
   std::atomic<bool> ready_{false};
+  std::atomic<AlertRouter*> alerts_{nullptr};
   int port_ = 0;
 };
 

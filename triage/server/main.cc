@@ -35,6 +35,13 @@ constexpr char kUsage[] = R"(usage: triaged [flags]
   --web-root DIR          files served at GET / (default: the source tree's web/)
   --max-body-bytes N      largest accepted request body (default 16777216)
   --sync                  fsync the WAL before acknowledging each write
+  --alertmanager-url URL  send enriched alerts to URL/api/v2/alerts (default: off)
+  --service-label NAME    alert label giving the service (default service)
+  --metric-label NAME     alert label giving the metric (default metric) ...
+  --metric-annotation NAME  ... else this annotation (default metric)
+  --page-url URL          base of the page links in enriched alerts (default http://HTTP_ADDR/)
+  --resend-interval DUR   re-send enriched alerts of firing incidents (default 1m)
+  --kl-refresh DUR        refresh triage_feature_kl gauges (default 1m)
 The bound ports are logged and written to DATA_DIR/ports.json.
 SIGTERM/SIGINT: stop accepting, finish requests in flight, close the store, exit 0.
 )";
@@ -48,6 +55,13 @@ struct Flags {
   std::string web_root = TRIAGE_WEB_ROOT;
   size_t max_body_bytes = 16 << 20;
   bool sync = false;
+  std::string alertmanager_url;
+  std::string service_label = "service";
+  std::string metric_label = "metric";
+  std::string metric_annotation = "metric";
+  std::string page_url;
+  std::string resend_interval = "1m";
+  std::string kl_refresh = "1m";
 };
 
 bool ParseFlags(int argc, char** argv, Flags* f, std::string* error) {
@@ -76,6 +90,13 @@ bool ParseFlags(int argc, char** argv, Flags* f, std::string* error) {
     else if (a == "--tree") f->tree = value;
     else if (a == "--retention") f->retention = value;
     else if (a == "--web-root") f->web_root = value;
+    else if (a == "--alertmanager-url") f->alertmanager_url = value;
+    else if (a == "--service-label") f->service_label = value;
+    else if (a == "--metric-label") f->metric_label = value;
+    else if (a == "--metric-annotation") f->metric_annotation = value;
+    else if (a == "--page-url") f->page_url = value;
+    else if (a == "--resend-interval") f->resend_interval = value;
+    else if (a == "--kl-refresh") f->kl_refresh = value;
     else if (a == "--max-body-bytes") {
       char* end = nullptr;
       unsigned long long n = std::strtoull(value.c_str(), &end, 10);
@@ -163,6 +184,20 @@ int main(int argc, char** argv) {
     return 1;
   }
   triage::server::ConnectGateway gateway(grpc_server->InProcessChannel(grpc::ChannelArguments()));
+  absl::StatusOr<int64_t> resend = triage::ParseDurationMs(flags.resend_interval);
+  absl::StatusOr<int64_t> kl_refresh = triage::ParseDurationMs(flags.kl_refresh);
+  if (!resend.ok() || !kl_refresh.ok() || *resend <= 0 || *kl_refresh <= 0) {
+    std::cerr << "triaged: --resend-interval and --kl-refresh need durations like 1m\n";
+    return 2;
+  }
+  triage::server::AlertOptions alert_options{.service_label = flags.service_label,
+                                             .metric_label = flags.metric_label,
+                                             .metric_annotation = flags.metric_annotation,
+                                             .alertmanager_url = flags.alertmanager_url,
+                                             .resend_ms = *resend,
+                                             .kl_refresh_ms = *kl_refresh};
+  // The page URL needs the HTTP port; the router is built once it is known.
+  std::unique_ptr<triage::server::AlertRouter> router;
   auto http = triage::server::HttpServer::Start(
       {.addr = flags.http_addr, .web_root = flags.web_root, .max_body_bytes = flags.max_body_bytes},
       **core, gateway, registry, metrics);
@@ -175,6 +210,12 @@ int main(int argc, char** argv) {
     std::cerr << "triaged: cannot write " << flags.data_dir << "/ports.json\n";
     return 1;
   }
+  alert_options.page_url = flags.page_url.empty()
+                               ? absl::StrFormat("http://127.0.0.1:%d/", (*http)->port())
+                               : flags.page_url;
+  router = std::make_unique<triage::server::AlertRouter>(**store, **core, clock, metrics, alert_options);
+  router->Start();
+  (*http)->SetAlertRouter(router.get());
   (*http)->SetReady(true);
   std::cerr << absl::StrFormat("triaged: serving gRPC on port %d, HTTP on port %d, store %s/store\n",
                                grpc_port, (*http)->port(), flags.data_dir);
@@ -184,9 +225,11 @@ int main(int argc, char** argv) {
   std::cerr << absl::StrFormat("triaged: %s, shutting down\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
   (*http)->SetReady(false);
   (*http)->Stop();  // Waits for HTTP requests in flight.
+  router->Stop();
   grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
   grpc_server->Wait();
   http->reset();
+  router.reset();
   store->reset();  // Flushes and closes RocksDB.
   std::cerr << "triaged: stopped\n";
   return 0;

@@ -25,7 +25,41 @@ Metrics::Metrics(prometheus::Registry& registry)
                 .Name("triage_walks_total")
                 .Help("Walks of the triage tree.")
                 .Register(registry)
-                .Add({})) {}
+                .Add({})),
+      pages(prometheus::BuildCounter()
+                .Name("triage_pages_total")
+                .Help("Firing alerts received from Alertmanager (pages).")
+                .Register(registry)
+                .Add({})),
+      incidents_open(prometheus::BuildGauge()
+                         .Name("triage_incidents_open")
+                         .Help("Incidents opened from alerts that are not resolved.")
+                         .Register(registry)
+                         .Add({})),
+      queue_depth(prometheus::BuildGauge()
+                      .Name("triage_enrichment_queue_depth")
+                      .Help("Enriched alerts waiting to be delivered to Alertmanager.")
+                      .Register(registry)
+                      .Add({})),
+      delivery_failures(prometheus::BuildCounter()
+                            .Name("triage_enrichment_delivery_failures_total")
+                            .Help("Failed attempts to deliver an enriched alert.")
+                            .Register(registry)
+                            .Add({})),
+      deliveries(prometheus::BuildCounter()
+                     .Name("triage_enrichment_deliveries_total")
+                     .Help("Enriched alerts delivered to Alertmanager.")
+                     .Register(registry)
+                     .Add({})),
+      deliveries_dropped(prometheus::BuildCounter()
+                             .Name("triage_enrichment_dropped_total")
+                             .Help("Enriched alerts dropped because the queue was full.")
+                             .Register(registry)
+                             .Add({})),
+      feature_kl(prometheus::BuildGauge()
+                     .Name("triage_feature_kl")
+                     .Help("KL(last hour || 30-day baseline) of a feature, refreshed on a schedule.")
+                     .Register(registry)) {}
 
 prometheus::Counter& Metrics::Ingested(const std::string& kind) {
   return ingested_records.Add({{"kind", kind}});

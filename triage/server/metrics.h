@@ -28,6 +28,14 @@ struct Metrics {
   prometheus::Family<prometheus::Counter>& http_requests;  // {path, code}
   prometheus::Histogram& walk_seconds;
   prometheus::Counter& walks;
+  // Alert routing.
+  prometheus::Counter& pages;                // Firing alerts received.
+  prometheus::Gauge& incidents_open;
+  prometheus::Gauge& queue_depth;            // Enriched alerts waiting for Alertmanager.
+  prometheus::Counter& delivery_failures;
+  prometheus::Counter& deliveries;
+  prometheus::Counter& deliveries_dropped;   // Pushed out of the bounded queue.
+  prometheus::Family<prometheus::Gauge>& feature_kl;  // {service, feature}
 };
 
 }  // namespace triage::server

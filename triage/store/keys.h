@@ -16,6 +16,8 @@
 //   CF dependencies       [service]                             -> Dependency
 //   CF incidents          [id...]                               -> Incident
 //   CF reports            [id...]                               -> TriageReport
+//   CF incident_states    [id...]                               -> IncidentState
+//   CF deliveries         [seq:8]                               -> Delivery
 //
 // [labels...] is the labels sorted by key, each as <name><value>
 // (<u16 length> for values). Pure functions; thread-safe.

@@ -33,6 +33,8 @@ enum Store::Cf : int {
   kDependencies,
   kIncidents,
   kReports,
+  kIncidentStates,
+  kDeliveries,
   kNumCf,
 };
 
@@ -52,6 +54,8 @@ constexpr const char* kCfNames[] = {
     "dependencies",
     "incidents",
     "reports",
+    "incident_states",
+    "deliveries",
 };
 
 constexpr char kNextSeriesIdKey[] = "next_series_id";
@@ -524,6 +528,119 @@ absl::Status ParseInto(std::string_view v, std::vector<M>* out) {
 }
 
 }  // namespace
+
+absl::Status Store::PutIncidentRecords(const v1::Incident* incident,
+                                       const v1::IncidentState* state,
+                                       const v1::TriageReport* report) {
+  rocksdb::WriteBatch wb;
+  if (incident != nullptr) wb.Put(cf(kIncidents), incident->id(), incident->SerializeAsString());
+  if (state != nullptr) wb.Put(cf(kIncidentStates), state->id(), state->SerializeAsString());
+  if (report != nullptr) wb.Put(cf(kReports), report->incident_id(), report->SerializeAsString());
+  rocksdb::WriteOptions wo;
+  wo.sync = sync_;
+  return ToAbsl(db_->Write(wo, &wb), "write incident");
+}
+
+absl::StatusOr<v1::IncidentState> Store::GetIncidentState(const std::string& id) const {
+  v1::IncidentState m;
+  absl::Status s = GetMessage(kIncidentStates, id, &m);
+  if (absl::IsNotFound(s)) return absl::NotFoundError("no alert state for incident " + id);
+  if (!s.ok()) return s;
+  return m;
+}
+
+absl::StatusOr<std::vector<v1::IncidentState>> Store::ListIncidentStates() const {
+  std::vector<v1::IncidentState> out;
+  absl::Status s = Scan(kIncidentStates, "", "", [&](std::string_view, std::string_view v) {
+    return ParseInto(v, &out);
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+absl::StatusOr<uint64_t> Store::EnqueueDelivery(v1::Delivery delivery, size_t max_queued,
+                                                std::vector<v1::Delivery>* dropped) {
+  absl::MutexLock lock(&write_mu_);
+  if (!deliveries_loaded_) {
+    std::string last;
+    absl::Status s = Scan(kDeliveries, "", "", [&](std::string_view k, std::string_view) {
+      std::string_view in = k;
+      uint64_t seq;
+      if (GetU64(&in, &seq)) {
+        next_delivery_seq_ = std::max(next_delivery_seq_, seq + 1);
+        ++queued_deliveries_;
+      }
+      return absl::OkStatus();
+    });
+    if (!s.ok()) return s;
+    deliveries_loaded_ = true;
+  }
+  rocksdb::WriteBatch wb;
+  // Bounded: the oldest deliveries make room.
+  if (queued_deliveries_ >= max_queued) {
+    size_t to_drop = queued_deliveries_ - max_queued + 1;
+    absl::Status s = Scan(kDeliveries, "", "", [&](std::string_view k, std::string_view v) {
+      if (to_drop == 0) return absl::OkStatus();
+      v1::Delivery d;
+      if (d.ParseFromArray(v.data(), static_cast<int>(v.size())) && dropped != nullptr) {
+        dropped->push_back(d);
+      }
+      wb.Delete(cf(kDeliveries), std::string(k));
+      --to_drop;
+      --queued_deliveries_;
+      return absl::OkStatus();
+    });
+    if (!s.ok()) return s;
+  }
+  delivery.set_seq(next_delivery_seq_);
+  std::string key;
+  PutU64(&key, delivery.seq());
+  wb.Put(cf(kDeliveries), key, delivery.SerializeAsString());
+  rocksdb::WriteOptions wo;
+  wo.sync = sync_;
+  absl::Status s = ToAbsl(db_->Write(wo, &wb), "enqueue delivery");
+  if (!s.ok()) return s;
+  ++next_delivery_seq_;
+  ++queued_deliveries_;
+  return delivery.seq();
+}
+
+absl::StatusOr<std::vector<v1::Delivery>> Store::Deliveries() const {
+  std::vector<v1::Delivery> out;
+  absl::Status s = Scan(kDeliveries, "", "", [&](std::string_view, std::string_view v) {
+    return ParseInto(v, &out);
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+absl::Status Store::UpdateDelivery(const v1::Delivery& delivery) {
+  std::string key;
+  PutU64(&key, delivery.seq());
+  return PutMessage(kDeliveries, key, delivery);
+}
+
+absl::Status Store::DeleteDelivery(uint64_t seq) {
+  std::string key;
+  PutU64(&key, seq);
+  rocksdb::WriteOptions wo;
+  wo.sync = sync_;
+  absl::MutexLock lock(&write_mu_);
+  absl::Status s = ToAbsl(db_->Delete(wo, cf(kDeliveries), key), "delete delivery");
+  if (s.ok() && queued_deliveries_ > 0) --queued_deliveries_;
+  return s;
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> Store::Features() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  absl::Status s = Scan(kFeatureEdges, "", "", [&](std::string_view k, std::string_view) {
+    std::string service, feature;
+    if (GetName(&k, &service) && GetName(&k, &feature)) out.emplace_back(service, feature);
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return out;
+}
 
 absl::Status Store::PutIncident(const v1::Incident& incident) {
   return PutMessage(kIncidents, incident.id(), incident);

@@ -25,6 +25,7 @@
 #include "absl/synchronization/mutex.h"
 #include "triage/base/clock.h"
 #include "triage/base/graph.h"
+#include "triage/v1/alerts.pb.h"
 #include "triage/v1/records.pb.h"
 #include "triage/v1/report.pb.h"
 
@@ -81,6 +82,23 @@ class Store {
   absl::StatusOr<v1::Incident> GetIncident(const std::string& id) const;  // NotFound if absent.
   absl::StatusOr<std::vector<v1::Incident>> ListIncidents() const;
   absl::Status PutReport(const v1::TriageReport& report);
+  // Writes whichever of the three is non-null, atomically.
+  absl::Status PutIncidentRecords(const v1::Incident* incident, const v1::IncidentState* state,
+                                  const v1::TriageReport* report);
+  absl::StatusOr<v1::IncidentState> GetIncidentState(const std::string& id) const;
+  absl::StatusOr<std::vector<v1::IncidentState>> ListIncidentStates() const;
+
+  // The persisted delivery queue (enriched alerts for Alertmanager), oldest
+  // first. Enqueue assigns the sequence number; past max_queued the oldest
+  // entries are dropped (returned in *dropped).
+  absl::StatusOr<uint64_t> EnqueueDelivery(v1::Delivery delivery, size_t max_queued,
+                                           std::vector<v1::Delivery>* dropped);
+  absl::StatusOr<std::vector<v1::Delivery>> Deliveries() const;
+  absl::Status UpdateDelivery(const v1::Delivery& delivery);
+  absl::Status DeleteDelivery(uint64_t seq);
+
+  // Every (service, feature) with histograms.
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> Features() const;
   absl::StatusOr<v1::TriageReport> GetReport(const std::string& incident_id) const;
 
   // The whole dependency graph.
@@ -124,6 +142,9 @@ class Store {
   uint64_t next_series_id_ ABSL_GUARDED_BY(write_mu_) = 1;
   // Series index entries already resolved: encoded SeriesIndexKey -> id.
   absl::flat_hash_map<std::string, uint64_t> series_ids_ ABSL_GUARDED_BY(write_mu_);
+  uint64_t next_delivery_seq_ ABSL_GUARDED_BY(write_mu_) = 1;
+  size_t queued_deliveries_ ABSL_GUARDED_BY(write_mu_) = 0;
+  bool deliveries_loaded_ ABSL_GUARDED_BY(write_mu_) = false;
   std::vector<std::unique_ptr<rocksdb::CompactionFilter>> filters_;  // Outlive db_.
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
