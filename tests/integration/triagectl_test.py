@@ -150,6 +150,28 @@ class RulesCheckTest(unittest.TestCase):
             os.unlink(f.name)
 
 
+    def test_regress_a_candidate_tree(self):
+        with open(os.path.join(SOURCE, "rules", "default_tree.textproto")) as f:
+            text = f.read()
+        start = text.index('category {\n  id: "code_deploy"')
+        end = text.index('category {\n  id: "model_version"')
+        with tempfile.NamedTemporaryFile("w", suffix=".textproto", delete=False) as f:
+            f.write(text[:start] + text[end:])  # A retrospective that dropped code_deploy.
+        try:
+            scenarios = os.path.join(SOURCE, "deploy", "demo", "scenarios")
+            r = run("rules", "check", f.name, "--regress", scenarios)
+            self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+            self.assertIn("ok, 9 categories", r.stdout)
+            self.assertRegex(r.stdout, r"p01-code-deploy +expected code_deploy +got rare_class +FAIL")
+            self.assertEqual(r.stdout.splitlines()[-1], "11 passed, 1 failed")
+            r = run("rules", "check", os.path.join(SOURCE, "rules", "default_tree.textproto"),
+                    "--regress", scenarios)
+            self.assertEqual(r.returncode, 0, r.stdout)
+            self.assertEqual(r.stdout.splitlines()[-1], "12 passed, 0 failed")
+        finally:
+            os.unlink(f.name)
+
+
 class UsageTest(unittest.TestCase):
     def test_usage_errors_exit_2(self):
         for args in ([], ["bogus"], ["replay"], ["replay", "a", "b"], ["replay", "x", "--nope"],

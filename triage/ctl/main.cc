@@ -27,8 +27,10 @@ constexpr char kUsage[] = R"(usage: triagectl COMMAND [ARGS]
   regress PATH... [--tree FILE]
       Replay every bundle (files, or directories of *.jsonl[.gz]) that records
       an expected category; one line per bundle and "N passed, M failed".
-  rules check FILE
+  rules check FILE [--regress PATH...]
       Validate a tree file; every problem is printed as FILE:LINE: what.
+      With --regress, also replay the recorded incidents under PATH against
+      it: exit 1 if the candidate tree breaks one.
 
 Against a running triaged (--server HOST:PORT, default 127.0.0.1:7070):
   ingest BUNDLE [--json]
@@ -130,15 +132,11 @@ bool IsBundleFile(const std::filesystem::path& p) {
   return ends(".jsonl") || ends(".jsonl.gz");
 }
 
-int Regress(const Args& args) {
-  if (args.positional.empty()) return Usage("regress takes at least one PATH");
-  absl::StatusOr<triage::v1::Tree> tree = LoadTree(args);
-  if (!tree.ok()) {
-    std::cerr << tree.status().message() << "\n";
-    return kBadInput;
-  }
+// Replays every bundle under `paths` that records an expected category with
+// `tree`; a line each and "N passed, M failed".
+int RunRegress(const triage::v1::Tree& tree, const std::vector<std::string>& paths) {
   std::vector<std::string> files;
-  for (const std::string& p : args.positional) {
+  for (const std::string& p : paths) {
     std::error_code ec;
     if (std::filesystem::is_directory(p, ec)) {
       std::vector<std::string> in_dir;
@@ -157,7 +155,7 @@ int Regress(const Args& args) {
   int passed = 0, failed = 0, bad = 0, skipped = 0;
   for (const std::string& f : files) {
     auto start = std::chrono::steady_clock::now();
-    absl::StatusOr<triage::ctl::ReplayResult> r = triage::ctl::Replay(f, *tree);
+    absl::StatusOr<triage::ctl::ReplayResult> r = triage::ctl::Replay(f, tree);
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     if (!r.ok()) {
       ++bad;
@@ -183,9 +181,23 @@ int Regress(const Args& args) {
   return failed > 0 ? kMismatch : kOk;
 }
 
+int Regress(const Args& args) {
+  if (args.positional.empty()) return Usage("regress takes at least one PATH");
+  absl::StatusOr<triage::v1::Tree> tree = LoadTree(args);
+  if (!tree.ok()) {
+    std::cerr << tree.status().message() << "\n";
+    return kBadInput;
+  }
+  return RunRegress(*tree, args.positional);
+}
+
 int RulesCheck(const Args& args) {
-  if (args.positional.size() != 2 || args.positional[0] != "check") {
-    return Usage("usage: triagectl rules check FILE");
+  // rules check FILE [--regress PATH...]: paths after the first are positional.
+  std::vector<std::string> regress = args.All("regress");
+  if (args.Has("regress")) regress.insert(regress.end(), args.positional.begin() + std::min<size_t>(2, args.positional.size()), args.positional.end());
+  if (args.positional.size() < 2 || args.positional[0] != "check" ||
+      (!args.Has("regress") && args.positional.size() != 2)) {
+    return Usage("usage: triagectl rules check FILE [--regress PATH...]");
   }
   const std::string& path = args.positional[1];
   std::FILE* f = std::fopen(path.c_str(), "rb");
@@ -212,6 +224,10 @@ int RulesCheck(const Args& args) {
   }
   std::cout << absl::StrFormat("%s: ok, %d categories; walk order: %s\n", path,
                                tree->category_size(), order);
+  if (!regress.empty()) {
+    std::cout << absl::StrFormat("replaying recorded incidents against %s:\n", path);
+    return RunRegress(*tree, regress);
+  }
   return kOk;
 }
 
@@ -239,7 +255,7 @@ int main(int argc, char** argv) {
   static const Command kLocal[] = {
       {"replay", {"tree", "json"}, Replay},
       {"regress", {"tree"}, Regress},
-      {"rules", {}, RulesCheck},
+      {"rules", {"regress"}, RulesCheck},
   };
   for (const Command& c : kLocal) {
     if (command != c.name) continue;
