@@ -22,5 +22,8 @@ int ChangeAddCommand(const std::string& server, const CommandLine& args);
 int TriageCommand(const std::string& server, const CommandLine& args);
 int IncidentsCommand(const std::string& server, const CommandLine& args);
 int OverlayCommand(const std::string& server, const CommandLine& args);
+int ResolveCommand(const std::string& server, const CommandLine& args);
+// Writes the retrospective of an incident as Markdown.
+int RetroCommand(const std::string& server, const CommandLine& args);
 
 }  // namespace triage::ctl

@@ -41,6 +41,10 @@ Against a running triaged (--server HOST:PORT, default 127.0.0.1:7070):
       Walk the tree now (or as of --at) for the alerted service(s).
   incidents [--json]
   overlay --service S --metric M --window 60m|24h|7d [--end TIME] [--max-points N] [--json]
+  resolve ID --root-cause CATEGORY [--summary TEXT]
+      Resolve with the root cause (a category id, rare_class, or unknown).
+  retro ID
+      The incident's retrospective as Markdown, TODOs where a human writes.
 TIME is RFC 3339 (2026-04-28T03:00:00Z), Unix milliseconds, or "now".
 
 Exit codes: 0 ok, 1 triage mismatch, 2 bad input or usage, 3 server error.
@@ -273,6 +277,8 @@ int main(int argc, char** argv) {
       {"incidents", {"json"}, triage::ctl::IncidentsCommand},
       {"overlay", {"service", "metric", "window", "end", "max-points", "json"},
        triage::ctl::OverlayCommand},
+      {"resolve", {"root-cause", "summary"}, triage::ctl::ResolveCommand},
+      {"retro", {}, triage::ctl::RetroCommand},
   };
   for (const RemoteCommand& c : kRemote) {
     if (command != c.name) continue;

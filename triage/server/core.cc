@@ -299,19 +299,95 @@ v1::CheckTreeResponse Core::CheckTree(const std::string& text) const {
   return response;
 }
 
-absl::StatusOr<v1::Tree> Core::ReloadTree(const std::string& text) {
+absl::StatusOr<v1::ReloadTreeResponse> Core::ReloadTree(const v1::ReloadTreeRequest& request) {
   absl::StatusOr<v1::Tree> tree;
-  if (!text.empty()) {
-    tree = rules::ParseTree("tree", text);
+  if (!request.text().empty()) {
+    tree = rules::ParseTree("tree", request.text());
   } else if (!options_.tree_path.empty()) {
     tree = rules::LoadTreeFile(options_.tree_path);
   } else {
     tree = rules::DefaultTree();
   }
   if (!tree.ok()) return tree.status();
+  v1::ReloadTreeResponse response;
+  absl::StatusOr<std::vector<v1::Incident>> incidents = store_.ListIncidents();
+  if (!incidents.ok()) return incidents.status();
+  for (const v1::Incident& incident : *incidents) {
+    const std::string& expected = incident.expected().category();
+    if (expected.empty() || expected == "unknown") continue;
+    response.set_checked(response.checked() + 1);
+    absl::StatusOr<v1::TriageReport> report = rules::Engine(*tree, store_).Walk(incident);
+    if (!report.ok()) return report.status();
+    if (report->localized_category() != expected) {
+      response.add_broken(absl::StrFormat("%s: expected %s, got %s", incident.id(), expected,
+                                          report->localized_category()));
+    }
+  }
+  if (response.broken_size() > 0 && !request.force()) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "the tree no longer localizes %d of %d incidents with a recorded root cause (set force to "
+        "install it anyway):\n%s",
+        response.broken_size(), response.checked(), absl::StrJoin(response.broken(), "\n")));
+  }
+  *response.mutable_tree() = *tree;
   absl::MutexLock lock(&tree_mu_);
-  tree_ = std::make_shared<const v1::Tree>(*tree);
-  return *tree;
+  tree_ = std::make_shared<const v1::Tree>(std::move(*tree));
+  return response;
+}
+
+absl::StatusOr<v1::IncidentView> Core::ResolveIncident(const v1::ResolveIncidentRequest& request) {
+  const std::string& cause = request.root_cause();
+  if (cause.empty()) {
+    return absl::InvalidArgumentError(
+        "root_cause: required to resolve (a category id of the tree, or \"unknown\")");
+  }
+  std::shared_ptr<const v1::Tree> tree = this->tree();
+  bool known = cause == "unknown" || cause == rules::kRareClass;
+  for (const v1::Category& c : tree->category()) known = known || c.id() == cause;
+  if (!known) {
+    std::vector<std::string> ids;
+    for (const v1::Category& c : tree->category()) ids.push_back(c.id());
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "root_cause: \"%s\" is not a category of the tree (%s, rare_class or unknown)", cause,
+        absl::StrJoin(ids, ", ")));
+  }
+  absl::StatusOr<v1::Incident> incident = store_.GetIncident(request.id());
+  if (!incident.ok()) return incident.status();
+  absl::StatusOr<v1::IncidentState> state = store_.GetIncidentState(request.id());
+  if (absl::IsNotFound(state.status())) {
+    state = v1::IncidentState();
+    state->set_id(request.id());
+  } else if (!state.ok()) {
+    return state.status();
+  }
+  const int64_t now = clock_.NowMs();
+  if (state->status() != "resolved") {
+    state->set_status("resolved");
+    *state->mutable_resolved_at() = FromMs(now);
+  }
+  state->set_root_cause(cause);
+  state->set_root_cause_summary(request.summary());
+  const std::string item = "Record the root cause of " + request.id();
+  bool has_item = false;
+  for (v1::ActionItem& a : *state->mutable_action_items()) {
+    if (a.text() != item) continue;
+    has_item = true;
+    a.set_status(cause == "unknown" ? "open" : "done");
+  }
+  if (cause == "unknown" && !has_item) {
+    v1::ActionItem* a = state->add_action_items();
+    a->set_text(item);
+    a->set_owner("incident-commander");
+    *a->mutable_due() = FromMs(now + 7 * kDayMs);
+    a->set_status("open");
+  }
+  v1::TimelineEntry* e = state->add_timeline();
+  *e->mutable_time() = FromMs(now);
+  e->set_event("root_cause_recorded");
+  e->set_detail(request.summary().empty() ? cause : cause + ": " + request.summary());
+  if (cause != "unknown") incident->mutable_expected()->set_category(cause);
+  if (absl::Status s = store_.PutIncidentRecords(&*incident, &*state, nullptr); !s.ok()) return s;
+  return GetIncident(request.id());
 }
 
 }  // namespace triage::server

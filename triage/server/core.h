@@ -61,8 +61,15 @@ class Core {
 
   std::shared_ptr<const v1::Tree> tree() const;
   v1::CheckTreeResponse CheckTree(const std::string& text) const;
-  // Replaces the tree with `text`, or re-reads the tree file when empty.
-  absl::StatusOr<v1::Tree> ReloadTree(const std::string& text);
+  // Replaces the tree with request.text, or re-reads the tree file when
+  // empty. The candidate first replays every stored incident with a known
+  // root cause; a tree that no longer localizes one is refused
+  // (FailedPrecondition listing each) unless request.force.
+  absl::StatusOr<v1::ReloadTreeResponse> ReloadTree(const v1::ReloadTreeRequest& request);
+  // Records an incident's root cause (required: a category id of the tree or
+  // "unknown", which opens an action item), resolves it, and keeps the cause
+  // as the incident's expected category.
+  absl::StatusOr<v1::IncidentView> ResolveIncident(const v1::ResolveIncidentRequest& request);
 
   const CoreOptions& options() const { return options_; }
 

@@ -110,6 +110,12 @@ grpc::Status TriageServiceImpl::ListIncidents(grpc::ServerContext*, const v1::Li
   return Assign(core_.ListIncidents(), response);
 }
 
+grpc::Status TriageServiceImpl::ResolveIncident(grpc::ServerContext*,
+                                                const v1::ResolveIncidentRequest* r,
+                                                v1::IncidentView* response) {
+  return Assign(core_.ResolveIncident(*r), response);
+}
+
 grpc::Status OverlayServiceImpl::GetOverlay(grpc::ServerContext*, const v1::OverlayRequest* r,
                                             v1::OverlayResponse* response) {
   return Assign(core_.Overlay(*r), response);
@@ -129,10 +135,7 @@ grpc::Status RulesServiceImpl::CheckTree(grpc::ServerContext*, const v1::CheckTr
 
 grpc::Status RulesServiceImpl::ReloadTree(grpc::ServerContext*, const v1::ReloadTreeRequest* r,
                                           v1::ReloadTreeResponse* response) {
-  absl::StatusOr<v1::Tree> tree = core_.ReloadTree(r->text());
-  if (!tree.ok()) return ToGrpc(tree.status());
-  *response->mutable_tree() = std::move(*tree);
-  return grpc::Status::OK;
+  return Assign(core_.ReloadTree(*r), response);
 }
 
 }  // namespace triage::server

@@ -43,6 +43,8 @@ class TriageServiceImpl final : public v1::TriageService::Service {
                            v1::IncidentView*) override;
   grpc::Status ListIncidents(grpc::ServerContext*, const v1::ListIncidentsRequest*,
                              v1::ListIncidentsResponse*) override;
+  grpc::Status ResolveIncident(grpc::ServerContext*, const v1::ResolveIncidentRequest*,
+                               v1::IncidentView*) override;
 
  private:
   Core& core_;

@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""After the page: resolving with a root cause, retrospectives, and tree
+reloads that must not break past incidents. Real triaged and triagectl.
+
+usage: lifecycle_test.py TRIAGED TRIAGECTL SOURCE_DIR
+"""
+import json
+import os
+import subprocess
+import sys
+import unittest
+
+from daemon import Daemon
+
+TRIAGED = TRIAGECTL = SOURCE = None
+
+
+def scenario(name):
+    return os.path.join(SOURCE, "deploy", "demo", "scenarios", name + ".jsonl.gz")
+
+
+class LifecycleTest(unittest.TestCase):
+    def setUp(self):
+        self.d = Daemon(TRIAGED).start()
+
+    def tearDown(self):
+        self.assertEqual(self.d.stop(), 0)
+
+    def ctl(self, *args):
+        return subprocess.run([TRIAGECTL, "--server", self.d.grpc_addr, *args], capture_output=True,
+                              text=True, timeout=120)
+
+    def test_resolve_requires_a_root_cause_and_unknown_opens_an_action_item(self):
+        self.assertEqual(self.ctl("ingest", scenario("p11-rare")).returncode, 0)
+        r = self.ctl("resolve", "p11-rare")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("root_cause: required", r.stderr)
+        r = self.ctl("resolve", "p11-rare", "--root-cause", "cosmic_rays")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn('"cosmic_rays" is not a category of the tree', r.stderr)
+        r = self.ctl("resolve", "p11-rare", "--root-cause", "unknown")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("open action item: Record the root cause of p11-rare", r.stdout)
+        # The JSON API: a cause recorded later closes the action item.
+        status, view = self.d.post_json("/triage.v1.TriageService/ResolveIncident",
+                                        {"id": "p11-rare", "root_cause": "managed_service",
+                                         "summary": "silent shard rebalance"})
+        self.assertEqual(status, 200, view)
+        st = view["state"]
+        self.assertEqual((st["status"], st["root_cause"]), ("resolved", "managed_service"))
+        self.assertEqual([a["status"] for a in st["action_items"]], ["done"])
+        self.assertEqual(view["incident"]["expected"]["category"], "managed_service")
+        status, err = self.d.post_json("/triage.v1.TriageService/ResolveIncident", {"id": "nope", "root_cause": "x"})
+        self.assertEqual(status, 400)
+
+    def test_retro_has_seven_sections_and_asks_about_a_new_category(self):
+        self.assertEqual(self.ctl("ingest", scenario("p11-rare")).returncode, 0)
+        r = self.ctl("retro", "p11-rare")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        md = r.stdout
+        sections = [l for l in md.splitlines() if l.startswith("## ")]
+        self.assertEqual(sections, ["## 1. Timeline", "## 2. Root cause", "## 3. Customer impact",
+                                    "## 4. What went well", "## 5. What did not go well",
+                                    "## 6. Action items", "## 7. Calibration"])
+        self.assertIn("Is this a new category?", md)
+        self.assertIn("The walk ended in rare_class", md)
+        self.assertIn("T-50 min", md)  # The onset, 50 minutes before the page.
+        self.assertIn("TODO", md)
+        self.assertIn("managed_service (CLEAR):", md)
+        # A localized incident: calibration against the recorded cause.
+        self.assertEqual(self.ctl("ingest", scenario("p01-code-deploy")).returncode, 0)
+        md = self.ctl("retro", "p01-code-deploy").stdout
+        self.assertIn("Localized code_deploy, recorded code_deploy: the tree was right.", md)
+        self.assertIn("reaches code_deploy at step 1 after 2 min of checks", md)
+        self.assertIn("Is this a new category?", md)
+
+    def test_reload_refuses_a_tree_that_breaks_a_past_incident_unless_forced(self):
+        self.assertEqual(self.ctl("ingest", scenario("p01-code-deploy")).returncode, 0)
+        with open(os.path.join(SOURCE, "rules", "default_tree.textproto")) as f:
+            text = f.read()
+        start = text.index('category {\n  id: "code_deploy"')
+        end = text.index('category {\n  id: "model_version"')
+        candidate = text[:start] + text[end:]
+        status, err = self.d.post_json("/triage.v1.RulesService/ReloadTree", {"text": candidate})
+        self.assertEqual((status, err["code"]), (400, "failed_precondition"))
+        self.assertIn("p01-code-deploy: expected code_deploy, got rare_class", err["message"])
+        status, tree = self.d.post_json("/triage.v1.RulesService/GetTree", {})
+        self.assertEqual(len(tree["category"]), 10, "the refused tree was not installed")
+        status, r = self.d.post_json("/triage.v1.RulesService/ReloadTree", {"text": candidate, "force": True})
+        self.assertEqual(status, 200, r)
+        self.assertEqual((r["checked"], r["broken"]), (1, ["p01-code-deploy: expected code_deploy, got rare_class"]))
+        status, tree = self.d.post_json("/triage.v1.RulesService/GetTree", {})
+        self.assertEqual(len(tree["category"]), 9)
+
+
+if __name__ == "__main__":
+    TRIAGED, TRIAGECTL, SOURCE = sys.argv[1], sys.argv[2], sys.argv[3]
+    unittest.main(argv=sys.argv[:1], verbosity=2)
