@@ -93,6 +93,39 @@ class LifecycleTest(unittest.TestCase):
         self.assertEqual(len(tree["category"]), 9)
 
 
+class ExportTest(unittest.TestCase):
+    def test_export_then_replay_gives_the_same_report_for_every_public_scenario(self):
+        d = os.path.join(SOURCE, "deploy", "demo", "scenarios")
+        names = sorted(f[:-len(".jsonl.gz")] for f in os.listdir(d) if f.endswith(".jsonl.gz"))
+        self.assertEqual(len(names), 12)
+        for name in names:
+            with self.subTest(name):
+                daemon = Daemon(TRIAGED).start()
+                try:
+                    ctl = lambda *a: subprocess.run([TRIAGECTL, "--server", daemon.grpc_addr, *a],
+                                                    capture_output=True, text=True, timeout=300)
+                    self.assertEqual(ctl("ingest", scenario(name)).returncode, 0)
+                    exported = ctl("export", "--incident", name)
+                    self.assertEqual(exported.returncode, 0, exported.stderr)
+                finally:
+                    self.assertEqual(daemon.stop(), 0)
+                path = os.path.join(daemon.data_dir, "export.jsonl")
+                with open(path, "w") as f:
+                    f.write(exported.stdout)
+                replay = lambda p: json.loads(subprocess.run([TRIAGECTL, "replay", p, "--json"], capture_output=True,
+                                                             text=True, timeout=300).stdout)
+                original, again = replay(scenario(name)), replay(path)
+                self.assertEqual(again["localized_category"], original["localized_category"])
+                self.assertEqual(again["onset"], original["onset"])
+                for a, b in zip(again["verdicts"], original["verdicts"]):
+                    self.assertEqual((a["category"], a["verdict"], a["evidence"]),
+                                     (b["category"], b["verdict"], b["evidence"]))
+                self.assertEqual([s["change"]["id"] for s in again["suspect_changes"]],
+                                 [s["change"]["id"] for s in original["suspect_changes"]])
+                expected = [json.loads(l) for l in exported.stdout.splitlines() if '"type":"incident"' in l][0]
+                self.assertEqual(expected["expected"]["category"], original["localized_category"])
+
+
 if __name__ == "__main__":
     TRIAGED, TRIAGECTL, SOURCE = sys.argv[1], sys.argv[2], sys.argv[3]
     unittest.main(argv=sys.argv[:1], verbosity=2)

@@ -1,4 +1,6 @@
 #include "collectors/bundle_reader.h"
+#include "collectors/bundle_writer.h"
+#include "google/protobuf/util/message_differencer.h"
 
 #include <zlib.h>
 
@@ -64,6 +66,15 @@ TEST(BundleReaderTest, ReadsEveryRecordType) {
   EXPECT_EQ(b.records().eval_sets(0).catalog_turnover(), 0.14);
   EXPECT_EQ(b.records().dependency_health(0).min(), 0.85);
   EXPECT_FALSE(b.records().dependency_health(0).has_max());
+
+  // The writer gives back a bundle that reads as the same records.
+  std::string written;
+  WriteIncident(b.incident(), &written);
+  WriteRecords(b.records(), &written);
+  BundleReadResult again = ReadBundle("w.jsonl", written);
+  ASSERT_TRUE(again.ok()) << again.ToStatus() << "\n" << written;
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(again.bundle, b))
+      << again.bundle.DebugString() << "\nvs\n" << b.DebugString();
 }
 
 TEST(BundleReaderTest, InvalidJson) {

@@ -302,6 +302,28 @@ int OverlayCommand(const std::string& server, const CommandLine& args) {
   return kOk;
 }
 
+int ExportCommand(const std::string& server, const CommandLine& args) {
+  if (!args.Has("incident") || !args.positional.empty()) {
+    std::cerr << "usage: triagectl export --incident ID > bundle.jsonl\n";
+    return kBadInput;
+  }
+  v1::ExportIncidentRequest request;
+  request.set_id(args.Get("incident"));
+  auto stub = v1::TriageService::NewStub(Channel(server));
+  grpc::ClientContext ctx;
+  Deadline(&ctx, 300);
+  v1::ExportIncidentResponse response;
+  grpc::Status s = stub->ExportIncident(&ctx, request, &response);
+  if (!s.ok()) return Failed(s);
+  std::cout << response.ndjson();
+  std::vector<std::pair<std::string, int32_t>> counts(response.records().begin(), response.records().end());
+  std::sort(counts.begin(), counts.end());
+  std::vector<std::string> parts;
+  for (const auto& [k, n] : counts) parts.push_back(absl::StrFormat("%s=%d", k, n));
+  std::cerr << "exported " << absl::StrJoin(parts, " ") << "\n";
+  return kOk;
+}
+
 int ResolveCommand(const std::string& server, const CommandLine& args) {
   if (args.positional.size() != 1) {
     std::cerr << "usage: triagectl resolve ID --root-cause CATEGORY [--summary TEXT]\n";

@@ -22,6 +22,7 @@ int ChangeAddCommand(const std::string& server, const CommandLine& args);
 int TriageCommand(const std::string& server, const CommandLine& args);
 int IncidentsCommand(const std::string& server, const CommandLine& args);
 int OverlayCommand(const std::string& server, const CommandLine& args);
+int ExportCommand(const std::string& server, const CommandLine& args);
 int ResolveCommand(const std::string& server, const CommandLine& args);
 // Writes the retrospective of an incident as Markdown.
 int RetroCommand(const std::string& server, const CommandLine& args);

@@ -45,6 +45,8 @@ Against a running triaged (--server HOST:PORT, default 127.0.0.1:7070):
       Resolve with the root cause (a category id, rare_class, or unknown).
   retro ID
       The incident's retrospective as Markdown, TODOs where a human writes.
+  export --incident ID > bundle.jsonl
+      A complete bundle of a stored incident (replay gives the same report).
 TIME is RFC 3339 (2026-04-28T03:00:00Z), Unix milliseconds, or "now".
 
 Exit codes: 0 ok, 1 triage mismatch, 2 bad input or usage, 3 server error.
@@ -278,6 +280,7 @@ int main(int argc, char** argv) {
       {"overlay", {"service", "metric", "window", "end", "max-points", "json"},
        triage::ctl::OverlayCommand},
       {"resolve", {"root-cause", "summary"}, triage::ctl::ResolveCommand},
+      {"export", {"incident"}, triage::ctl::ExportCommand},
       {"retro", {}, triage::ctl::RetroCommand},
   };
   for (const RemoteCommand& c : kRemote) {

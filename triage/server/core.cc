@@ -2,12 +2,15 @@
 
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <map>
+#include <set>
 
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "google/protobuf/arena.h"
 #include "collectors/bundle_reader.h"
+#include "collectors/bundle_writer.h"
 #include "collectors/remote_write.h"
 #include "collectors/validate.h"
 #include "rules/engine.h"
@@ -388,6 +391,96 @@ absl::StatusOr<v1::IncidentView> Core::ResolveIncident(const v1::ResolveIncident
   if (cause != "unknown") incident->mutable_expected()->set_category(cause);
   if (absl::Status s = store_.PutIncidentRecords(&*incident, &*state, nullptr); !s.ok()) return s;
   return GetIncident(request.id());
+}
+
+absl::StatusOr<v1::ExportIncidentResponse> Core::ExportIncident(const std::string& id) {
+  absl::StatusOr<v1::Incident> incident = store_.GetIncident(id);
+  if (!incident.ok()) return incident.status();
+  if (incident->alerts_size() == 0) {
+    return absl::FailedPreconditionError("incident " + id + " has no mapped alerts to export");
+  }
+  absl::StatusOr<v1::IncidentState> state = store_.GetIncidentState(id);
+  if (state.ok() && !state->root_cause().empty() && state->root_cause() != "unknown") {
+    incident->mutable_expected()->set_category(state->root_cause());
+  }
+  std::shared_ptr<const v1::Tree> tree = this->tree();
+  absl::StatusOr<v1::TriageReport> report = Walk(*incident);  // Onset and deps as the walk sees them.
+  if (!report.ok()) return report.status();
+  const int64_t now = ToMs(report->now());
+  const int64_t onset = ToMs(report->onset());
+  const v1::TreeSettings& settings = tree->settings();
+  auto dur = [](const std::string& d, int64_t fallback) { return ParseDurationMs(d).value_or(fallback); };
+  // The widest windows the tree's checks read.
+  int64_t series_back = dur(settings.onset_baseline_start(), 7 * kDayMs);
+  int64_t hist_back = 30 * kDayMs, upstream_back = 8 * kDayMs;
+  std::set<std::string> traffic_metrics;
+  for (const v1::Category& c : tree->category()) {
+    if (c.has_feature_drift()) hist_back = std::max(hist_back, dur(c.feature_drift().baseline_start(), 0));
+    if (c.has_upstream_health()) {
+      upstream_back = std::max(upstream_back, dur(c.upstream_health().row_baseline_start(), 0) + kDayMs);
+    }
+    if (c.has_traffic_mix()) {
+      traffic_metrics.insert(c.traffic_mix().metric());
+      series_back = std::max(series_back, dur(c.traffic_mix().baseline_start(), 0));
+    }
+  }
+  upstream_back = std::max(upstream_back, now - (onset - dur(settings.candidate_before(), kDayMs)) + 2 * kDayMs);
+
+  v1::RecordBatch b;
+  absl::StatusOr<DependencyGraph> graph = store_.Dependencies();
+  if (!graph.ok()) return graph.status();
+  for (const auto& [service, deps] : graph->edges()) {
+    v1::Dependency* d = b.add_dependencies();
+    d->set_service(service);
+    for (const std::string& x : deps) d->add_depends_on(x);
+  }
+  absl::StatusOr<std::vector<v1::Change>> changes = store_.ChangesBetween(
+      onset - dur(settings.candidate_before(), kDayMs),
+      std::max(now, onset + dur(settings.candidate_after(), 5 * kMinuteMs)));
+  if (!changes.ok()) return changes.status();
+  for (v1::Change& c : *changes) *b.add_changes() = std::move(c);
+  std::set<std::pair<std::string, std::string>> series_done;
+  auto add_series = [&](const std::string& service, const std::string& metric) -> absl::Status {
+    if (!series_done.insert({service, metric}).second) return absl::OkStatus();
+    absl::StatusOr<std::vector<v1::Series>> series = store_.ReadSeries(service, metric, now - series_back, now);
+    if (!series.ok()) return series.status();
+    for (v1::Series& s : *series) *b.add_series() = std::move(s);
+    return absl::OkStatus();
+  };
+  for (const v1::Alert& a : incident->alerts()) {
+    if (absl::Status s = add_series(a.service(), a.metric()); !s.ok()) return s;
+    for (const std::string& m : traffic_metrics) {
+      if (absl::Status s = add_series(a.service(), m); !s.ok()) return s;
+    }
+    absl::StatusOr<std::vector<v1::EvalSet>> sets = store_.EvalSets(a.service(), now);
+    if (!sets.ok()) return sets.status();
+    for (v1::EvalSet& e : *sets) *b.add_eval_sets() = std::move(e);
+  }
+  for (const std::string& service : report->dependencies()) {
+    absl::StatusOr<std::vector<v1::Histogram>> hs = store_.Histograms(service, now - hist_back, now);
+    if (!hs.ok()) return hs.status();
+    for (v1::Histogram& h : *hs) *b.add_histograms() = std::move(h);
+    absl::StatusOr<std::vector<v1::Upstream>> ups = store_.UpstreamReports(service, now - upstream_back, now);
+    if (!ups.ok()) return ups.status();
+    for (v1::Upstream& u : *ups) *b.add_upstreams() = std::move(u);
+    absl::StatusOr<std::vector<v1::DependencyHealth>> probes =
+        store_.Probes(service, std::numeric_limits<int64_t>::min() / 2, now);
+    if (!probes.ok()) return probes.status();
+    for (v1::DependencyHealth& p : *probes) *b.add_dependency_health() = std::move(p);
+  }
+  v1::ExportIncidentResponse response;
+  collectors::WriteIncident(*incident, response.mutable_ndjson());
+  collectors::WriteRecords(b, response.mutable_ndjson());
+  auto& n = *response.mutable_records();
+  n["incident"] = 1;
+  n["dependency"] = b.dependencies_size();
+  n["change"] = b.changes_size();
+  n["series"] = b.series_size();
+  n["histogram"] = b.histograms_size();
+  n["upstream"] = b.upstreams_size();
+  n["eval_set"] = b.eval_sets_size();
+  n["dependency_health"] = b.dependency_health_size();
+  return response;
 }
 
 }  // namespace triage::server

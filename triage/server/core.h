@@ -70,6 +70,11 @@ class Core {
   // "unknown", which opens an action item), resolves it, and keeps the cause
   // as the incident's expected category.
   absl::StatusOr<v1::IncidentView> ResolveIncident(const v1::ResolveIncidentRequest& request);
+  // A complete bundle for a stored incident: the incident (expected = the
+  // recorded root cause), the dependency graph, and every record its walk
+  // reads (7 d of the alerted and traffic series, 30 d of histograms of
+  // deps(S), the change window, upstream reports, eval sets, probes).
+  absl::StatusOr<v1::ExportIncidentResponse> ExportIncident(const std::string& id);
 
   const CoreOptions& options() const { return options_; }
 

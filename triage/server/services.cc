@@ -116,6 +116,12 @@ grpc::Status TriageServiceImpl::ResolveIncident(grpc::ServerContext*,
   return Assign(core_.ResolveIncident(*r), response);
 }
 
+grpc::Status TriageServiceImpl::ExportIncident(grpc::ServerContext*,
+                                               const v1::ExportIncidentRequest* r,
+                                               v1::ExportIncidentResponse* response) {
+  return Assign(core_.ExportIncident(r->id()), response);
+}
+
 grpc::Status OverlayServiceImpl::GetOverlay(grpc::ServerContext*, const v1::OverlayRequest* r,
                                             v1::OverlayResponse* response) {
   return Assign(core_.Overlay(*r), response);

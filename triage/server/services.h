@@ -45,6 +45,8 @@ class TriageServiceImpl final : public v1::TriageService::Service {
                              v1::ListIncidentsResponse*) override;
   grpc::Status ResolveIncident(grpc::ServerContext*, const v1::ResolveIncidentRequest*,
                                v1::IncidentView*) override;
+  grpc::Status ExportIncident(grpc::ServerContext*, const v1::ExportIncidentRequest*,
+                              v1::ExportIncidentResponse*) override;
 
  private:
   Core& core_;
