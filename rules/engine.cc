@@ -565,15 +565,17 @@ absl::StatusOr<v1::TriageReport> Engine::Walk(const v1::Incident& incident) cons
   if (incident.alerts_size() == 0) {
     return absl::InvalidArgumentError("incident " + incident.id() + " has no alerts");
   }
-  if (tree_.ordering() == v1::Tree::LEARNED) {
-    return absl::UnimplementedError("ordering LEARNED is not supported yet; use COST");
-  }
   Clock::time_point walk_start = Clock::now();
   Loader load(store_);
   const v1::TreeSettings& settings = tree_.settings();
   v1::TriageReport report;
   report.set_incident_id(incident.id());
-  report.set_ordering("cost");
+  const RootCauseHistory no_history;
+  const WalkOrder walk_order = OrderFor(tree_, history_ != nullptr ? *history_ : no_history);
+  report.set_ordering(walk_order.name);
+  report.set_expected_minutes(walk_order.expected_minutes);
+  report.set_expected_minutes_cost_order(walk_order.expected_minutes_cost);
+  report.set_history_incidents(history_ != nullptr ? history_->total : 0);
 
   Context ctx;
   ctx.now = std::numeric_limits<int64_t>::min();
@@ -672,7 +674,7 @@ absl::StatusOr<v1::TriageReport> Engine::Walk(const v1::Incident& incident) cons
 
   // The walk.
   const v1::CategoryVerdict* localized = nullptr;
-  for (const v1::Category* c : CostOrder(tree_)) {
+  for (const v1::Category* c : walk_order.order) {
     Clock::time_point check_start = Clock::now();
     v1::CategoryVerdict* v = report.add_verdicts();
     v->set_category(c->id());

@@ -13,6 +13,7 @@
 #pragma once
 
 #include "absl/status/statusor.h"
+#include "rules/tree.h"
 #include "triage/store/store.h"
 #include "triage/v1/records.pb.h"
 #include "triage/v1/report.pb.h"
@@ -26,7 +27,11 @@ class Engine {
  public:
   // `tree` must come from ParseTree/LoadTreeFile/DefaultTree (checked, with
   // defaults applied).
-  Engine(const v1::Tree& tree, const store::Store& store) : tree_(tree), store_(store) {}
+  // `history` (root causes of resolved incidents) drives the LEARNED order
+  // and the expected-minutes figures; not owned, may be null.
+  Engine(const v1::Tree& tree, const store::Store& store,
+         const RootCauseHistory* history = nullptr)
+      : tree_(tree), store_(store), history_(history) {}
 
   // Walks the tree for `incident` (at least one alert with service, metric
   // and fired_at). Fails only on store errors or an incident without alerts.
@@ -35,6 +40,7 @@ class Engine {
  private:
   const v1::Tree& tree_;
   const store::Store& store_;
+  const RootCauseHistory* history_;
 };
 
 }  // namespace triage::rules

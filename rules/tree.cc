@@ -313,4 +313,36 @@ std::vector<const v1::Category*> CostOrder(const v1::Tree& tree) {
   return order;
 }
 
+WalkOrder OrderFor(const v1::Tree& tree, const RootCauseHistory& history) {
+  WalkOrder w;
+  std::vector<const v1::Category*> cost = CostOrder(tree);
+  const double prior = tree.learned_prior() > 0 ? tree.learned_prior() : 1;
+  const double k = static_cast<double>(tree.category_size());
+  std::map<const v1::Category*, double> p;
+  for (const v1::Category* c : cost) {
+    auto it = history.counts.find(c->id());
+    double n = it == history.counts.end() ? 0 : it->second;
+    p[c] = (n + prior) / (history.total + prior * k);
+  }
+  auto expected = [&](const std::vector<const v1::Category*>& order) {
+    double spent = 0, e = 0;
+    for (const v1::Category* c : order) {
+      spent += c->cost_minutes();
+      e += p[c] * spent;
+    }
+    return e;
+  };
+  w.order = cost;
+  w.name = "cost";
+  if (tree.ordering() == v1::Tree::LEARNED) {
+    std::stable_sort(w.order.begin(), w.order.end(), [&](const v1::Category* a, const v1::Category* b) {
+      return p[a] / a->cost_minutes() > p[b] / b->cost_minutes();
+    });
+    w.name = "learned";
+  }
+  w.expected_minutes = expected(w.order);
+  w.expected_minutes_cost = expected(cost);
+  return w;
+}
+
 }  // namespace triage::rules

@@ -7,6 +7,7 @@
 //   std::vector<std::string> problems = CheckTreeText("t.textproto", text);
 #pragma once
 
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,5 +36,24 @@ std::string CheckKind(const v1::Category& category);
 
 // The categories in walk order: ascending cost, ties in file order.
 std::vector<const v1::Category*> CostOrder(const v1::Tree& tree);
+
+// Root causes recorded for resolved incidents: category id -> count; other
+// causes (rare_class) count only in `total`.
+struct RootCauseHistory {
+  std::map<std::string, int> counts;
+  int total = 0;
+};
+
+struct WalkOrder {
+  std::vector<const v1::Category*> order;
+  std::string name;                 // "cost" or "learned"
+  double expected_minutes = 0;      // Under `order`.
+  double expected_minutes_cost = 0; // Under cost order.
+};
+
+// The tree's walk order: cost order, or with ordering LEARNED descending
+// p_i / c_i (ties in cost order) where p_i is the smoothed share of past root
+// causes. Expected minutes sum p_i times the cost of checks up to category i.
+WalkOrder OrderFor(const v1::Tree& tree, const RootCauseHistory& history);
 
 }  // namespace triage::rules

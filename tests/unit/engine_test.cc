@@ -438,5 +438,21 @@ TEST_F(EngineTest, TheTreeIsData) {
   EXPECT_EQ(r.owner(), "o");
 }
 
+TEST_F(EngineTest, LearnedOrderIsUsedAndReported) {
+  tree_.set_ordering(v1::Tree::LEARNED);
+  RootCauseHistory history{{{"managed_service", 20}}, 20};
+  *batch_.add_series() = quality_;
+  ASSERT_TRUE((*store_)->Write(batch_).ok());
+  absl::StatusOr<v1::TriageReport> r = Engine(tree_, **store_, &history).Walk(incident_);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->ordering(), "learned");
+  EXPECT_EQ(r->verdicts(0).category(), "managed_service");
+  EXPECT_EQ(r->history_incidents(), 20);
+  EXPECT_LT(r->expected_minutes(), r->expected_minutes_cost_order());
+  absl::StatusOr<v1::TriageReport> plain = Engine(*DefaultTree(), **store_).Walk(incident_);
+  EXPECT_EQ(plain->ordering(), "cost");
+  EXPECT_EQ(plain->verdicts(0).category(), "code_deploy");
+}
+
 }  // namespace
 }  // namespace triage::rules

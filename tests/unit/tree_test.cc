@@ -116,5 +116,29 @@ TEST(TreeTest, SyntaxErrorsAndParseTreeStatus) {
   EXPECT_TRUE(absl::IsNotFound(LoadTreeFile("/nonexistent/tree").status()));
 }
 
+TEST(TreeTest, LearnedOrderRanksByShareOfPastRootCausesOverCost) {
+  absl::StatusOr<v1::Tree> tree = ParseTree("t", R"(
+    ordering: LEARNED
+    category { id: "a" cost_minutes: 2 mitigation: "m" change_log { kinds: "config" } }
+    category { id: "b" cost_minutes: 2 mitigation: "m" change_log { kinds: "code_deploy" } }
+    category { id: "c" cost_minutes: 6 mitigation: "m" feature_drift {} })");
+  ASSERT_TRUE(tree.ok()) << tree.status();
+  RootCauseHistory history{{{"a", 1}, {"b", 1}, {"c", 8}}, 10};
+  WalkOrder w = OrderFor(*tree, history);
+  // p = (n + 1) / (10 + 3): a 2/13, b 2/13, c 9/13; p/c: a .077, b .077, c .115.
+  std::vector<std::string> ids;
+  for (const v1::Category* c : w.order) ids.push_back(c->id());
+  EXPECT_THAT(ids, ElementsAre("c", "a", "b"));
+  EXPECT_EQ(w.name, "learned");
+  // Learned: c at 6 (9/13), a at 8 (2/13), b at 10 (2/13) = 90/13.
+  EXPECT_NEAR(w.expected_minutes, 90.0 / 13, 1e-9);
+  // Cost order: a at 2, b at 4, c at 10 = (4 + 8 + 90) / 13.
+  EXPECT_NEAR(w.expected_minutes_cost, 102.0 / 13, 1e-9);
+  // Without history every p_i is equal and the learned order is the cost order.
+  WalkOrder none = OrderFor(*tree, {});
+  EXPECT_EQ(none.order[0]->id(), "a");
+  EXPECT_EQ(none.order[2]->id(), "c");
+}
+
 }  // namespace
 }  // namespace triage::rules

@@ -151,7 +151,10 @@ std::string RenderReport(const v1::TriageReport& r, const v1::Incident& incident
                             absl::StrJoin(d.alerted_services(), ", "));
     }
   }
-  absl::StrAppendFormat(&out, "\nwalk %.1f ms (store reads %.1f ms)\n", r.walk_ms(), r.load_ms());
+  absl::StrAppendFormat(&out, "\norder: %s; expected minutes of checks to the root cause: %.1f (cost order %.1f, %d past incidents)\n",
+                        r.ordering(), r.expected_minutes(), r.expected_minutes_cost_order(),
+                        r.history_incidents());
+  absl::StrAppendFormat(&out, "walk %.1f ms (store reads %.1f ms)\n", r.walk_ms(), r.load_ms());
   return out;
 }
 

@@ -117,10 +117,25 @@ absl::StatusOr<v1::IngestResponse> Core::RemoteWrite(std::string_view body) {
   return response;
 }
 
+absl::StatusOr<rules::RootCauseHistory> Core::History(const std::string& except_id) {
+  absl::StatusOr<std::vector<v1::Incident>> incidents = store_.ListIncidents();
+  if (!incidents.ok()) return incidents.status();
+  rules::RootCauseHistory history;
+  for (const v1::Incident& inc : *incidents) {
+    const std::string& cause = inc.expected().category();
+    if (inc.id() == except_id || cause.empty() || cause == "unknown") continue;
+    ++history.total;
+    ++history.counts[cause];
+  }
+  return history;
+}
+
 absl::StatusOr<v1::TriageReport> Core::Walk(const v1::Incident& incident) {
   std::shared_ptr<const v1::Tree> tree = this->tree();
   auto start = std::chrono::steady_clock::now();
-  absl::StatusOr<v1::TriageReport> report = rules::Engine(*tree, store_).Walk(incident);
+  absl::StatusOr<rules::RootCauseHistory> history = History(incident.id());
+  if (!history.ok()) return history.status();
+  absl::StatusOr<v1::TriageReport> report = rules::Engine(*tree, store_, &*history).Walk(incident);
   metrics_.walk_seconds.Observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   metrics_.walks.Increment();

@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "triage/base/clock.h"
+#include "rules/tree.h"
 #include "triage/server/metrics.h"
 #include "triage/store/store.h"
 #include "triage/v1/service.pb.h"
@@ -82,6 +83,8 @@ class Core {
   Core(store::Store& store, const Clock& clock, Metrics& metrics, CoreOptions options,
        v1::Tree tree);
   absl::StatusOr<v1::TriageReport> Walk(const v1::Incident& incident);
+  // Root causes recorded for stored incidents other than `except_id`.
+  absl::StatusOr<rules::RootCauseHistory> History(const std::string& except_id);
   void Count(const v1::RecordBatch& batch, v1::IngestResponse* response);
 
   store::Store& store_;
