@@ -93,6 +93,69 @@ class LifecycleTest(unittest.TestCase):
         self.assertEqual(len(tree["category"]), 9)
 
 
+class DrillTest(unittest.TestCase):
+    def setUp(self):
+        self.d = Daemon(TRIAGED).start()
+
+    def tearDown(self):
+        self.assertEqual(self.d.stop(), 0)
+
+    def ctl(self, *args):
+        r = subprocess.run([TRIAGECTL, "--server", self.d.grpc_addr, *args], capture_output=True, text=True,
+                           timeout=120)
+        return r
+
+    def start(self, trainee):
+        r = self.ctl("drill", "start", scenario("p05-feature-drift"), "--trainee", trainee, "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return json.loads(r.stdout)
+
+    def test_scripted_trainees_are_scored_and_reported(self):
+        drill = self.start("alice")
+        self.assertEqual(drill["status"], "running")
+        self.assertNotIn("expected", drill["page"], "the trainee does not see the answer")
+        self.assertNotIn("score", drill)
+        self.assertEqual(drill["page_time"], "2026-05-04T03:06:00Z")
+        self.assertEqual(drill["walk_order"][:2], ["code_deploy", "model_version"])
+        # Alice checks code_deploy, skips ahead to feature_drift, and answers at T+6.
+        r = json.loads(self.ctl("drill", "open", drill["id"], "code_deploy", "--minute", "1", "--json").stdout)
+        self.assertEqual(r["verdict"]["verdict"], "CLEAR")
+        r = json.loads(self.ctl("drill", "open", drill["id"], "feature_drift", "--minute", "4", "--json").stdout)
+        self.assertEqual(r["verdict"]["verdict"], "HIT")
+        self.assertEqual(r["step"]["time"], "2026-05-04T03:10:00Z", "the drill clock starts at the page")
+        done = json.loads(self.ctl("drill", "answer", drill["id"], "feature_drift", "--minute", "6", "--json").stdout)
+        score = done["score"]
+        self.assertEqual((score["correct"], score["minutes_to_answer"], score["within_target"]), (True, 6, True))
+        self.assertEqual((score["categories_opened"], score["out_of_order"], score["check_minutes"]), (2, 1, 8))
+        r = self.ctl("drill", "open", drill["id"], "code_deploy")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("is finished", r.stderr)
+        # Bob misses: answers code_deploy at T+20.
+        bob = self.start("bob")
+        self.ctl("drill", "open", bob["id"], "code_deploy", "--minute", "3")
+        missed = json.loads(self.ctl("drill", "answer", bob["id"], "code_deploy", "--minute", "20", "--json").stdout)
+        self.assertEqual((missed["score"]["correct"], missed["score"]["within_target"]), (False, False))
+        report = json.loads(self.ctl("drill", "report", "--json").stdout)
+        trainees = {t["trainee"]: t for t in report["trainees"]}
+        self.assertEqual((trainees["alice"]["correct"], trainees["bob"]["correct"]), (1, 0))
+        self.assertEqual(report["categories"], [{"category": "feature_drift", "drills": 2, "missed": 1,
+                                                 "answered_instead": ["code_deploy"]}])
+        only_bob = json.loads(self.ctl("drill", "report", "--trainee", "bob", "--json").stdout)
+        self.assertEqual([t["trainee"] for t in only_bob["trainees"]], ["bob"])
+        # Drills never touch live data or alert routing.
+        status, live = self.d.post_json("/triage.v1.TriageService/ListIncidents", {})
+        self.assertEqual(live["incidents"], [])
+        self.assertTrue(os.path.isdir(os.path.join(self.d.data_dir, "drills", drill["id"])))
+
+    def test_a_bundle_without_a_recorded_root_cause_cannot_be_drilled(self):
+        path = os.path.join(self.d.data_dir, "no-expected.jsonl")
+        with open(path, "w") as f:
+            f.write('{"type":"incident","id":"x","alerts":[{"service":"s","metric":"m","fired_at":"2026-01-01T00:00:00Z"}]}\n')
+        r = self.ctl("drill", "start", path)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("expected.category", r.stderr)
+
+
 class ExportTest(unittest.TestCase):
     def test_export_then_replay_gives_the_same_report_for_every_public_scenario(self):
         d = os.path.join(SOURCE, "deploy", "demo", "scenarios")

@@ -12,6 +12,7 @@
 #include "grpcpp/create_channel.h"
 #include "triage/base/time.h"
 #include "triage/ctl/replay.h"
+#include "triage/v1/drill.grpc.pb.h"
 #include "triage/v1/service.grpc.pb.h"
 
 namespace triage::ctl {
@@ -300,6 +301,109 @@ int OverlayCommand(const std::string& server, const CommandLine& args) {
                                  c.service(), c.id(), c.summary().empty() ? "" : ": " + c.summary());
   }
   return kOk;
+}
+
+int DrillCommand(const std::string& server, const CommandLine& args) {
+  const std::vector<std::string>& p = args.positional;
+  auto usage = [] {
+    std::cerr << "usage: triagectl drill start BUNDLE [--trainee NAME]\n"
+                 "       triagectl drill open DRILL CATEGORY [--minute M]\n"
+                 "       triagectl drill answer DRILL CATEGORY [--minute M]\n"
+                 "       triagectl drill report [--trainee NAME]   (all with optional --json)\n";
+    return kBadInput;
+  };
+  if (p.empty()) return usage();
+  auto stub = v1::DrillService::NewStub(Channel(server));
+  grpc::ClientContext ctx;
+  Deadline(&ctx, 300);
+  const bool json = args.Has("json");
+  if (p[0] == "start" && p.size() == 2) {
+    gzFile f = gzopen(p[1].c_str(), "rb");
+    if (f == nullptr) {
+      std::cerr << p[1] << ": cannot open\n";
+      return kBadInput;
+    }
+    std::string body;
+    char buf[1 << 16];
+    int n;
+    while ((n = gzread(f, buf, sizeof(buf))) > 0) body.append(buf, static_cast<size_t>(n));
+    gzclose(f);
+    v1::StartDrillRequest request;
+    request.set_name(p[1]);
+    request.set_ndjson(body);
+    request.set_trainee(args.Get("trainee"));
+    v1::Drill drill;
+    grpc::Status s = stub->StartDrill(&ctx, request, &drill);
+    if (!s.ok()) return Failed(s);
+    if (json) {
+      std::cout << Json(drill) << "\n";
+      return kOk;
+    }
+    std::cout << absl::StrFormat("drill %s for %s: the page fired at %s\n", drill.id(), drill.trainee(),
+                                 FormatRfc3339(ToMs(drill.page_time())));
+    for (const v1::Alert& a : drill.page().alerts()) {
+      std::cout << absl::StrFormat("  %s: %s/%s\n", a.name(), a.service(), a.metric());
+    }
+    std::cout << "categories (cheapest first): " << absl::StrJoin(drill.walk_order(), ", ") << "\n";
+    return kOk;
+  }
+  if ((p[0] == "open" || p[0] == "answer") && p.size() == 3) {
+    v1::DrillActionRequest request;
+    request.set_drill_id(p[1]);
+    request.set_category(p[2]);
+    if (args.Has("minute")) request.set_minute(std::atof(args.Get("minute").c_str()));
+    if (p[0] == "open") {
+      v1::DrillStepResponse r;
+      grpc::Status s = stub->OpenCategory(&ctx, request, &r);
+      if (!s.ok()) return Failed(s);
+      if (json) {
+        std::cout << Json(r) << "\n";
+      } else {
+        std::cout << absl::StrFormat("T+%.1f min %s: %s — %s\n", r.step().minute(), r.step().category(),
+                                     v1::Verdict_Name(r.verdict().verdict()), r.verdict().evidence());
+      }
+      return kOk;
+    }
+    v1::Drill drill;
+    grpc::Status s = stub->Answer(&ctx, request, &drill);
+    if (!s.ok()) return Failed(s);
+    if (json) {
+      std::cout << Json(drill) << "\n";
+      return kOk;
+    }
+    const v1::DrillScore& sc = drill.score();
+    std::cout << absl::StrFormat(
+        "%s: answered %s, root cause was %s. %.1f min (target %.0f)%s; %d categories opened, %d out "
+        "of cheapest-first order, %.0f min of checks\n",
+        sc.correct() ? "CORRECT" : "MISSED", sc.answered(), sc.expected(), sc.minutes_to_answer(),
+        sc.target_minutes(), sc.within_target() ? ", within target" : "", sc.categories_opened(),
+        sc.out_of_order(), sc.check_minutes());
+    return kOk;
+  }
+  if (p[0] == "report" && p.size() == 1) {
+    v1::DrillReportRequest request;
+    request.set_trainee(args.Get("trainee"));
+    v1::DrillReportResponse r;
+    grpc::Status s = stub->DrillReport(&ctx, request, &r);
+    if (!s.ok()) return Failed(s);
+    if (json) {
+      std::cout << Json(r) << "\n";
+      return kOk;
+    }
+    std::cout << absl::StrFormat("%-20s %6s %8s %8s %10s %12s\n", "TRAINEE", "DRILLS", "CORRECT",
+                                 "IN_TIME", "MEDIAN_MIN", "OUT_OF_ORDER");
+    for (const v1::TraineeSummary& t : r.trainees()) {
+      std::cout << absl::StrFormat("%-20s %6d %8d %8d %10.1f %12d\n", t.trainee(), t.drills(),
+                                   t.correct(), t.within_target(), t.median_minutes(), t.out_of_order());
+    }
+    std::cout << absl::StrFormat("\n%-20s %6s %7s %s\n", "CATEGORY", "DRILLS", "MISSED", "ANSWERED INSTEAD");
+    for (const v1::CategorySummary& c : r.categories()) {
+      std::cout << absl::StrFormat("%-20s %6d %7d %s\n", c.category(), c.drills(), c.missed(),
+                                   absl::StrJoin(c.answered_instead(), ", "));
+    }
+    return kOk;
+  }
+  return usage();
 }
 
 int ExportCommand(const std::string& server, const CommandLine& args) {

@@ -22,6 +22,8 @@ int ChangeAddCommand(const std::string& server, const CommandLine& args);
 int TriageCommand(const std::string& server, const CommandLine& args);
 int IncidentsCommand(const std::string& server, const CommandLine& args);
 int OverlayCommand(const std::string& server, const CommandLine& args);
+// drill start BUNDLE | open ID CATEGORY | answer ID CATEGORY | report
+int DrillCommand(const std::string& server, const CommandLine& args);
 int ExportCommand(const std::string& server, const CommandLine& args);
 int ResolveCommand(const std::string& server, const CommandLine& args);
 // Writes the retrospective of an incident as Markdown.

@@ -45,6 +45,9 @@ Against a running triaged (--server HOST:PORT, default 127.0.0.1:7070):
       Resolve with the root cause (a category id, rare_class, or unknown).
   retro ID
       The incident's retrospective as Markdown, TODOs where a human writes.
+  drill start BUNDLE [--trainee NAME] | drill open DRILL CATEGORY [--minute M]
+  drill answer DRILL CATEGORY [--minute M] | drill report [--trainee NAME]
+      Fire drills on recorded incidents, in stores of their own, scored.
   export --incident ID > bundle.jsonl
       A complete bundle of a stored incident (replay gives the same report).
 TIME is RFC 3339 (2026-04-28T03:00:00Z), Unix milliseconds, or "now".
@@ -281,6 +284,7 @@ int main(int argc, char** argv) {
        triage::ctl::OverlayCommand},
       {"resolve", {"root-cause", "summary"}, triage::ctl::ResolveCommand},
       {"export", {"incident"}, triage::ctl::ExportCommand},
+      {"drill", {"trainee", "minute", "json"}, triage::ctl::DrillCommand},
       {"retro", {}, triage::ctl::RetroCommand},
   };
   for (const RemoteCommand& c : kRemote) {

@@ -18,6 +18,7 @@
 #include "triage/base/clock.h"
 #include "triage/base/time.h"
 #include "triage/server/core.h"
+#include "triage/server/drills.h"
 #include "triage/server/gateway.h"
 #include "triage/server/http.h"
 #include "triage/server/metrics.h"
@@ -168,6 +169,8 @@ int main(int argc, char** argv) {
   triage::server::TriageServiceImpl triage_service(**core);
   triage::server::OverlayServiceImpl overlay(**core);
   triage::server::RulesServiceImpl rules(**core);
+  triage::server::Drills drills(**store, **core, clock, flags.data_dir + "/drills");
+  triage::server::DrillServiceImpl drill_service(drills);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -178,6 +181,7 @@ int main(int argc, char** argv) {
   builder.RegisterService(&triage_service);
   builder.RegisterService(&overlay);
   builder.RegisterService(&rules);
+  builder.RegisterService(&drill_service);
   std::unique_ptr<grpc::Server> grpc_server = builder.BuildAndStart();
   if (grpc_server == nullptr || grpc_port == 0) {
     std::cerr << "triaged: cannot listen for gRPC on " << flags.grpc_addr << "\n";

@@ -144,4 +144,29 @@ grpc::Status RulesServiceImpl::ReloadTree(grpc::ServerContext*, const v1::Reload
   return Assign(core_.ReloadTree(*r), response);
 }
 
+grpc::Status DrillServiceImpl::StartDrill(grpc::ServerContext*, const v1::StartDrillRequest* r,
+                                          v1::Drill* response) {
+  return Assign(drills_.Start(*r), response);
+}
+
+grpc::Status DrillServiceImpl::OpenCategory(grpc::ServerContext*, const v1::DrillActionRequest* r,
+                                            v1::DrillStepResponse* response) {
+  return Assign(drills_.Open(*r), response);
+}
+
+grpc::Status DrillServiceImpl::Answer(grpc::ServerContext*, const v1::DrillActionRequest* r,
+                                      v1::Drill* response) {
+  return Assign(drills_.Answer(*r), response);
+}
+
+grpc::Status DrillServiceImpl::GetDrill(grpc::ServerContext*, const v1::GetDrillRequest* r,
+                                        v1::Drill* response) {
+  return Assign(drills_.Get(r->drill_id()), response);
+}
+
+grpc::Status DrillServiceImpl::DrillReport(grpc::ServerContext*, const v1::DrillReportRequest* r,
+                                           v1::DrillReportResponse* response) {
+  return Assign(drills_.Report(r->trainee()), response);
+}
+
 }  // namespace triage::server

@@ -4,6 +4,8 @@
 #pragma once
 
 #include "triage/server/core.h"
+#include "triage/server/drills.h"
+#include "triage/v1/drill.grpc.pb.h"
 #include "triage/v1/service.grpc.pb.h"
 
 namespace triage::server {
@@ -73,6 +75,21 @@ class RulesServiceImpl final : public v1::RulesService::Service {
 
  private:
   Core& core_;
+};
+
+class DrillServiceImpl final : public v1::DrillService::Service {
+ public:
+  explicit DrillServiceImpl(Drills& drills) : drills_(drills) {}
+  grpc::Status StartDrill(grpc::ServerContext*, const v1::StartDrillRequest*, v1::Drill*) override;
+  grpc::Status OpenCategory(grpc::ServerContext*, const v1::DrillActionRequest*,
+                            v1::DrillStepResponse*) override;
+  grpc::Status Answer(grpc::ServerContext*, const v1::DrillActionRequest*, v1::Drill*) override;
+  grpc::Status GetDrill(grpc::ServerContext*, const v1::GetDrillRequest*, v1::Drill*) override;
+  grpc::Status DrillReport(grpc::ServerContext*, const v1::DrillReportRequest*,
+                           v1::DrillReportResponse*) override;
+
+ private:
+  Drills& drills_;
 };
 
 }  // namespace triage::server

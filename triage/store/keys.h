@@ -18,6 +18,7 @@
 //   CF reports            [id...]                               -> TriageReport
 //   CF incident_states    [id...]                               -> IncidentState
 //   CF deliveries         [seq:8]                               -> Delivery
+//   CF drills             [id...]                               -> Drill
 //
 // [labels...] is the labels sorted by key, each as <name><value>
 // (<u16 length> for values). Pure functions; thread-safe.

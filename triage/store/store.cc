@@ -35,6 +35,7 @@ enum Store::Cf : int {
   kReports,
   kIncidentStates,
   kDeliveries,
+  kDrills,
   kNumCf,
 };
 
@@ -56,6 +57,7 @@ constexpr const char* kCfNames[] = {
     "reports",
     "incident_states",
     "deliveries",
+    "drills",
 };
 
 constexpr char kNextSeriesIdKey[] = "next_series_id";
@@ -629,6 +631,25 @@ absl::Status Store::DeleteDelivery(uint64_t seq) {
   absl::Status s = ToAbsl(db_->Delete(wo, cf(kDeliveries), key), "delete delivery");
   if (s.ok() && queued_deliveries_ > 0) --queued_deliveries_;
   return s;
+}
+
+absl::Status Store::PutDrill(const v1::Drill& drill) { return PutMessage(kDrills, drill.id(), drill); }
+
+absl::StatusOr<v1::Drill> Store::GetDrill(const std::string& id) const {
+  v1::Drill m;
+  absl::Status s = GetMessage(kDrills, id, &m);
+  if (absl::IsNotFound(s)) return absl::NotFoundError("no drill " + id);
+  if (!s.ok()) return s;
+  return m;
+}
+
+absl::StatusOr<std::vector<v1::Drill>> Store::ListDrills() const {
+  std::vector<v1::Drill> out;
+  absl::Status s = Scan(kDrills, "", "", [&](std::string_view, std::string_view v) {
+    return ParseInto(v, &out);
+  });
+  if (!s.ok()) return s;
+  return out;
 }
 
 absl::StatusOr<std::vector<std::pair<std::string, std::string>>> Store::Features() const {

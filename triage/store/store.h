@@ -26,6 +26,7 @@
 #include "triage/base/clock.h"
 #include "triage/base/graph.h"
 #include "triage/v1/alerts.pb.h"
+#include "triage/v1/drill.pb.h"
 #include "triage/v1/records.pb.h"
 #include "triage/v1/report.pb.h"
 
@@ -96,6 +97,11 @@ class Store {
   absl::StatusOr<std::vector<v1::Delivery>> Deliveries() const;
   absl::Status UpdateDelivery(const v1::Delivery& delivery);
   absl::Status DeleteDelivery(uint64_t seq);
+
+  // Fire drills' records (their data lives in stores of their own).
+  absl::Status PutDrill(const v1::Drill& drill);
+  absl::StatusOr<v1::Drill> GetDrill(const std::string& id) const;
+  absl::StatusOr<std::vector<v1::Drill>> ListDrills() const;
 
   // Every (service, feature) with histograms.
   absl::StatusOr<std::vector<std::pair<std::string, std::string>>> Features() const;

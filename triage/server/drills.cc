@@ -1,0 +1,219 @@
+#include "triage/server/drills.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "collectors/bundle_reader.h"
+#include "rules/engine.h"
+#include "triage/base/time.h"
+
+namespace triage::server {
+
+namespace {
+
+constexpr double kDefaultTargetMinutes = 15;
+
+// Hides the answer of a running drill.
+v1::Drill Visible(v1::Drill d) {
+  if (d.status() == "running") d.clear_score();
+  return d;
+}
+
+}  // namespace
+
+absl::StatusOr<v1::Drill> Drills::Start(const v1::StartDrillRequest& request) {
+  collectors::BundleReadResult read =
+      collectors::ReadBundle(request.name().empty() ? "drill" : request.name(), request.ndjson());
+  if (!read.ok()) return read.ToStatus();
+  const v1::Incident& incident = read.bundle.incident();
+  if (incident.expected().category().empty()) {
+    return absl::InvalidArgumentError(
+        "expected.category: a drill needs the incident's recorded root cause");
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  const int64_t now = clock_.NowMs();
+  v1::Drill drill;
+  drill.set_id(absl::StrFormat("drill-%d-%d", now, ++counter_));
+  drill.set_trainee(request.trainee().empty() ? "anonymous" : request.trainee());
+  drill.set_status("running");
+  *drill.mutable_page() = incident;
+  drill.mutable_page()->clear_expected();
+  int64_t page_time = 0;
+  for (const v1::Alert& a : incident.alerts()) page_time = std::max(page_time, ToMs(a.fired_at()));
+  *drill.mutable_page_time() = FromMs(page_time);
+  *drill.mutable_started_at() = FromMs(now);
+  v1::DrillScore* score = drill.mutable_score();
+  score->set_expected(incident.expected().category());
+  score->set_target_minutes(incident.expected().mttr_target_minutes() > 0
+                                ? incident.expected().mttr_target_minutes()
+                                : kDefaultTargetMinutes);
+
+  // The drill's own store: its data never meets the live store.
+  std::string path = absl::StrFormat("%s/%s", dir_, drill.id());
+  std::error_code ec;
+  std::filesystem::create_directories(path, ec);
+  {
+    absl::StatusOr<std::unique_ptr<store::Store>> s = store::Store::Open({.path = path});
+    if (!s.ok()) return s.status();
+    if (absl::Status st = (*s)->Write(read.bundle.records()); !st.ok()) return st;
+    std::shared_ptr<const v1::Tree> tree = core_.tree();
+    absl::StatusOr<v1::TriageReport> report = rules::Engine(*tree, **s).Walk(incident);
+    if (!report.ok()) return report.status();
+    if (absl::Status st = (*s)->PutIncidentRecords(&incident, nullptr, &*report); !st.ok()) return st;
+    for (const v1::CategoryVerdict& v : report->verdicts()) drill.add_walk_order(v.category());
+  }
+  if (absl::Status st = store_.PutDrill(drill); !st.ok()) return st;
+  return Visible(drill);
+}
+
+absl::StatusOr<v1::Drill> Drills::Running(const std::string& id) {
+  absl::StatusOr<v1::Drill> drill = store_.GetDrill(id);
+  if (!drill.ok()) return drill.status();
+  if (drill->status() != "running") {
+    return absl::FailedPreconditionError(absl::StrFormat("drill %s is finished", id));
+  }
+  return drill;
+}
+
+absl::StatusOr<v1::TriageReport> Drills::WalkOf(const v1::Drill& drill) {
+  absl::StatusOr<std::unique_ptr<store::Store>> s =
+      store::Store::Open({.path = absl::StrFormat("%s/%s", dir_, drill.id())});
+  if (!s.ok()) return s.status();
+  return (*s)->GetReport(drill.page().id());
+}
+
+double Drills::Minute(const v1::Drill& drill, const v1::DrillActionRequest& request) const {
+  if (request.has_minute() && request.minute() >= 0) return request.minute();
+  return static_cast<double>(clock_.NowMs() - ToMs(drill.started_at())) / kMinuteMs;
+}
+
+absl::StatusOr<v1::DrillStepResponse> Drills::Open(const v1::DrillActionRequest& request) {
+  std::lock_guard<std::mutex> lock(mu_);
+  absl::StatusOr<v1::Drill> drill = Running(request.drill_id());
+  if (!drill.ok()) return drill.status();
+  absl::StatusOr<v1::TriageReport> report = WalkOf(*drill);
+  if (!report.ok()) return report.status();
+  auto v = std::find_if(report->verdicts().begin(), report->verdicts().end(),
+                        [&](const v1::CategoryVerdict& x) { return x.category() == request.category(); });
+  if (v == report->verdicts().end()) {
+    return absl::InvalidArgumentError(absl::StrFormat("category: \"%s\" is not in the tree (%s)",
+                                                      request.category(),
+                                                      absl::StrJoin(drill->walk_order(), ", ")));
+  }
+  double minute = Minute(*drill, request);
+  v1::DrillStep* step = drill->add_steps();
+  step->set_minute(minute);
+  *step->mutable_time() = FromMs(ToMs(drill->page_time()) + static_cast<int64_t>(minute * kMinuteMs));
+  step->set_action("open");
+  step->set_category(v->category());
+  step->set_verdict(v->verdict());
+  step->set_evidence(v->evidence());
+  if (absl::Status s = store_.PutDrill(*drill); !s.ok()) return s;
+  v1::DrillStepResponse response;
+  *response.mutable_step() = *step;
+  *response.mutable_verdict() = *v;
+  return response;
+}
+
+absl::StatusOr<v1::Drill> Drills::Answer(const v1::DrillActionRequest& request) {
+  std::lock_guard<std::mutex> lock(mu_);
+  absl::StatusOr<v1::Drill> drill = Running(request.drill_id());
+  if (!drill.ok()) return drill.status();
+  const auto& order = drill->walk_order();
+  if (request.category() != rules::kRareClass &&
+      std::find(order.begin(), order.end(), request.category()) == order.end()) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "category: \"%s\" is not in the tree (%s, or rare_class)", request.category(),
+        absl::StrJoin(order, ", ")));
+  }
+  absl::StatusOr<v1::TriageReport> report = WalkOf(*drill);
+  if (!report.ok()) return report.status();
+  std::map<std::string, double> cost;
+  for (const v1::CategoryVerdict& v : report->verdicts()) cost[v.category()] = v.cost_minutes();
+
+  double minute = Minute(*drill, request);
+  v1::DrillStep* step = drill->add_steps();
+  step->set_minute(minute);
+  *step->mutable_time() = FromMs(ToMs(drill->page_time()) + static_cast<int64_t>(minute * kMinuteMs));
+  step->set_action("answer");
+  step->set_category(request.category());
+
+  v1::DrillScore* score = drill->mutable_score();
+  score->set_answered(request.category());
+  score->set_correct(request.category() == score->expected());
+  score->set_minutes_to_answer(minute);
+  score->set_within_target(score->correct() && minute <= score->target_minutes());
+  std::set<std::string> opened;
+  int out_of_order = 0;
+  double spent = 0;
+  for (const v1::DrillStep& s : drill->steps()) {
+    if (s.action() != "open" || !opened.insert(s.category()).second) continue;
+    spent += cost[s.category()];
+    for (const std::string& c : order) {
+      if (c == s.category()) break;
+      if (!opened.contains(c)) {  // A cheaper category was still unchecked.
+        ++out_of_order;
+        break;
+      }
+    }
+  }
+  score->set_categories_opened(static_cast<int32_t>(opened.size()));
+  score->set_out_of_order(out_of_order);
+  score->set_check_minutes(spent);
+  drill->set_status("finished");
+  if (absl::Status s = store_.PutDrill(*drill); !s.ok()) return s;
+  return *drill;
+}
+
+absl::StatusOr<v1::Drill> Drills::Get(const std::string& id) {
+  absl::StatusOr<v1::Drill> drill = store_.GetDrill(id);
+  if (!drill.ok()) return drill.status();
+  return Visible(*drill);
+}
+
+absl::StatusOr<v1::DrillReportResponse> Drills::Report(const std::string& trainee) {
+  absl::StatusOr<std::vector<v1::Drill>> drills = store_.ListDrills();
+  if (!drills.ok()) return drills.status();
+  std::map<std::string, v1::TraineeSummary> trainees;
+  std::map<std::string, std::vector<double>> minutes;
+  std::map<std::string, v1::CategorySummary> categories;
+  v1::DrillReportResponse response;
+  for (const v1::Drill& d : *drills) {
+    if (!trainee.empty() && d.trainee() != trainee) continue;
+    *response.add_drills() = Visible(d);
+    if (d.status() != "finished") continue;
+    v1::TraineeSummary& t = trainees[d.trainee()];
+    t.set_trainee(d.trainee());
+    t.set_drills(t.drills() + 1);
+    t.set_correct(t.correct() + (d.score().correct() ? 1 : 0));
+    t.set_within_target(t.within_target() + (d.score().within_target() ? 1 : 0));
+    t.set_out_of_order(t.out_of_order() + d.score().out_of_order());
+    minutes[d.trainee()].push_back(d.score().minutes_to_answer());
+    v1::CategorySummary& c = categories[d.score().expected()];
+    c.set_category(d.score().expected());
+    c.set_drills(c.drills() + 1);
+    if (!d.score().correct()) {
+      c.set_missed(c.missed() + 1);
+      c.add_answered_instead(d.score().answered());
+    }
+  }
+  for (auto& [name, t] : trainees) {
+    std::vector<double>& m = minutes[name];
+    std::sort(m.begin(), m.end());
+    t.set_median_minutes(m.empty() ? 0 : m[m.size() / 2]);
+    *response.add_trainees() = t;
+  }
+  std::vector<v1::CategorySummary> cats;
+  for (auto& [_, c] : categories) cats.push_back(c);
+  std::stable_sort(cats.begin(), cats.end(), [](const auto& a, const auto& b) {
+    return a.missed() * b.drills() > b.missed() * a.drills();  // Most missed share first.
+  });
+  for (auto& c : cats) *response.add_categories() = std::move(c);
+  return response;
+}
+
+}  // namespace triage::server
