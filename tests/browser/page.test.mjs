@@ -196,3 +196,23 @@ test('incident list links to the incident; ad-hoc view walks from the URL', asyn
   await page.screenshot({ path: path.join(ARTIFACTS, 'adhoc.png') });
   await page.close();
 });
+
+test('drill mode: check categories and answer from the page', async () => {
+  const gz = fs.readFileSync(path.join(SOURCE, 'deploy', 'demo', 'scenarios', 'p05-feature-drift.jsonl.gz'));
+  const r = await fetch(`${daemon.base}/triage.v1.DrillService/StartDrill`, { method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ name: 'p05', ndjson: zlib.gunzipSync(gz).toString('base64'), trainee: 'page-test' }) });
+  const text = await r.text();
+  assert.equal(r.status, 200, text);
+  const drill = JSON.parse(text);
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  await page.goto(`${daemon.base}/#/drill/${drill.id}`);
+  await page.waitForSelector('body[data-rendered="drill"]');
+  await page.click('button[data-open="feature_drift"]');
+  await page.waitForSelector('li[data-category="feature_drift"][data-verdict="HIT"]');
+  await page.selectOption('#drill-answer', 'feature_drift');
+  await page.click('form.adhoc button[type="submit"]');
+  await page.waitForSelector('[data-score="correct"]');
+  await page.screenshot({ path: path.join(ARTIFACTS, 'drill.png') });
+  await page.close();
+});
