@@ -93,6 +93,31 @@ class LifecycleTest(unittest.TestCase):
         self.assertEqual(len(tree["category"]), 9)
 
 
+    def test_learned_order_from_recorded_root_causes(self):
+        with open(os.path.join(SOURCE, "rules", "default_tree.textproto")) as f:
+            text = f.read().replace("ordering: COST", "ordering: LEARNED")
+        status, r = self.d.post_json("/triage.v1.RulesService/ReloadTree", {"text": text})
+        self.assertEqual(status, 200, r)
+        for name in ("p10-managed", "p06-eval-stale"):
+            self.assertEqual(self.ctl("ingest", scenario(name)).returncode, 0)
+        # Two past root causes (managed_service, eval_staleness) move those up the walk.
+        report = json.loads(self.ctl("triage", "--service", "reranker", "--metric", "ndcg_at_10",
+                                     "--at", "2026-05-11T03:38:00Z", "--json").stdout)
+        self.assertEqual(report["ordering"], "learned")
+        self.assertEqual(report["history_incidents"], 2)
+        order = [v["category"] for v in report["verdicts"]]
+        # p = (n + 1) / (2 + 10): managed_service 2/12 over 12 min beats ui_deploy and
+        # external_traffic (1/12 over 9 and 10 min), which cost order puts first.
+        self.assertLess(order.index("managed_service"), order.index("ui_deploy"))
+        self.assertLess(order.index("managed_service"), order.index("external_traffic"))
+        self.assertLess(report["expected_minutes"], report["expected_minutes_cost_order"])
+        # The JSON API exports the same incidents.
+        status, exported = self.d.post_json("/triage.v1.TriageService/ExportIncident", {"id": "p10-managed"})
+        self.assertEqual(status, 200)
+        self.assertEqual(exported["records"]["incident"], 1)
+        self.assertIn('"expected":{"category":"managed_service"', exported["ndjson"])
+
+
 class DrillTest(unittest.TestCase):
     def setUp(self):
         self.d = Daemon(TRIAGED).start()
