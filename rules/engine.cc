@@ -615,24 +615,7 @@ absl::StatusOr<v1::TriageReport> Engine::Walk(const v1::Incident& incident) cons
       onset.note = absl::StrFormat("no series %s{service=\"%s\"}; onset = now", a.metric(),
                                    a.service());
     } else {
-      // Several series of one (service, metric): the mean at each timestamp.
-      std::map<int64_t, std::pair<double, int>> merged;
-      for (const v1::Series& s : *series) {
-        for (const v1::Point& p : s.points()) {
-          auto& [sum, n] = merged[p.t_ms()];
-          sum += p.value();
-          ++n;
-        }
-      }
-      std::vector<v1::Point> points;
-      points.reserve(merged.size());
-      for (const auto& [t, sn] : merged) {
-        v1::Point p;
-        p.set_t_ms(t);
-        p.set_value(sn.first / sn.second);
-        points.push_back(p);
-      }
-      onset = DetectOnset(points, ctx.now, onset_params);
+      onset = DetectOnset(MeanSeries(*series), ctx.now, onset_params);
     }
     *o->mutable_onset() = FromMs(onset.onset_ms);
     o->set_detected(onset.detected);

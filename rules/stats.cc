@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 
 #include "absl/strings/str_format.h"
 #include "triage/base/time.h"
@@ -73,6 +74,27 @@ double Median(std::vector<double> values) {
   if (values.size() % 2 == 1) return hi;
   double lo = *std::max_element(values.begin(), values.begin() + mid);
   return (lo + hi) / 2;
+}
+
+std::vector<v1::Point> MeanSeries(const std::vector<v1::Series>& series) {
+  std::map<int64_t, std::pair<double, int>> merged;
+  for (const v1::Series& s : series) {
+    for (const v1::Point& p : s.points()) {
+      if (std::isnan(p.value())) continue;
+      auto& [sum, n] = merged[p.t_ms()];
+      sum += p.value();
+      ++n;
+    }
+  }
+  std::vector<v1::Point> points;
+  points.reserve(merged.size());
+  for (const auto& [t, sn] : merged) {
+    v1::Point p;
+    p.set_t_ms(t);
+    p.set_value(sn.first / sn.second);
+    points.push_back(p);
+  }
+  return points;
 }
 
 Onset DetectOnset(std::span<const v1::Point> points, int64_t now_ms, const OnsetParams& params) {

@@ -29,6 +29,10 @@ void UnionCategories(const std::map<std::string, double>& p, const std::map<std:
 
 double Median(std::vector<double> values);  // NaN when empty.
 
+// Several series of one (service, metric) as one: the mean at each
+// timestamp, in time order. NaN samples (staleness markers) are gaps.
+std::vector<v1::Point> MeanSeries(const std::vector<v1::Series>& series);
+
 struct OnsetParams {
   int64_t baseline_start_ms;  // Baseline is [now - baseline_start, now - baseline_end).
   int64_t baseline_end_ms;

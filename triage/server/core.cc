@@ -14,6 +14,7 @@
 #include "collectors/remote_write.h"
 #include "collectors/validate.h"
 #include "rules/engine.h"
+#include "rules/stats.h"
 #include "rules/tree.h"
 #include "triage/base/time.h"
 
@@ -271,23 +272,7 @@ absl::StatusOr<v1::OverlayResponse> Core::Overlay(const v1::OverlayRequest& requ
   absl::StatusOr<std::vector<v1::Series>> series =
       store_.ReadSeries(request.service(), request.metric(), start, end);
   if (!series.ok()) return series.status();
-  std::map<int64_t, std::pair<double, int>> merged;  // Mean of the matching series.
-  for (const v1::Series& s : *series) {
-    for (const v1::Point& p : s.points()) {
-      if (std::isnan(p.value())) continue;  // Staleness markers are gaps.
-      auto& [sum, n] = merged[p.t_ms()];
-      sum += p.value();
-      ++n;
-    }
-  }
-  std::vector<v1::Point> points;
-  points.reserve(merged.size());
-  for (const auto& [t, sn] : merged) {
-    v1::Point p;
-    p.set_t_ms(t);
-    p.set_value(sn.first / sn.second);
-    points.push_back(p);
-  }
+  std::vector<v1::Point> points = rules::MeanSeries(*series);  // Staleness markers are gaps.
   v1::OverlayResponse response;
   response.set_service(request.service());
   response.set_metric(request.metric());
