@@ -87,8 +87,7 @@ class Fields {
     return v;
   }
 
-  std::optional<std::string> String(std::string_view key, bool required,
-                                    size_t max_len = 4096) {
+  std::optional<std::string> String(std::string_view key, bool required, size_t max_len = 4096) {
     const JsonValue* v = Typed(key, required, JsonValue::Type::kString, "a string");
     if (v == nullptr) return std::nullopt;
     if (v->text.size() > max_len) {
@@ -103,8 +102,8 @@ class Fields {
     if (!s) return s;
     if (allow_star && *s == "*") return s;
     if (!IsValidName(*s)) {
-      Error(key, absl::StrFormat("\"%s\" is not a valid name ([A-Za-z0-9_.:-]{1,128})",
-                                 Truncate(*s)));
+      Error(key,
+            absl::StrFormat("\"%s\" is not a valid name ([A-Za-z0-9_.:-]{1,128})", Truncate(*s)));
       return std::nullopt;
     }
     return s;
@@ -135,9 +134,9 @@ class Fields {
       return std::nullopt;
     }
     if (!std::isfinite(v.number)) {
-      errors_->Add(line_, path,
-                   absl::StrFormat("%s is not a finite number (NaN and Infinity are not allowed)",
-                                   v.text));
+      errors_->Add(
+          line_, path,
+          absl::StrFormat("%s is not a finite number (NaN and Infinity are not allowed)", v.text));
       ok_ = false;
       return std::nullopt;
     }
@@ -377,8 +376,8 @@ class BundleParser {
         std::optional<double> t = f.CheckNumber(p.items[0], path + "[0]");
         std::optional<double> v = f.CheckNumber(p.items[1], path + "[1]");
         if (t && (*t != std::floor(*t) || std::fabs(*t) > static_cast<double>(kMaxSafeInteger))) {
-          f.Error(path + "[0]", absl::StrFormat("%s is not a whole number of milliseconds",
-                                                p.items[0].text));
+          f.Error(path + "[0]",
+                  absl::StrFormat("%s is not a whole number of milliseconds", p.items[0].text));
           t.reset();
         }
         if (t && v) sorted[static_cast<int64_t>(*t)] = *v;
@@ -408,15 +407,15 @@ class BundleParser {
     if (numeric && cats != nullptr) {
       f.Error("categories", "a histogram has either edges and counts, or categories, not both");
     } else if (numeric) {
-      if (edges == nullptr && doc.Find("edges") == nullptr) f.Error("edges", "missing required field");
+      if (edges == nullptr && doc.Find("edges") == nullptr)
+        f.Error("edges", "missing required field");
       if (counts == nullptr && doc.Find("counts") == nullptr) {
         f.Error("counts", "missing required field");
       }
       if (edges != nullptr) {
         if (edges->items.size() < 2) f.Error("edges", "needs at least 2 edges");
         for (size_t i = 0; i < edges->items.size(); ++i) {
-          std::optional<double> e =
-              f.CheckNumber(edges->items[i], absl::StrFormat("edges[%d]", i));
+          std::optional<double> e = f.CheckNumber(edges->items[i], absl::StrFormat("edges[%d]", i));
           if (!e) continue;
           if (h.edges_size() > 0 && *e <= h.edges(h.edges_size() - 1)) {
             f.Error(absl::StrFormat("edges[%d]", i),
@@ -435,7 +434,8 @@ class BundleParser {
           h.add_counts(*c);
         }
       }
-      if (edges != nullptr && counts != nullptr && counts->items.size() + 1 != edges->items.size()) {
+      if (edges != nullptr && counts != nullptr &&
+          counts->items.size() + 1 != edges->items.size()) {
         f.Error("counts", absl::StrFormat("%d counts for %d edges (n edges need n-1 counts)",
                                           counts->items.size(), edges->items.size()));
       }

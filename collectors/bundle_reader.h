@@ -26,8 +26,8 @@ struct BundleReadOptions {
 
 struct BundleError {
   std::string file;
-  int line = 0;           // 1-based; 0 for the bundle as a whole.
-  std::string field;      // "points[3][1]", "alerts[0].fired_at", "type", ...
+  int line = 0;       // 1-based; 0 for the bundle as a whole.
+  std::string field;  // "points[3][1]", "alerts[0].fired_at", "type", ...
   std::string message;
   std::string ToString() const;  // "FILE:LINE: field: message"
 };

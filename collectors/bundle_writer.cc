@@ -153,12 +153,18 @@ void WriteSeries(const v1::Series& r, std::string* out) {
     points.append(buf, res.ptr);
     points += "]";
   }
-  Line(out, "series").Str("metric", r.metric(), false).Labels("labels", r.labels()).Raw("points", points + "]");
+  Line(out, "series")
+      .Str("metric", r.metric(), false)
+      .Labels("labels", r.labels())
+      .Raw("points", points + "]");
 }
 
 void WriteHistogram(const v1::Histogram& r, std::string* out) {
   Line l(out, "histogram");
-  l.Str("feature", r.feature(), false).Str("service", r.service(), false).Time("start", r.start()).Time("end", r.end());
+  l.Str("feature", r.feature(), false)
+      .Str("service", r.service(), false)
+      .Time("start", r.start())
+      .Time("end", r.end());
   if (r.edges_size() > 0) {
     l.Raw("edges", NumberArray(r.edges())).Raw("counts", NumberArray(r.counts()));
   } else {
@@ -197,7 +203,10 @@ void WriteEvalSet(const v1::EvalSet& r, std::string* out) {
 
 void WriteDependencyHealth(const v1::DependencyHealth& r, std::string* out) {
   Line l(out, "dependency_health");
-  l.Str("service", r.service(), false).Str("check", r.check(), false).Time("time", r.time()).Num("value", r.value());
+  l.Str("service", r.service(), false)
+      .Str("check", r.check(), false)
+      .Time("time", r.time())
+      .Num("value", r.value());
   if (r.has_min()) l.Num("min", r.min());
   if (r.has_max()) l.Num("max", r.max());
 }

@@ -16,12 +16,18 @@ const JsonValue* JsonValue::Find(std::string_view key) const {
 
 const char* JsonValue::TypeName() const {
   switch (type) {
-    case Type::kNull: return "null";
-    case Type::kBool: return "a boolean";
-    case Type::kNumber: return "a number";
-    case Type::kString: return "a string";
-    case Type::kArray: return "an array";
-    case Type::kObject: return "an object";
+    case Type::kNull:
+      return "null";
+    case Type::kBool:
+      return "a boolean";
+    case Type::kNumber:
+      return "a number";
+    case Type::kString:
+      return "a string";
+    case Type::kArray:
+      return "an array";
+    case Type::kObject:
+      return "an object";
   }
   return "?";
 }
@@ -77,8 +83,10 @@ class Parser {
     if (pos_ >= s_.size()) return Fail("unexpected end of input, expected a value");
     char c = s_[pos_];
     switch (c) {
-      case '{': return Object(v, depth);
-      case '[': return Array(v, depth);
+      case '{':
+        return Object(v, depth);
+      case '[':
+        return Array(v, depth);
       case '"':
         v->type = JsonValue::Type::kString;
         return String(&v->text);
@@ -159,10 +167,14 @@ class Parser {
     for (int i = 0; i < 4; ++i) {
       char c = s_[pos_++];
       r <<= 4;
-      if (c >= '0' && c <= '9') r |= c - '0';
-      else if (c >= 'a' && c <= 'f') r |= c - 'a' + 10;
-      else if (c >= 'A' && c <= 'F') r |= c - 'A' + 10;
-      else return Fail("invalid \\u escape");
+      if (c >= '0' && c <= '9')
+        r |= c - '0';
+      else if (c >= 'a' && c <= 'f')
+        r |= c - 'a' + 10;
+      else if (c >= 'A' && c <= 'F')
+        r |= c - 'A' + 10;
+      else
+        return Fail("invalid \\u escape");
     }
     *out = r;
     return true;
@@ -205,14 +217,30 @@ class Parser {
       if (pos_ >= s_.size()) return Fail("unterminated string");
       char e = s_[pos_++];
       switch (e) {
-        case '"': out->push_back('"'); break;
-        case '\\': out->push_back('\\'); break;
-        case '/': out->push_back('/'); break;
-        case 'b': out->push_back('\b'); break;
-        case 'f': out->push_back('\f'); break;
-        case 'n': out->push_back('\n'); break;
-        case 'r': out->push_back('\r'); break;
-        case 't': out->push_back('\t'); break;
+        case '"':
+          out->push_back('"');
+          break;
+        case '\\':
+          out->push_back('\\');
+          break;
+        case '/':
+          out->push_back('/');
+          break;
+        case 'b':
+          out->push_back('\b');
+          break;
+        case 'f':
+          out->push_back('\f');
+          break;
+        case 'n':
+          out->push_back('\n');
+          break;
+        case 'r':
+          out->push_back('\r');
+          break;
+        case 't':
+          out->push_back('\t');
+          break;
         case 'u': {
           uint32_t cp;
           if (!Hex4(&cp)) return false;
@@ -304,11 +332,21 @@ void AppendJsonString(std::string* out, std::string_view s) {
   out->push_back('"');
   for (char c : s) {
     switch (c) {
-      case '"': out->append("\\\""); break;
-      case '\\': out->append("\\\\"); break;
-      case '\n': out->append("\\n"); break;
-      case '\r': out->append("\\r"); break;
-      case '\t': out->append("\\t"); break;
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           out->append(absl::StrFormat("\\u%04x", c));

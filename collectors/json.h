@@ -22,10 +22,10 @@ struct JsonValue {
   Type type = Type::kNull;
   bool boolean = false;
   double number = 0;
-  bool integral = false;  // The number was written without fraction or exponent.
-  std::string text;       // kString: the decoded string. kNumber: the token as written.
-  std::vector<JsonValue> items;                              // kArray.
-  std::vector<std::pair<std::string, JsonValue>> members;    // kObject, in document order.
+  bool integral = false;         // The number was written without fraction or exponent.
+  std::string text;              // kString: the decoded string. kNumber: the token as written.
+  std::vector<JsonValue> items;  // kArray.
+  std::vector<std::pair<std::string, JsonValue>> members;  // kObject, in document order.
 
   // The last member named `key` (JSON allows repeats; the last one wins), or nullptr.
   const JsonValue* Find(std::string_view key) const;

@@ -13,12 +13,14 @@ absl::Status DecodeRemoteWrite(std::string_view body, size_t max_decoded_bytes,
                                v1::RecordBatch* batch, int64_t* samples) {
   size_t decoded_size = 0;
   if (!snappy::GetUncompressedLength(body.data(), body.size(), &decoded_size)) {
-    return absl::InvalidArgumentError("snappy: not a snappy block (remote_write bodies are "
-                                      "snappy block-compressed protobuf)");
+    return absl::InvalidArgumentError(
+        "snappy: not a snappy block (remote_write bodies are "
+        "snappy block-compressed protobuf)");
   }
   if (decoded_size > max_decoded_bytes) {
-    return absl::ResourceExhaustedError(absl::StrFormat(
-        "snappy: block decodes to %d bytes, over the limit of %d", decoded_size, max_decoded_bytes));
+    return absl::ResourceExhaustedError(
+        absl::StrFormat("snappy: block decodes to %d bytes, over the limit of %d", decoded_size,
+                        max_decoded_bytes));
   }
   std::string decoded;
   if (!snappy::Uncompress(body.data(), body.size(), &decoded)) {
@@ -48,7 +50,8 @@ absl::Status DecodeRemoteWrite(std::string_view body, size_t max_decoded_bytes,
       return absl::InvalidArgumentError(
           absl::StrFormat("timeseries[%d]: metric \"%s\" is not a valid name", i, s->metric()));
     }
-    if (auto it = s->labels().find("service"); it != s->labels().end() && !IsValidName(it->second)) {
+    if (auto it = s->labels().find("service");
+        it != s->labels().end() && !IsValidName(it->second)) {
       return absl::InvalidArgumentError(absl::StrFormat(
           "timeseries[%d]: label service=\"%s\" is not a valid name", i, it->second));
     }

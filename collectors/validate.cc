@@ -74,7 +74,8 @@ std::vector<std::string> ValidateRecords(const v1::RecordBatch& b, size_t max_er
       p.Name(at + ".labels.service", it->second);
     }
     for (const auto& [k, v] : s.labels()) {
-      if (k.empty() || k.size() > kMaxNameLength) p.Add(at + ".labels", "label names are 1 to 128 bytes");
+      if (k.empty() || k.size() > kMaxNameLength)
+        p.Add(at + ".labels", "label names are 1 to 128 bytes");
       if (v.size() > 4096) p.Add(at + ".labels." + k, "label values are at most 4096 bytes");
     }
     for (int j = 0; j < s.points_size(); ++j) {
@@ -114,7 +115,8 @@ std::vector<std::string> ValidateRecords(const v1::RecordBatch& b, size_t max_er
                                               h.counts_size(), h.edges_size()));
       }
     } else if (h.categories().empty()) {
-      p.Add(at + ".edges", "missing required field: a histogram needs edges and counts, or categories");
+      p.Add(at + ".edges",
+            "missing required field: a histogram needs edges and counts, or categories");
     }
     for (const auto& [k, v] : h.categories()) p.Count(at + ".categories." + k, v);
   }
@@ -143,7 +145,8 @@ std::vector<std::string> ValidateRecords(const v1::RecordBatch& b, size_t max_er
     const v1::DependencyHealth& d = b.dependency_health(i);
     std::string at = absl::StrFormat("dependency_health[%d]", i);
     p.Name(at + ".service", d.service());
-    if (d.check().empty() || d.check().size() > kMaxNameLength) p.Add(at + ".check", "1 to 128 bytes");
+    if (d.check().empty() || d.check().size() > kMaxNameLength)
+      p.Add(at + ".check", "1 to 128 bytes");
     p.Time(at + ".time", d.has_time());
     p.Finite(at + ".value", d.value());
     if (d.has_min()) p.Finite(at + ".min", d.min());

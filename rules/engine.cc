@@ -55,8 +55,8 @@ class Loader {
 struct Context {
   int64_t now = 0;
   int64_t onset = 0;
-  int64_t candidate_from = 0;  // onset - candidate_before
-  int64_t candidate_to = 0;    // onset + candidate_after
+  int64_t candidate_from = 0;         // onset - candidate_before
+  int64_t candidate_to = 0;           // onset + candidate_after
   std::vector<std::string> services;  // Alerted services, in alert order, unique.
   std::set<std::string> deps;         // Union of deps(S).
   std::set<std::string> consumers;    // Union of consumers(S), minus deps.
@@ -70,9 +70,9 @@ bool AppliesTo(const v1::Change& c, const std::set<std::string>& services) {
 std::string Join(const std::set<std::string>& s) { return absl::StrJoin(s, ", "); }
 
 // Candidate changes of `kinds` on `services`, newest first.
-std::vector<const v1::Change*> Candidates(const Context& ctx,
-                                          const google::protobuf::RepeatedPtrField<std::string>& kinds,
-                                          const std::set<std::string>& services) {
+std::vector<const v1::Change*> Candidates(
+    const Context& ctx, const google::protobuf::RepeatedPtrField<std::string>& kinds,
+    const std::set<std::string>& services) {
   std::vector<const v1::Change*> out;
   for (const v1::Change& c : ctx.changes) {
     int64_t t = ToMs(c.time());
@@ -88,8 +88,8 @@ std::vector<const v1::Change*> Candidates(const Context& ctx,
 
 std::string DescribeChange(const v1::Change& c, int64_t onset) {
   int64_t before = onset - ToMs(c.time());
-  std::string when = before >= 0 ? Minutes(before) + " before onset"
-                                 : Minutes(-before) + " after onset";
+  std::string when =
+      before >= 0 ? Minutes(before) + " before onset" : Minutes(-before) + " after onset";
   std::string version;
   if (!c.version().empty()) {
     version = c.previous_version().empty()
@@ -134,7 +134,8 @@ void ChangeLog(const v1::ChangeLogCheck& p, const Context& ctx, v1::CategoryVerd
         ++after;
       }
     }
-    if (after > 0) evidence.push_back(absl::StrFormat("%d after onset (cannot have caused it)", after));
+    if (after > 0)
+      evidence.push_back(absl::StrFormat("%d after onset (cannot have caused it)", after));
   }
   v->set_evidence(absl::StrJoin(evidence, "; "));
 }
@@ -151,9 +152,8 @@ void UpstreamHealth(const v1::UpstreamHealthCheck& p, const Context& ctx, Loader
   bool any_recent = false;
   int sources = 0;
   for (const std::string& consumer : ctx.deps) {
-    absl::StatusOr<std::vector<v1::Upstream>> reports = load([&](const store::Store& s) {
-      return s.UpstreamReports(consumer, fetch_from, ctx.now);
-    });
+    absl::StatusOr<std::vector<v1::Upstream>> reports = load(
+        [&](const store::Store& s) { return s.UpstreamReports(consumer, fetch_from, ctx.now); });
     if (!reports.ok() || reports->empty()) continue;
     std::map<std::string, std::vector<const v1::Upstream*>> by_source;
     for (const v1::Upstream& u : *reports) by_source[u.source()].push_back(&u);
@@ -175,10 +175,11 @@ void UpstreamHealth(const v1::UpstreamHealthCheck& p, const Context& ctx, Loader
         double median = Median(baseline);
         double ratio = median > 0 ? latest.row_count() / median : 1.0;
         if (ratio < p.min_row_ratio()) {
-          found.push_back(absl::StrFormat("rows %d at %s are %.0f%% of the baseline median %.0f "
-                                          "(threshold %.0f%%)",
-                                          latest.row_count(), FormatRfc3339(latest_t),
-                                          100 * ratio, median, 100 * p.min_row_ratio()));
+          found.push_back(
+              absl::StrFormat("rows %d at %s are %.0f%% of the baseline median %.0f "
+                              "(threshold %.0f%%)",
+                              latest.row_count(), FormatRfc3339(latest_t), 100 * ratio, median,
+                              100 * p.min_row_ratio()));
         }
       }
       for (size_t i = 1; i < list.size(); ++i) {
@@ -357,9 +358,8 @@ void FeatureDrift(const v1::FeatureDriftCheck& p, const Context& ctx, Loader& lo
     d.set_baseline_hours(static_cast<double>(covered) / kHourMs);
     drifts.push_back(std::move(d));
   }
-  std::sort(drifts.begin(), drifts.end(), [](const v1::FeatureDrift& a, const v1::FeatureDrift& b) {
-    return a.kl() > b.kl();
-  });
+  std::sort(drifts.begin(), drifts.end(),
+            [](const v1::FeatureDrift& a, const v1::FeatureDrift& b) { return a.kl() > b.kl(); });
   std::vector<std::string> evidence;
   for (const v1::FeatureDrift& d : drifts) {
     if (d.kl() > d.threshold()) {
@@ -392,7 +392,8 @@ void FeatureDrift(const v1::FeatureDriftCheck& p, const Context& ctx, Loader& lo
                                        drifts[0].kl()));
   }
   if (!no_current.empty() && v->verdict() != v1::HIT) {
-    evidence.push_back(absl::StrFormat("no current histogram: %s", absl::StrJoin(no_current, ", ")));
+    evidence.push_back(
+        absl::StrFormat("no current histogram: %s", absl::StrJoin(no_current, ", ")));
   }
   v->set_evidence(absl::StrJoin(evidence, "; "));
 }
@@ -412,10 +413,10 @@ void EvalStaleness(const v1::EvalStalenessCheck& p, const Context& ctx, Loader& 
     const v1::EvalSet& latest = sets->back();
     int64_t age = ctx.now - ToMs(latest.refreshed_at());
     bool stale = age > max_age && latest.catalog_turnover() > p.min_catalog_turnover();
-    std::string detail = absl::StrFormat(
-        "%s refreshed %s ago (limit %s), catalog turnover %.0f%% (limit %.0f%%)", latest.name(),
-        FormatDuration(age / kHourMs * kHourMs), p.max_age(), 100 * latest.catalog_turnover(),
-        100 * p.min_catalog_turnover());
+    std::string detail =
+        absl::StrFormat("%s refreshed %s ago (limit %s), catalog turnover %.0f%% (limit %.0f%%)",
+                        latest.name(), FormatDuration(age / kHourMs * kHourMs), p.max_age(),
+                        100 * latest.catalog_turnover(), 100 * p.min_catalog_turnover());
     v1::Finding* f = v->add_findings();
     f->set_subject(service + "/" + latest.name());
     f->set_detail(detail);
@@ -526,8 +527,9 @@ void DependencyHealth(const v1::DependencyHealthCheck& p, const Context& ctx, Lo
     for (const auto& [check, d] : latest) {
       ++probes;
       bool bad = (d->has_min() && d->value() < d->min()) || (d->has_max() && d->value() > d->max());
-      std::string band = absl::StrFormat("[%s, %s]", d->has_min() ? absl::StrFormat("%g", d->min()) : "-inf",
-                                         d->has_max() ? absl::StrFormat("%g", d->max()) : "+inf");
+      std::string band =
+          absl::StrFormat("[%s, %s]", d->has_min() ? absl::StrFormat("%g", d->min()) : "-inf",
+                          d->has_max() ? absl::StrFormat("%g", d->max()) : "+inf");
       v1::Finding* f = v->add_findings();
       f->set_subject(service + "/" + check);
       f->set_detail(absl::StrFormat("%g at %s, healthy band %s", d->value(),
@@ -542,9 +544,9 @@ void DependencyHealth(const v1::DependencyHealthCheck& p, const Context& ctx, Lo
   }
   v->set_verdict(hit ? v1::HIT : v1::CLEAR);
   if (!hit) {
-    evidence.push_back(absl::StrFormat("no %s change in the candidate window; %d probes of %s in band",
-                                       absl::StrJoin(p.change_kinds(), "/"), probes,
-                                       Join(ctx.deps)));
+    evidence.push_back(
+        absl::StrFormat("no %s change in the candidate window; %d probes of %s in band",
+                        absl::StrJoin(p.change_kinds(), "/"), probes, Join(ctx.deps)));
   }
   v->set_evidence(absl::StrJoin(evidence, "; "));
 }
@@ -585,7 +587,8 @@ absl::StatusOr<v1::TriageReport> Engine::Walk(const v1::Incident& incident) cons
       ctx.services.push_back(a.service());
     }
   }
-  absl::StatusOr<DependencyGraph> graph = load([](const store::Store& s) { return s.Dependencies(); });
+  absl::StatusOr<DependencyGraph> graph =
+      load([](const store::Store& s) { return s.Dependencies(); });
   if (!graph.ok()) return graph.status();
   std::map<std::string, std::set<std::string>> deps_of;
   for (const std::string& s : ctx.services) {
@@ -612,8 +615,8 @@ absl::StatusOr<v1::TriageReport> Engine::Walk(const v1::Incident& incident) cons
     Onset onset;
     if (series->empty()) {
       onset.onset_ms = ctx.now;
-      onset.note = absl::StrFormat("no series %s{service=\"%s\"}; onset = now", a.metric(),
-                                   a.service());
+      onset.note =
+          absl::StrFormat("no series %s{service=\"%s\"}; onset = now", a.metric(), a.service());
     } else {
       onset = DetectOnset(MeanSeries(*series), ctx.now, onset_params);
     }
@@ -668,11 +671,21 @@ absl::StatusOr<v1::TriageReport> Engine::Walk(const v1::Incident& incident) cons
     v->set_mitigation(c->mitigation());
     v->set_check(CheckKind(*c));
     switch (c->check_case()) {
-      case v1::Category::kChangeLog: ChangeLog(c->change_log(), ctx, v); break;
-      case v1::Category::kUpstreamHealth: UpstreamHealth(c->upstream_health(), ctx, load, v); break;
-      case v1::Category::kFeatureDrift: FeatureDrift(c->feature_drift(), ctx, load, v); break;
-      case v1::Category::kEvalStaleness: EvalStaleness(c->eval_staleness(), ctx, load, v); break;
-      case v1::Category::kTrafficMix: TrafficMix(c->traffic_mix(), ctx, load, v); break;
+      case v1::Category::kChangeLog:
+        ChangeLog(c->change_log(), ctx, v);
+        break;
+      case v1::Category::kUpstreamHealth:
+        UpstreamHealth(c->upstream_health(), ctx, load, v);
+        break;
+      case v1::Category::kFeatureDrift:
+        FeatureDrift(c->feature_drift(), ctx, load, v);
+        break;
+      case v1::Category::kEvalStaleness:
+        EvalStaleness(c->eval_staleness(), ctx, load, v);
+        break;
+      case v1::Category::kTrafficMix:
+        TrafficMix(c->traffic_mix(), ctx, load, v);
+        break;
       case v1::Category::kDependencyHealth:
         DependencyHealth(c->dependency_health(), ctx, load, v);
         break;
@@ -733,9 +746,9 @@ absl::StatusOr<v1::TriageReport> Engine::Walk(const v1::Incident& incident) cons
     for (const v1::BlindSpot& b : report.blind_spots()) blind.push_back(b.category());
     report.set_escalation(absl::StrFormat(
         "No category of the tree matched: escalate to incident-commander mode. %s",
-        blind.empty() ? std::string("Every category had data and was clear.")
-                      : "Blind spots (no data, not ruled out): " + absl::StrJoin(blind, ", ") +
-                            "."));
+        blind.empty()
+            ? std::string("Every category had data and was clear.")
+            : "Blind spots (no data, not ruled out): " + absl::StrJoin(blind, ", ") + "."));
   }
   report.set_load_ms(load.ms());
   report.set_walk_ms(MsSince(walk_start));

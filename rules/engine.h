@@ -29,8 +29,7 @@ class Engine {
   // defaults applied).
   // `history` (root causes of resolved incidents) drives the LEARNED order
   // and the expected-minutes figures; not owned, may be null.
-  Engine(const v1::Tree& tree, const store::Store& store,
-         const RootCauseHistory* history = nullptr)
+  Engine(const v1::Tree& tree, const store::Store& store, const RootCauseHistory* history = nullptr)
       : tree_(tree), store_(store), history_(history) {}
 
   // Walks the tree for `incident` (at least one alert with service, metric

@@ -99,15 +99,16 @@ std::vector<v1::Point> MeanSeries(const std::vector<v1::Series>& series) {
 
 Onset DetectOnset(std::span<const v1::Point> points, int64_t now_ms, const OnsetParams& params) {
   constexpr size_t kMinBaseline = 10;
-  constexpr size_t kHalfWindow = 2;   // Rolling median over 2 * 2 + 1 points.
-  constexpr int kMaxGap = 2;          // In-band smoothed points tolerated inside a deviation.
+  constexpr size_t kHalfWindow = 2;  // Rolling median over 2 * 2 + 1 points.
+  constexpr int kMaxGap = 2;         // In-band smoothed points tolerated inside a deviation.
   Onset out;
   out.onset_ms = now_ms;
   std::vector<double> baseline;
   std::vector<const v1::Point*> recent;
   for (const v1::Point& p : points) {
     if (std::isnan(p.value())) continue;  // Staleness markers.
-    if (p.t_ms() >= now_ms - params.baseline_start_ms && p.t_ms() < now_ms - params.baseline_end_ms) {
+    if (p.t_ms() >= now_ms - params.baseline_start_ms &&
+        p.t_ms() < now_ms - params.baseline_end_ms) {
       baseline.push_back(p.value());
     }
     if (p.t_ms() >= now_ms - params.search_ms && p.t_ms() <= now_ms) recent.push_back(&p);
@@ -115,10 +116,10 @@ Onset DetectOnset(std::span<const v1::Point> points, int64_t now_ms, const Onset
   std::sort(recent.begin(), recent.end(),
             [](const v1::Point* a, const v1::Point* b) { return a->t_ms() < b->t_ms(); });
   if (baseline.size() < kMinBaseline) {
-    out.note = absl::StrFormat("baseline [now-%s, now-%s) has %d points (need %d); onset = now",
-                               FormatDuration(params.baseline_start_ms),
-                               FormatDuration(params.baseline_end_ms), baseline.size(),
-                               kMinBaseline);
+    out.note =
+        absl::StrFormat("baseline [now-%s, now-%s) has %d points (need %d); onset = now",
+                        FormatDuration(params.baseline_start_ms),
+                        FormatDuration(params.baseline_end_ms), baseline.size(), kMinBaseline);
     return out;
   }
   if (recent.size() < 2 * kHalfWindow + 1) {
@@ -167,10 +168,10 @@ Onset DetectOnset(std::span<const v1::Point> points, int64_t now_ms, const Onset
   }
   out.detected = true;
   out.onset_ms = recent[start]->t_ms();
-  out.note = absl::StrFormat("left baseline %.4g +- %.3g at %s (now %.4g)%s", median, k * sigma,
-                             FormatRfc3339(out.onset_ms), smoothed[last],
-                             start == 0 ? "; the deviation began at or before the search window"
-                                        : "");
+  out.note =
+      absl::StrFormat("left baseline %.4g +- %.3g at %s (now %.4g)%s", median, k * sigma,
+                      FormatRfc3339(out.onset_ms), smoothed[last],
+                      start == 0 ? "; the deviation began at or before the search window" : "");
   return out;
 }
 

@@ -36,14 +36,14 @@ std::vector<v1::Point> MeanSeries(const std::vector<v1::Series>& series);
 struct OnsetParams {
   int64_t baseline_start_ms;  // Baseline is [now - baseline_start, now - baseline_end).
   int64_t baseline_end_ms;
-  int64_t search_ms;          // The onset is searched in [now - search, now].
-  double band_sigmas;         // Normal band: baseline median +- band_sigmas robust sigmas.
+  int64_t search_ms;   // The onset is searched in [now - search, now].
+  double band_sigmas;  // Normal band: baseline median +- band_sigmas robust sigmas.
 };
 
 struct Onset {
-  int64_t onset_ms = 0;   // now when nothing was detected.
+  int64_t onset_ms = 0;  // now when nothing was detected.
   bool detected = false;
-  std::string note;       // Why nothing was detected, or where the deviation started.
+  std::string note;  // Why nothing was detected, or where the deviation started.
   double baseline_median = 0;
   double current_median = 0;
 };

@@ -25,8 +25,8 @@ class Collector : public google::protobuf::io::ErrorCollector {
   explicit Collector(std::string_view file) : file_(file) {}
   void AddError(int line, google::protobuf::io::ColumnNumber column,
                 const std::string& message) override {
-    problems.push_back(absl::StrFormat("%s:%d:%d: %s", file_, line + 1, column + 1,
-                                       Explain(message)));
+    problems.push_back(
+        absl::StrFormat("%s:%d:%d: %s", file_, line + 1, column + 1, Explain(message)));
   }
   void AddWarning(int, google::protobuf::io::ColumnNumber, const std::string&) override {}
   std::vector<std::string> problems;
@@ -45,8 +45,8 @@ class Collector : public google::protobuf::io::ErrorCollector {
       for (int i = 0; i < category->oneof_decl(0)->field_count(); ++i) {
         kinds.push_back(category->oneof_decl(0)->field(i)->name());
       }
-      return absl::StrFormat("unknown check kind or category field \"%s\" (check kinds: %s)",
-                             name, absl::StrJoin(kinds, ", "));
+      return absl::StrFormat("unknown check kind or category field \"%s\" (check kinds: %s)", name,
+                             absl::StrJoin(kinds, ", "));
     }
     for (int i = 0; i < category->oneof_decl(0)->field_count(); ++i) {
       const FieldDescriptor* kind = category->oneof_decl(0)->field(i);
@@ -110,7 +110,8 @@ class Checker {
       if (c.id().empty()) {
         Problem(line, what + ": missing id");
       } else if (c.id() == "rare_class") {
-        Problem(FieldLine(sub, c, "id", line), "id rare_class is reserved for \"no category matched\"");
+        Problem(FieldLine(sub, c, "id", line),
+                "id rare_class is reserved for \"no category matched\"");
       } else if (!std::all_of(c.id().begin(), c.id().end(), [](char ch) {
                    return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_';
                  })) {
@@ -129,8 +130,9 @@ class Checker {
       }
       if (c.mitigation().empty()) Problem(line, what + ": missing mitigation");
       if (c.check_case() == v1::Category::CHECK_NOT_SET) {
-        Problem(line, what + ": missing check kind (change_log, upstream_health, feature_drift, "
-                             "eval_staleness, traffic_mix or dependency_health)");
+        Problem(line, what +
+                          ": missing check kind (change_log, upstream_health, feature_drift, "
+                          "eval_staleness, traffic_mix or dependency_health)");
         continue;
       }
       const google::protobuf::Reflection* r = c.GetReflection();
@@ -196,7 +198,8 @@ class Checker {
         std::string k = r->GetRepeatedString(m, f, i);
         if (!IsChangeKind(k)) {
           int l = line;
-          if (sub != nullptr && sub->GetLocation(f, i).line >= 0) l = sub->GetLocation(f, i).line + 1;
+          if (sub != nullptr && sub->GetLocation(f, i).line >= 0)
+            l = sub->GetLocation(f, i).line + 1;
           Problem(l, absl::StrFormat("%s: unknown change kind \"%s\" (known: %s)", what, k,
                                      absl::StrJoin(ChangeKinds(), ", ")));
         }
@@ -297,7 +300,9 @@ absl::StatusOr<v1::Tree> LoadTreeFile(const std::string& path) {
   return ParseTree(path, ss.str());
 }
 
-absl::StatusOr<v1::Tree> DefaultTree() { return ParseTree("default_tree.textproto", DefaultTreeText()); }
+absl::StatusOr<v1::Tree> DefaultTree() {
+  return ParseTree("default_tree.textproto", DefaultTreeText());
+}
 
 std::string CheckKind(const v1::Category& category) {
   if (category.check_case() == v1::Category::CHECK_NOT_SET) return "";
@@ -335,9 +340,10 @@ WalkOrder OrderFor(const v1::Tree& tree, const RootCauseHistory& history) {
   w.order = cost;
   w.name = "cost";
   if (tree.ordering() == v1::Tree::LEARNED) {
-    std::stable_sort(w.order.begin(), w.order.end(), [&](const v1::Category* a, const v1::Category* b) {
-      return p[a] / a->cost_minutes() > p[b] / b->cost_minutes();
-    });
+    std::stable_sort(w.order.begin(), w.order.end(),
+                     [&](const v1::Category* a, const v1::Category* b) {
+                       return p[a] / a->cost_minutes() > p[b] / b->cost_minutes();
+                     });
     w.name = "learned";
   }
   w.expected_minutes = expected(w.order);

@@ -46,9 +46,9 @@ struct RootCauseHistory {
 
 struct WalkOrder {
   std::vector<const v1::Category*> order;
-  std::string name;                 // "cost" or "learned"
-  double expected_minutes = 0;      // Under `order`.
-  double expected_minutes_cost = 0; // Under cost order.
+  std::string name;                  // "cost" or "learned"
+  double expected_minutes = 0;       // Under `order`.
+  double expected_minutes_cost = 0;  // Under cost order.
 };
 
 // The tree's walk order: cost order, or with ordering LEARNED descending

@@ -75,9 +75,9 @@ class Http {
 
   // Returns the status code.
   int Post(const std::string& path, const std::string& headers, const std::string& body) {
-    std::string req = absl::StrFormat(
-        "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %d\r\n%s\r\n", path, body.size(),
-        headers);
+    std::string req =
+        absl::StrFormat("POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %d\r\n%s\r\n", path,
+                        body.size(), headers);
     req += body;
     size_t off = 0;
     while (off < req.size()) {
@@ -97,7 +97,8 @@ class Http {
     int status = std::atoi(in.c_str() + 9);
     size_t length = 0;
     size_t cl = in.find("Content-Length: ");
-    if (cl != std::string::npos && cl < header_end) length = std::strtoul(in.c_str() + cl + 16, nullptr, 10);
+    if (cl != std::string::npos && cl < header_end)
+      length = std::strtoul(in.c_str() + cl + 16, nullptr, 10);
     while (in.size() < header_end + 4 + length) {
       ssize_t n = recv(fd_, buf, sizeof(buf), 0);
       if (n <= 0) return -1;
@@ -153,7 +154,8 @@ int RemoteWrite(const std::map<std::string, std::string>& f) {
       threads.emplace_back([&] {
         Http http(port);
         for (int i; (i = next.fetch_add(1)) < requests;) {
-          if (http.Post("/api/v1/write", headers, bodies[static_cast<size_t>(i)]) != 204) ++failures;
+          if (http.Post("/api/v1/write", headers, bodies[static_cast<size_t>(i)]) != 204)
+            ++failures;
         }
       });
     }
@@ -161,9 +163,10 @@ int RemoteWrite(const std::map<std::string, std::string>& f) {
     double secs = std::chrono::duration<double>(Clock::now() - start).count();
     double rate = static_cast<double>(requests) * series * samples / secs;
     rates.push_back(rate);
-    std::cout << absl::StrFormat("run %d: %d requests x %d series x %d samples in %.3f s = %.0f samples/s%s\n",
-                                 run + 1, requests, series, samples, secs, rate,
-                                 failures ? absl::StrFormat(" (%d failed)", failures.load()) : "");
+    std::cout << absl::StrFormat(
+        "run %d: %d requests x %d series x %d samples in %.3f s = %.0f samples/s%s\n", run + 1,
+        requests, series, samples, secs, rate,
+        failures ? absl::StrFormat(" (%d failed)", failures.load()) : "");
     if (failures) return 1;
   }
   std::cout << absl::StrFormat("median: %.0f samples/s\n", Median(rates));
@@ -192,8 +195,9 @@ int Bundle(const std::map<std::string, std::string>& f) {
     }
     mbs.push_back(static_cast<double>(body.size()) / 1e6 / secs);
     rps.push_back(static_cast<double>(records) / secs);
-    std::cout << absl::StrFormat("run %d: %.2f MB, %d records in %.3f s = %.1f MB/s, %.0f records/s\n",
-                                 run + 1, body.size() / 1e6, records, secs, mbs.back(), rps.back());
+    std::cout << absl::StrFormat(
+        "run %d: %.2f MB, %d records in %.3f s = %.1f MB/s, %.0f records/s\n", run + 1,
+        body.size() / 1e6, records, secs, mbs.back(), rps.back());
   }
   std::cout << absl::StrFormat("median: %.1f MB/s, %.0f records/s\n", Median(mbs), Median(rps));
   return 0;
@@ -223,9 +227,12 @@ int Triage(const std::map<std::string, std::string>& f) {
     localized = report.localized_category();
   }
   std::sort(ms.begin(), ms.end());
-  auto pct = [&](double p) { return ms[std::min(ms.size() - 1, static_cast<size_t>(p * ms.size()))]; };
-  std::cout << absl::StrFormat("%d calls (localized %s): p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms\n",
-                               calls, localized, pct(0.5), pct(0.9), pct(0.99), ms.back());
+  auto pct = [&](double p) {
+    return ms[std::min(ms.size() - 1, static_cast<size_t>(p * ms.size()))];
+  };
+  std::cout << absl::StrFormat(
+      "%d calls (localized %s): p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms\n", calls,
+      localized, pct(0.5), pct(0.9), pct(0.99), ms.back());
   return 0;
 }
 

@@ -1,13 +1,13 @@
 #include "collectors/bundle_reader.h"
-#include "collectors/bundle_writer.h"
-#include "google/protobuf/util/message_differencer.h"
 
 #include <zlib.h>
 
 #include <cstdio>
 #include <filesystem>
 
+#include "collectors/bundle_writer.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 
 namespace triage::collectors {
@@ -74,7 +74,8 @@ TEST(BundleReaderTest, ReadsEveryRecordType) {
   BundleReadResult again = ReadBundle("w.jsonl", written);
   ASSERT_TRUE(again.ok()) << again.ToStatus() << "\n" << written;
   EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(again.bundle, b))
-      << again.bundle.DebugString() << "\nvs\n" << b.DebugString();
+      << again.bundle.DebugString() << "\nvs\n"
+      << b.DebugString();
 }
 
 TEST(BundleReaderTest, InvalidJson) {
@@ -85,7 +86,8 @@ TEST(BundleReaderTest, InvalidJson) {
 
 TEST(BundleReaderTest, UnknownTypeIsAnErrorUnlessLenient) {
   std::string body = std::string(kIncident) + "\n" + R"({"type":"weather","id":1})";
-  EXPECT_THAT(Errors(body), ElementsAre(HasSubstr("b.jsonl:2: type: unknown record type \"weather\"")));
+  EXPECT_THAT(Errors(body),
+              ElementsAre(HasSubstr("b.jsonl:2: type: unknown record type \"weather\"")));
   BundleReadResult r = ReadBundle("b.jsonl", body, {.lenient = true});
   EXPECT_TRUE(r.ok());
   EXPECT_THAT(r.warnings, ElementsAre(HasSubstr(":2: type: unknown record type")));
@@ -106,10 +108,12 @@ TEST(BundleReaderTest, UnparsableTime) {
 }
 
 TEST(BundleReaderTest, NanAndInfinity) {
-  EXPECT_EQ(ErrorOf(R"({"type":"series","metric":"m","labels":{},"points":[[1,0.5],[2,NaN]]})"),
-            "b.jsonl:2: points[1][1]: NaN is not a finite number (NaN and Infinity are not allowed)");
+  EXPECT_EQ(
+      ErrorOf(R"({"type":"series","metric":"m","labels":{},"points":[[1,0.5],[2,NaN]]})"),
+      "b.jsonl:2: points[1][1]: NaN is not a finite number (NaN and Infinity are not allowed)");
   EXPECT_THAT(
-      ErrorOf(R"({"type":"dependency_health","service":"s","check":"c","time":"2026-04-28T02:40:00Z","value":-Infinity})"),
+      ErrorOf(
+          R"({"type":"dependency_health","service":"s","check":"c","time":"2026-04-28T02:40:00Z","value":-Infinity})"),
       HasSubstr("b.jsonl:2: value: -Infinity is not a finite number"));
   EXPECT_THAT(ErrorOf(R"({"type":"series","metric":"m","points":[[1,1e999]]})"),
               HasSubstr("points[0][1]: 1e999 is not a finite number"));
@@ -123,8 +127,10 @@ TEST(BundleReaderTest, NegativeCount) {
             "b.jsonl:2: counts[1]: negative count -3");
   EXPECT_EQ(ErrorOf(std::string(kHist) + R"("categories":{"en":-1}})"),
             "b.jsonl:2: categories.en: negative count -1");
-  EXPECT_EQ(ErrorOf(R"({"type":"upstream","source":"a","consumer":"b","time":"2026-04-28T02:00:00Z","row_count":-5})"),
-            "b.jsonl:2: row_count: negative value -5 (must be >= 0)");
+  EXPECT_EQ(
+      ErrorOf(
+          R"({"type":"upstream","source":"a","consumer":"b","time":"2026-04-28T02:00:00Z","row_count":-5})"),
+      "b.jsonl:2: row_count: negative value -5 (must be >= 0)");
 }
 
 TEST(BundleReaderTest, EdgesNotStrictlyIncreasing) {
@@ -155,20 +161,23 @@ TEST(BundleReaderTest, NameOutsideTheAllowedCharacters) {
 }
 
 TEST(BundleReaderTest, UnknownChangeKind) {
-  EXPECT_THAT(ErrorOf(R"({"type":"change","id":"c","time":"2026-04-28T02:00:00Z","kind":"deploy","service":"*"})"),
-              HasSubstr("b.jsonl:2: kind: unknown change kind \"deploy\" (known: code_deploy,"));
+  EXPECT_THAT(
+      ErrorOf(
+          R"({"type":"change","id":"c","time":"2026-04-28T02:00:00Z","kind":"deploy","service":"*"})"),
+      HasSubstr("b.jsonl:2: kind: unknown change kind \"deploy\" (known: code_deploy,"));
 }
 
 TEST(BundleReaderTest, ZeroOrTwoIncidentRecords) {
-  EXPECT_THAT(Errors(R"({"type":"dependency","service":"a","depends_on":[]})"),
-              ElementsAre("b.jsonl:1: type: the bundle has no incident record (exactly one is required)"));
+  EXPECT_THAT(
+      Errors(R"({"type":"dependency","service":"a","depends_on":[]})"),
+      ElementsAre("b.jsonl:1: type: the bundle has no incident record (exactly one is required)"));
   EXPECT_THAT(Errors(std::string(kIncident) + "\n" + kIncident),
               ElementsAre("b.jsonl:2: type: a second incident record (the first is at line 1); a "
                           "bundle holds exactly one"));
   // The daemon's ingest path allows a bundle without one.
-  EXPECT_THAT(Errors(R"({"type":"dependency","service":"a","depends_on":[]})",
-                     {.require_incident = false}),
-              IsEmpty());
+  EXPECT_THAT(
+      Errors(R"({"type":"dependency","service":"a","depends_on":[]})", {.require_incident = false}),
+      IsEmpty());
 }
 
 TEST(BundleReaderTest, DependencyCycleNamesItsServices) {
@@ -176,12 +185,15 @@ TEST(BundleReaderTest, DependencyCycleNamesItsServices) {
                      R"({"type":"dependency","service":"a","depends_on":["b"]})" + "\n" +
                      R"({"type":"dependency","service":"b","depends_on":["c"]})" + "\n" +
                      R"({"type":"dependency","service":"c","depends_on":["a"]})" + "\n";
-  EXPECT_THAT(Errors(body), ElementsAre("b.jsonl:2: depends_on: dependency cycle: a -> b -> c -> a"));
+  EXPECT_THAT(Errors(body),
+              ElementsAre("b.jsonl:2: depends_on: dependency cycle: a -> b -> c -> a"));
 }
 
 TEST(BundleReaderTest, ReportsAllErrorsUpToTheCap) {
   std::string body = std::string(kIncident) + "\n";
-  for (int i = 0; i < 10; ++i) body += R"({"type":"change"})" "\n";
+  for (int i = 0; i < 10; ++i)
+    body += R"({"type":"change"})"
+            "\n";
   std::vector<std::string> all = Errors(body);
   EXPECT_EQ(all.size(), 40u);  // id, time, kind, service on each of 10 lines.
   EXPECT_EQ(all.front(), "b.jsonl:2: id: missing required field");

@@ -47,7 +47,8 @@ class EngineTest : public ::testing::Test {
     *batch_.add_series() = app;
     for (int64_t h = 30 * 24; h >= 1; --h) {
       int64_t start = kNow - h * kHourMs;
-      *batch_.add_histograms() = Numeric("svc", "f1", start, start + kHourMs, {0, 1, 2, 3}, {10, 20, 30});
+      *batch_.add_histograms() =
+          Numeric("svc", "f1", start, start + kHourMs, {0, 1, 2, 3}, {10, 20, 30});
       v1::Histogram* cat = batch_.add_histograms();
       cat->set_service("dep");
       cat->set_feature("locale");
@@ -116,7 +117,8 @@ class EngineTest : public ::testing::Test {
 
   static std::vector<std::string> Verdicts(const v1::TriageReport& r) {
     std::vector<std::string> out;
-    for (const auto& v : r.verdicts()) out.push_back(v.category() + "=" + v1::Verdict_Name(v.verdict()));
+    for (const auto& v : r.verdicts())
+      out.push_back(v.category() + "=" + v1::Verdict_Name(v.verdict()));
     return out;
   }
 
@@ -160,8 +162,10 @@ TEST_F(EngineTest, NoDataIsNeverClear) {
   EXPECT_EQ(r.localized_category(), kRareClass);
   std::vector<std::string> blind;
   for (const auto& b : r.blind_spots()) blind.push_back(b.category());
-  EXPECT_THAT(blind, ElementsAre("upstream_data", "feature_drift", "eval_staleness", "external_traffic"));
-  EXPECT_THAT(r.escalation(), HasSubstr("upstream_data, feature_drift, eval_staleness, external_traffic"));
+  EXPECT_THAT(blind,
+              ElementsAre("upstream_data", "feature_drift", "eval_staleness", "external_traffic"));
+  EXPECT_THAT(r.escalation(),
+              HasSubstr("upstream_data, feature_drift, eval_staleness, external_traffic"));
   // No series: onset = now, and the report says so.
   EXPECT_EQ(ToMs(r.onset()), kNow);
   EXPECT_FALSE(r.onsets(0).detected());
@@ -171,15 +175,12 @@ TEST_F(EngineTest, NoDataIsNeverClear) {
 TEST_F(EngineTest, ChangeLogCategoriesHitOnCandidateChanges) {
   struct Case {
     std::string kind, service, category;
-  } cases[] = {{"code_deploy", "svc", "code_deploy"},
-               {"model_version", "dep", "model_version"},
-               {"config", "*", "config_change"},
-               {"prompt_template", "src", "prompt_template"},
-               {"feature_schema", "src", "upstream_data"},
-               {"ui_deploy", "web", "ui_deploy"},
-               {"campaign", "*", "external_traffic"},
-               {"managed_service", "dep", "managed_service"},
-               {"infra", "dep", "managed_service"}};
+  } cases[] = {
+      {"code_deploy", "svc", "code_deploy"},      {"model_version", "dep", "model_version"},
+      {"config", "*", "config_change"},           {"prompt_template", "src", "prompt_template"},
+      {"feature_schema", "src", "upstream_data"}, {"ui_deploy", "web", "ui_deploy"},
+      {"campaign", "*", "external_traffic"},      {"managed_service", "dep", "managed_service"},
+      {"infra", "dep", "managed_service"}};
   for (const Case& c : cases) {
     SetUp();
     *batch_.add_changes() = Change("chg-" + c.kind, c.kind, c.service, kOnset - kHourMs, "v1");
@@ -275,7 +276,8 @@ TEST_F(EngineTest, UpstreamFreshnessBreach) {
 
 TEST_F(EngineTest, UpstreamReportsOlderThanADayAreNoData) {
   batch_.clear_upstreams();
-  for (int64_t h = 8 * 24; h >= 25; --h) AddUpstream(kNow - h * kHourMs, 1000, "fp1")->clear_last_seen();
+  for (int64_t h = 8 * 24; h >= 25; --h)
+    AddUpstream(kNow - h * kHourMs, 1000, "fp1")->clear_last_seen();
   v1::TriageReport r = Walk();
   EXPECT_EQ(Verdict(r, "upstream_data").verdict(), v1::NO_DATA);
   ASSERT_EQ(r.blind_spots_size(), 1);
@@ -326,7 +328,8 @@ TEST_F(EngineTest, PerFeatureThresholdFromTheTree) {
   *batch_.add_histograms() = Numeric("svc", "f1", kNow - 30 * kMinuteMs, kNow + 30 * kMinuteMs,
                                      {0, 1, 2, 3}, {300, 20, 10});
   for (v1::Category& c : *tree_.mutable_category()) {
-    if (c.has_feature_drift()) (*c.mutable_feature_drift()->mutable_feature_thresholds())["f1"] = 50;
+    if (c.has_feature_drift())
+      (*c.mutable_feature_drift()->mutable_feature_thresholds())["f1"] = 50;
   }
   EXPECT_EQ(Walk().localized_category(), kRareClass);
 }
@@ -335,7 +338,8 @@ TEST_F(EngineTest, FeatureDriftWithLessThanADayOfBaselineIsNoData) {
   batch_.clear_histograms();
   for (int64_t h = 47; h >= 1; --h) {  // Baseline [now-47h, now-24h) is 23 hours.
     int64_t start = kNow - h * kHourMs;
-    *batch_.add_histograms() = Numeric("svc", "f1", start, start + kHourMs, {0, 1, 2, 3}, {10, 20, 30});
+    *batch_.add_histograms() =
+        Numeric("svc", "f1", start, start + kHourMs, {0, 1, 2, 3}, {10, 20, 30});
   }
   v1::TriageReport r = Walk();
   EXPECT_EQ(Verdict(r, "feature_drift").verdict(), v1::NO_DATA);
@@ -346,7 +350,8 @@ TEST_F(EngineTest, FeatureDriftWithoutCurrentHistogramsIsNoData) {
   batch_.clear_histograms();
   for (int64_t h = 30 * 24; h >= 3; --h) {
     int64_t start = kNow - h * kHourMs;
-    *batch_.add_histograms() = Numeric("svc", "f1", start, start + kHourMs, {0, 1, 2, 3}, {10, 20, 30});
+    *batch_.add_histograms() =
+        Numeric("svc", "f1", start, start + kHourMs, {0, 1, 2, 3}, {10, 20, 30});
   }
   EXPECT_EQ(Verdict(Walk(), "feature_drift").verdict(), v1::NO_DATA);
 }
@@ -359,7 +364,7 @@ TEST_F(EngineTest, EvalStalenessNeedsBothAgeAndTurnover) {
   } cases[] = {{40 * kDayMs, 0.2, v1::HIT},
                {40 * kDayMs, 0.05, v1::CLEAR},
                {5 * kDayMs, 0.2, v1::CLEAR},
-               {28 * kDayMs, 0.2, v1::CLEAR},      // Not more than 28 days.
+               {28 * kDayMs, 0.2, v1::CLEAR},  // Not more than 28 days.
                {28 * kDayMs + 1, 0.2, v1::HIT}};
   for (const Case& c : cases) {
     SetUp();
@@ -379,8 +384,10 @@ TEST_F(EngineTest, UiDeployOnAConsumerHits) {
 }
 
 TEST_F(EngineTest, TrafficMixShift) {
-  v1::Series social = triage::testing::Series("requests", {{"service", "svc"}, {"source", "social"}});
-  for (int64_t m = 7 * 24 * 60; m >= 0; --m) AddPoint(&social, kNow - m * kMinuteMs, m <= 60 ? 400 : 5);
+  v1::Series social =
+      triage::testing::Series("requests", {{"service", "svc"}, {"source", "social"}});
+  for (int64_t m = 7 * 24 * 60; m >= 0; --m)
+    AddPoint(&social, kNow - m * kMinuteMs, m <= 60 ? 400 : 5);
   *batch_.add_series() = social;
   v1::TriageReport r = Walk();
   EXPECT_EQ(r.localized_category(), "external_traffic");

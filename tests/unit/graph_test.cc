@@ -33,7 +33,8 @@ TEST(GraphTest, FindsCycles) {
   DependencyGraph g = Sample();
   EXPECT_THAT(g.FindCycle(), IsEmpty());
   g.Set("feature-store", {"web"});
-  EXPECT_THAT(g.FindCycle(), ElementsAre("embedding", "feature-store", "web", "reranker", "embedding"));
+  EXPECT_THAT(g.FindCycle(),
+              ElementsAre("embedding", "feature-store", "web", "reranker", "embedding"));
   DependencyGraph self;
   self.Set("a", {"a"});
   EXPECT_THAT(self.FindCycle(), ElementsAre("a", "a"));

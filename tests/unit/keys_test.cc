@@ -18,8 +18,8 @@ void ExpectOrderPreserved(std::vector<T> values, Less less) {
 }
 
 TEST(KeysTest, TimesOrderAcrossSignAndMagnitude) {
-  std::vector<int64_t> times = {INT64_MIN / 2, -86400000, -1, 0, 1, 255, 256, 1777345200000,
-                                INT64_MAX / 2};
+  std::vector<int64_t> times = {INT64_MIN / 2, -86400000,     -1,           0, 1, 255,
+                                256,           1777345200000, INT64_MAX / 2};
   for (size_t i = 1; i < times.size(); ++i) {
     std::string a, b;
     PutTime(&a, times[i - 1]);
@@ -96,10 +96,9 @@ TEST(KeysTest, PairTimeKeyRoundTripAndOrder) {
   EXPECT_EQ(back->first, k.first);
   EXPECT_EQ(back->second, k.second);
   EXPECT_EQ(back->time_ms, k.time_ms);
-  ExpectOrderPreserved<PairTimeKey>({{"c", "s", 3}, {"c", "s", 1}, {"c", "s", -1}},
-                                    [](const PairTimeKey& a, const PairTimeKey& b) {
-                                      return a.time_ms < b.time_ms;
-                                    });
+  ExpectOrderPreserved<PairTimeKey>(
+      {{"c", "s", 3}, {"c", "s", 1}, {"c", "s", -1}},
+      [](const PairTimeKey& a, const PairTimeKey& b) { return a.time_ms < b.time_ms; });
   EXPECT_FALSE(PairTimeKey::Decode(k.Encode() + "x"));
 }
 
@@ -110,10 +109,10 @@ TEST(KeysTest, EvalSetKeyRoundTripAndOrder) {
   EXPECT_EQ(back->service, k.service);
   EXPECT_EQ(back->time_ms, k.time_ms);
   EXPECT_EQ(back->name, k.name);
-  ExpectOrderPreserved<EvalSetKey>({{"s", 9, "a"}, {"s", 2, "z"}, {"s", 2, "a"}},
-                                   [](const EvalSetKey& a, const EvalSetKey& b) {
-                                     return std::tie(a.time_ms, a.name) < std::tie(b.time_ms, b.name);
-                                   });
+  ExpectOrderPreserved<EvalSetKey>(
+      {{"s", 9, "a"}, {"s", 2, "z"}, {"s", 2, "a"}}, [](const EvalSetKey& a, const EvalSetKey& b) {
+        return std::tie(a.time_ms, a.name) < std::tie(b.time_ms, b.name);
+      });
 }
 
 }  // namespace

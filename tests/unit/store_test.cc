@@ -122,7 +122,8 @@ TEST(StoreTest, HistogramsOverlapQuery) {
   MemStore store;
   v1::RecordBatch b;
   for (int h = 0; h < 5; ++h) {
-    *b.add_histograms() = Numeric("svc", "f", kT + h * 3600000, kT + (h + 1) * 3600000, {0, 1}, {h + 1.0});
+    *b.add_histograms() =
+        Numeric("svc", "f", kT + h * 3600000, kT + (h + 1) * 3600000, {0, 1}, {h + 1.0});
   }
   ASSERT_TRUE(store->Write(b).ok());
   // [kT+1h, kT+3h) overlaps hours 1 and 2 only (start < to, end > from).
@@ -191,7 +192,8 @@ TEST(StoreTest, RetentionDropsOldRecordsThroughCompaction) {
   AddPoint(&s, kT - 40 * kDayMs, 1);
   AddPoint(&s, kT - kDayMs, 2);
   *b.add_series() = s;
-  *b.add_histograms() = Numeric("svc", "f", kT - 40 * kDayMs, kT - 40 * kDayMs + 3600000, {0, 1}, {1});
+  *b.add_histograms() =
+      Numeric("svc", "f", kT - 40 * kDayMs, kT - 40 * kDayMs + 3600000, {0, 1}, {1});
   *b.add_histograms() = Numeric("svc", "f", kT - kDayMs, kT - kDayMs + 3600000, {0, 1}, {1});
   ASSERT_TRUE(store->Write(b).ok());
   ASSERT_TRUE(store->CompactAll().ok());

@@ -17,7 +17,9 @@ namespace triage::testing {
 class MemStore {
  public:
   explicit MemStore(int64_t retention_ms = 0, const Clock* clock = nullptr)
-      : env_(rocksdb::NewMemEnv(rocksdb::Env::Default())), retention_ms_(retention_ms), clock_(clock) {
+      : env_(rocksdb::NewMemEnv(rocksdb::Env::Default())),
+        retention_ms_(retention_ms),
+        clock_(clock) {
     Reopen();
   }
   void Reopen() {
@@ -37,9 +39,8 @@ class MemStore {
   std::unique_ptr<store::Store> store_;
 };
 
-inline v1::Change Change(const std::string& id, const std::string& kind,
-                         const std::string& service, int64_t t_ms,
-                         const std::string& previous_version = "") {
+inline v1::Change Change(const std::string& id, const std::string& kind, const std::string& service,
+                         int64_t t_ms, const std::string& previous_version = "") {
   v1::Change c;
   c.set_id(id);
   c.set_kind(kind);

@@ -29,7 +29,8 @@ TEST(TimeTest, Durations) {
   EXPECT_EQ(*ParseDurationMs("1h30m"), 90 * kMinuteMs);
   EXPECT_EQ(*ParseDurationMs("2w"), 14 * kDayMs);
   EXPECT_EQ(*ParseDurationMs("250ms"), 250);
-  for (const char* bad : {"", "5", "m", "5x", "-5m", "1.5h"}) EXPECT_FALSE(ParseDurationMs(bad).ok()) << bad;
+  for (const char* bad : {"", "5", "m", "5x", "-5m", "1.5h"})
+    EXPECT_FALSE(ParseDurationMs(bad).ok()) << bad;
   EXPECT_EQ(FormatDuration(kDayMs), "1d");
   EXPECT_EQ(FormatDuration(90 * kMinuteMs), "90m");
   EXPECT_EQ(FormatDuration(1500), "1500ms");

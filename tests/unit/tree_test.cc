@@ -101,11 +101,12 @@ category {
     threshold: -0.5
   }
 })");
-  EXPECT_THAT(p, ElementsAre(HasSubstr("t.textproto:2: candidate_before: \"a day\" is not a duration"),
-                             HasSubstr("t.textproto:8: category a: unknown change kind \"deploy\""),
-                             "t.textproto:12: category b: cost_minutes must be > 0, got -1",
-                             HasSubstr("t.textproto:15: current_window: \"1 hour\""),
-                             "t.textproto:14: category b: threshold must be >= 0"));
+  EXPECT_THAT(p,
+              ElementsAre(HasSubstr("t.textproto:2: candidate_before: \"a day\" is not a duration"),
+                          HasSubstr("t.textproto:8: category a: unknown change kind \"deploy\""),
+                          "t.textproto:12: category b: cost_minutes must be > 0, got -1",
+                          HasSubstr("t.textproto:15: current_window: \"1 hour\""),
+                          "t.textproto:14: category b: threshold must be >= 0"));
 }
 
 TEST(TreeTest, SyntaxErrorsAndParseTreeStatus) {

@@ -52,12 +52,23 @@ absl::StatusOr<int64_t> ParseDurationMs(std::string_view text) {
       i += 2;
     } else if (i < text.size()) {
       switch (text[i]) {
-        case 's': unit = 1000; break;
-        case 'm': unit = kMinuteMs; break;
-        case 'h': unit = kHourMs; break;
-        case 'd': unit = kDayMs; break;
-        case 'w': unit = 7 * kDayMs; break;
-        default: return bad();
+        case 's':
+          unit = 1000;
+          break;
+        case 'm':
+          unit = kMinuteMs;
+          break;
+        case 'h':
+          unit = kHourMs;
+          break;
+        case 'd':
+          unit = kDayMs;
+          break;
+        case 'w':
+          unit = 7 * kDayMs;
+          break;
+        default:
+          return bad();
       }
       ++i;
     } else {

@@ -280,11 +280,10 @@ int OverlayCommand(const std::string& server, const CommandLine& args) {
     std::cout << Json(response) << "\n";
     return kOk;
   }
-  std::cout << absl::StrFormat("%s/%s from %s to %s: %d points (%d before downsampling), %d series\n",
-                               response.service(), response.metric(),
-                               FormatRfc3339(ToMs(response.start())),
-                               FormatRfc3339(ToMs(response.end())), response.points_size(),
-                               response.raw_points(), response.series_count());
+  std::cout << absl::StrFormat(
+      "%s/%s from %s to %s: %d points (%d before downsampling), %d series\n", response.service(),
+      response.metric(), FormatRfc3339(ToMs(response.start())), FormatRfc3339(ToMs(response.end())),
+      response.points_size(), response.raw_points(), response.series_count());
   if (response.points_size() > 0) {
     double lo = response.points(0).value(), hi = lo;
     for (const v1::Point& p : response.points()) {
@@ -298,7 +297,8 @@ int OverlayCommand(const std::string& server, const CommandLine& args) {
   std::cout << absl::StrFormat("%d changes:\n", response.changes_size());
   for (const v1::Change& c : response.changes()) {
     std::cout << absl::StrFormat("  %s %-16s %-20s %s%s\n", FormatRfc3339(ToMs(c.time())), c.kind(),
-                                 c.service(), c.id(), c.summary().empty() ? "" : ": " + c.summary());
+                                 c.service(), c.id(),
+                                 c.summary().empty() ? "" : ": " + c.summary());
   }
   return kOk;
 }
@@ -339,8 +339,8 @@ int DrillCommand(const std::string& server, const CommandLine& args) {
       std::cout << Json(drill) << "\n";
       return kOk;
     }
-    std::cout << absl::StrFormat("drill %s for %s: the page fired at %s\n", drill.id(), drill.trainee(),
-                                 FormatRfc3339(ToMs(drill.page_time())));
+    std::cout << absl::StrFormat("drill %s for %s: the page fired at %s\n", drill.id(),
+                                 drill.trainee(), FormatRfc3339(ToMs(drill.page_time())));
     for (const v1::Alert& a : drill.page().alerts()) {
       std::cout << absl::StrFormat("  %s: %s/%s\n", a.name(), a.service(), a.metric());
     }
@@ -359,8 +359,9 @@ int DrillCommand(const std::string& server, const CommandLine& args) {
       if (json) {
         std::cout << Json(r) << "\n";
       } else {
-        std::cout << absl::StrFormat("T+%.1f min %s: %s — %s\n", r.step().minute(), r.step().category(),
-                                     v1::Verdict_Name(r.verdict().verdict()), r.verdict().evidence());
+        std::cout << absl::StrFormat("T+%.1f min %s: %s — %s\n", r.step().minute(),
+                                     r.step().category(), v1::Verdict_Name(r.verdict().verdict()),
+                                     r.verdict().evidence());
       }
       return kOk;
     }
@@ -373,7 +374,8 @@ int DrillCommand(const std::string& server, const CommandLine& args) {
     }
     const v1::DrillScore& sc = drill.score();
     std::cout << absl::StrFormat(
-        "%s: answered %s, root cause was %s. %.1f min (target %.0f)%s; %d categories opened, %d out "
+        "%s: answered %s, root cause was %s. %.1f min (target %.0f)%s; %d categories opened, %d "
+        "out "
         "of cheapest-first order, %.0f min of checks\n",
         sc.correct() ? "CORRECT" : "MISSED", sc.answered(), sc.expected(), sc.minutes_to_answer(),
         sc.target_minutes(), sc.within_target() ? ", within target" : "", sc.categories_opened(),
@@ -394,9 +396,11 @@ int DrillCommand(const std::string& server, const CommandLine& args) {
                                  "IN_TIME", "MEDIAN_MIN", "OUT_OF_ORDER");
     for (const v1::TraineeSummary& t : r.trainees()) {
       std::cout << absl::StrFormat("%-20s %6d %8d %8d %10.1f %12d\n", t.trainee(), t.drills(),
-                                   t.correct(), t.within_target(), t.median_minutes(), t.out_of_order());
+                                   t.correct(), t.within_target(), t.median_minutes(),
+                                   t.out_of_order());
     }
-    std::cout << absl::StrFormat("\n%-20s %6s %7s %s\n", "CATEGORY", "DRILLS", "MISSED", "ANSWERED INSTEAD");
+    std::cout << absl::StrFormat("\n%-20s %6s %7s %s\n", "CATEGORY", "DRILLS", "MISSED",
+                                 "ANSWERED INSTEAD");
     for (const v1::CategorySummary& c : r.categories()) {
       std::cout << absl::StrFormat("%-20s %6d %7d %s\n", c.category(), c.drills(), c.missed(),
                                    absl::StrJoin(c.answered_instead(), ", "));
@@ -420,7 +424,8 @@ int ExportCommand(const std::string& server, const CommandLine& args) {
   grpc::Status s = stub->ExportIncident(&ctx, request, &response);
   if (!s.ok()) return Failed(s);
   std::cout << response.ndjson();
-  std::vector<std::pair<std::string, int32_t>> counts(response.records().begin(), response.records().end());
+  std::vector<std::pair<std::string, int32_t>> counts(response.records().begin(),
+                                                      response.records().end());
   std::sort(counts.begin(), counts.end());
   std::vector<std::string> parts;
   for (const auto& [k, n] : counts) parts.push_back(absl::StrFormat("%s=%d", k, n));
@@ -478,14 +483,15 @@ std::string Retro(const v1::IncidentView& v) {
                           offset(ToMs(r.onset())), FormatRfc3339(ToMs(r.onset())));
   }
   for (const v1::SuspectChange& s : r.suspect_changes()) {
-    absl::StrAppendFormat(&md, "| %s | %s | change %s (%s on %s)%s |\n", offset(ToMs(s.change().time())),
-                          FormatRfc3339(ToMs(s.change().time())), s.change().id(), s.change().kind(),
-                          s.change().service(), s.prime() ? ", prime suspect" : "");
+    absl::StrAppendFormat(&md, "| %s | %s | change %s (%s on %s)%s |\n",
+                          offset(ToMs(s.change().time())), FormatRfc3339(ToMs(s.change().time())),
+                          s.change().id(), s.change().kind(), s.change().service(),
+                          s.prime() ? ", prime suspect" : "");
   }
   for (const v1::Alert& a : inc.alerts()) {
-    absl::StrAppendFormat(&md, "| %s | %s | alert %s fired on %s/%s |\n", offset(ToMs(a.fired_at())),
-                          FormatRfc3339(ToMs(a.fired_at())), a.name().empty() ? "(unnamed)" : a.name(),
-                          a.service(), a.metric());
+    absl::StrAppendFormat(&md, "| %s | %s | alert %s fired on %s/%s |\n",
+                          offset(ToMs(a.fired_at())), FormatRfc3339(ToMs(a.fired_at())),
+                          a.name().empty() ? "(unnamed)" : a.name(), a.service(), a.metric());
   }
   if (st.timeline_size() > 0) {
     int64_t received = ToMs(st.timeline(0).time());
@@ -508,8 +514,9 @@ std::string Retro(const v1::IncidentView& v) {
   md += "\n## 3. Customer impact\n\n";
   for (const v1::AlertOnset& o : r.onsets()) {
     if (o.detected()) {
-      absl::StrAppendFormat(&md, "- %s/%s fell from %.4g to %.4g from %s.\n", o.service(), o.metric(),
-                            o.baseline_median(), o.current_median(), FormatRfc3339(ToMs(o.onset())));
+      absl::StrAppendFormat(&md, "- %s/%s fell from %.4g to %.4g from %s.\n", o.service(),
+                            o.metric(), o.baseline_median(), o.current_median(),
+                            FormatRfc3339(ToMs(o.onset())));
     }
   }
   if (st.minutes_to_resolve() > 0) {
@@ -519,8 +526,8 @@ std::string Retro(const v1::IncidentView& v) {
   md += "\n## 4. What went well\n\n";
   for (const v1::CategoryVerdict& c : r.verdicts()) {
     if (c.category() == r.localized_category()) {
-      absl::StrAppendFormat(&md, "- The walk implicated %s (cost %g min) in %.0f ms: %s\n", c.category(),
-                            c.cost_minutes(), r.walk_ms(), c.evidence());
+      absl::StrAppendFormat(&md, "- The walk implicated %s (cost %g min) in %.0f ms: %s\n",
+                            c.category(), c.cost_minutes(), r.walk_ms(), c.evidence());
     }
   }
   md += "- TODO\n";
@@ -545,18 +552,23 @@ std::string Retro(const v1::IncidentView& v) {
     if (c.category() == cause) break;
   }
   if (!cause.empty() && cause != "unknown") {
-    absl::StrAppendFormat(&md, "- Localized %s, recorded %s: %s.\n", r.localized_category(), cause,
-                          r.localized_category() == cause ? "the tree was right" : "**the tree was wrong**");
+    absl::StrAppendFormat(
+        &md, "- Localized %s, recorded %s: %s.\n", r.localized_category(), cause,
+        r.localized_category() == cause ? "the tree was right" : "**the tree was wrong**");
     if (cause != "rare_class" && position <= r.verdicts_size()) {
-      absl::StrAppendFormat(&md, "- Walking cheapest first reaches %s at step %d after %.0f min of checks "
-                                 "(target: localize within 15 min).\n", cause, position, cost);
+      absl::StrAppendFormat(
+          &md,
+          "- Walking cheapest first reaches %s at step %d after %.0f min of checks "
+          "(target: localize within 15 min).\n",
+          cause, position, cost);
     }
   } else {
     md += "- TODO: calibrate once the root cause is known.\n";
   }
-  md += "- **Is this a new category?** TODO: if no category of the tree describes the cause, add one "
-        "to rules/default_tree.textproto (id, cost, check, owner, playbook) and run "
-        "`triagectl rules check FILE --regress` on past incidents.\n";
+  md +=
+      "- **Is this a new category?** TODO: if no category of the tree describes the cause, add one "
+      "to rules/default_tree.textproto (id, cost, check, owner, playbook) and run "
+      "`triagectl rules check FILE --regress` on past incidents.\n";
   if (r.localized_category() == "rare_class") {
     md += "- The walk ended in rare_class. Blind spots: ";
     std::vector<std::string> blind;
@@ -564,7 +576,8 @@ std::string Retro(const v1::IncidentView& v) {
     md += blind.empty() ? "none (every category had data)." : absl::StrJoin(blind, ", ") + ".";
     md += "\n- Evidence that no category matched:\n";
     for (const v1::CategoryVerdict& c : r.verdicts()) {
-      absl::StrAppendFormat(&md, "  - %s (%s): %s\n", c.category(), v1::Verdict_Name(c.verdict()), c.evidence());
+      absl::StrAppendFormat(&md, "  - %s (%s): %s\n", c.category(), v1::Verdict_Name(c.verdict()),
+                            c.evidence());
     }
   }
   return md;

@@ -136,7 +136,8 @@ int Replay(const Args& args) {
 bool IsBundleFile(const std::filesystem::path& p) {
   std::string name = p.filename().string();
   auto ends = [&](const std::string& suffix) {
-    return name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+    return name.size() >= suffix.size() &&
+           name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
   };
   return ends(".jsonl") || ends(".jsonl.gz");
 }
@@ -165,7 +166,8 @@ int RunRegress(const triage::v1::Tree& tree, const std::vector<std::string>& pat
   for (const std::string& f : files) {
     auto start = std::chrono::steady_clock::now();
     absl::StatusOr<triage::ctl::ReplayResult> r = triage::ctl::Replay(f, tree);
-    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     if (!r.ok()) {
       ++bad;
       ++failed;
@@ -181,8 +183,8 @@ int RunRegress(const triage::v1::Tree& tree, const std::vector<std::string>& pat
     const std::string& got = r->report.localized_category();
     bool ok = got == expected;
     (ok ? passed : failed)++;
-    std::cout << absl::StrFormat("%-28s expected %-17s got %-17s %-4s %7.1f ms\n",
-                                 r->incident.id(), expected, got, ok ? "ok" : "FAIL", ms);
+    std::cout << absl::StrFormat("%-28s expected %-17s got %-17s %-4s %7.1f ms\n", r->incident.id(),
+                                 expected, got, ok ? "ok" : "FAIL", ms);
   }
   std::cout << absl::StrFormat("%d passed, %d failed%s\n", passed, failed,
                                skipped > 0 ? absl::StrFormat(", %d skipped", skipped) : "");
@@ -203,7 +205,10 @@ int Regress(const Args& args) {
 int RulesCheck(const Args& args) {
   // rules check FILE [--regress PATH...]: paths after the first are positional.
   std::vector<std::string> regress = args.All("regress");
-  if (args.Has("regress")) regress.insert(regress.end(), args.positional.begin() + std::min<size_t>(2, args.positional.size()), args.positional.end());
+  if (args.Has("regress"))
+    regress.insert(regress.end(),
+                   args.positional.begin() + std::min<size_t>(2, args.positional.size()),
+                   args.positional.end());
   if (args.positional.size() < 2 || args.positional[0] != "check" ||
       (!args.Has("regress") && args.positional.size() != 2)) {
     return Usage("usage: triagectl rules check FILE [--regress PATH...]");
@@ -280,7 +285,8 @@ int main(int argc, char** argv) {
       {"ingest", {"json"}, triage::ctl::IngestCommand},
       {"triage", {"service", "metric", "at", "json"}, triage::ctl::TriageCommand},
       {"incidents", {"json"}, triage::ctl::IncidentsCommand},
-      {"overlay", {"service", "metric", "window", "end", "max-points", "json"},
+      {"overlay",
+       {"service", "metric", "window", "end", "max-points", "json"},
        triage::ctl::OverlayCommand},
       {"resolve", {"root-cause", "summary"}, triage::ctl::ResolveCommand},
       {"export", {"incident"}, triage::ctl::ExportCommand},
@@ -293,10 +299,11 @@ int main(int argc, char** argv) {
     return c.run(server, args);
   }
   if (command == "change") {
-    if (args.positional.empty() || args.positional[0] != "add") return Usage("usage: triagectl change add ...");
+    if (args.positional.empty() || args.positional[0] != "add")
+      return Usage("usage: triagectl change add ...");
     args.positional.erase(args.positional.begin());
-    if (std::string u = Unknown(args, {"kind", "service", "id", "time", "version", "previous-version",
-                                       "actor", "summary", "url", "source"});
+    if (std::string u = Unknown(args, {"kind", "service", "id", "time", "version",
+                                       "previous-version", "actor", "summary", "url", "source"});
         !u.empty()) {
       return Usage("unknown flag " + u);
     }

@@ -36,10 +36,14 @@ absl::StatusOr<std::string> MakeTempDir() {
 
 const char* VerdictName(v1::Verdict v) {
   switch (v) {
-    case v1::HIT: return "HIT";
-    case v1::CLEAR: return "CLEAR";
-    case v1::NO_DATA: return "NO_DATA";
-    default: return "?";
+    case v1::HIT:
+      return "HIT";
+    case v1::CLEAR:
+      return "CLEAR";
+    case v1::NO_DATA:
+      return "NO_DATA";
+    default:
+      return "?";
   }
 }
 
@@ -151,7 +155,9 @@ std::string RenderReport(const v1::TriageReport& r, const v1::Incident& incident
                             absl::StrJoin(d.alerted_services(), ", "));
     }
   }
-  absl::StrAppendFormat(&out, "\norder: %s; expected minutes of checks to the root cause: %.1f (cost order %.1f, %d past incidents)\n",
+  absl::StrAppendFormat(&out,
+                        "\norder: %s; expected minutes of checks to the root cause: %.1f (cost "
+                        "order %.1f, %d past incidents)\n",
                         r.ordering(), r.expected_minutes(), r.expected_minutes_cost_order(),
                         r.history_incidents());
   absl::StrAppendFormat(&out, "walk %.1f ms (store reads %.1f ms)\n", r.walk_ms(), r.load_ms());

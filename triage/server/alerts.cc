@@ -102,7 +102,8 @@ absl::StatusOr<WebhookResult> AlertRouter::HandleWebhook(std::string_view body) 
   po.ignore_unknown_fields = true;
   auto parsed = google::protobuf::util::JsonStringToMessage(std::string(body), &hook, po);
   if (!parsed.ok()) {
-    return absl::InvalidArgumentError("not an Alertmanager webhook: " + std::string(parsed.message()));
+    return absl::InvalidArgumentError("not an Alertmanager webhook: " +
+                                      std::string(parsed.message()));
   }
   if (!hook.version().empty() && hook.version() != "4") {
     return absl::InvalidArgumentError(
@@ -118,8 +119,8 @@ absl::StatusOr<WebhookResult> AlertRouter::HandleWebhook(std::string_view body) 
       return absl::InvalidArgumentError(absl::StrFormat("alerts[%d].fingerprint: missing", i));
     }
   }
-  const int64_t window = ParseDurationMs(core_.tree()->settings().shared_alert_window()).value_or(
-      10 * kMinuteMs);
+  const int64_t window =
+      ParseDurationMs(core_.tree()->settings().shared_alert_window()).value_or(10 * kMinuteMs);
 
   WebhookResult result;
   std::lock_guard<std::mutex> lock(incidents_mu_);
@@ -171,18 +172,22 @@ absl::StatusOr<WebhookResult> AlertRouter::HandleWebhook(std::string_view body) 
       *x->mutable_ends_at() = a.ends_at();
       if (a.status() == "resolved") {
         ++result.resolved;
-        AddTimeline(s, now, "alert_resolved", a.labels().contains("alertname")
-                                                  ? a.labels().at("alertname") + " " + a.fingerprint()
-                                                  : a.fingerprint());
-        if (std::none_of(s->alerts().begin(), s->alerts().end(), Firing) && s->status() != "resolved") {
+        AddTimeline(s, now, "alert_resolved",
+                    a.labels().contains("alertname")
+                        ? a.labels().at("alertname") + " " + a.fingerprint()
+                        : a.fingerprint());
+        if (std::none_of(s->alerts().begin(), s->alerts().end(), Firing) &&
+            s->status() != "resolved") {
           s->set_status("resolved");
           int64_t resolved_at = ToMs(a.ends_at()) > 0 ? ToMs(a.ends_at()) : now;
           *s->mutable_resolved_at() = FromMs(resolved_at);
           int64_t first = ToMs(s->alerts(0).starts_at());
-          for (const v1::AlertInstance& y : s->alerts()) first = std::min(first, ToMs(y.starts_at()));
+          for (const v1::AlertInstance& y : s->alerts())
+            first = std::min(first, ToMs(y.starts_at()));
           s->set_minutes_to_resolve(static_cast<double>(resolved_at - first) / kMinuteMs);
-          AddTimeline(s, now, "resolved",
-                      absl::StrFormat("all alerts resolved after %.0f min", s->minutes_to_resolve()));
+          AddTimeline(
+              s, now, "resolved",
+              absl::StrFormat("all alerts resolved after %.0f min", s->minutes_to_resolve()));
         }
       } else {
         s->set_status("open");
@@ -212,7 +217,8 @@ absl::StatusOr<WebhookResult> AlertRouter::HandleWebhook(std::string_view body) 
     if (service == a.labels().end()) {
       why = absl::StrFormat("no label %s", options_.service_label);
     } else if (!IsValidName(service->second)) {
-      why = absl::StrFormat("label %s=\"%s\" is not a valid name", options_.service_label, service->second);
+      why = absl::StrFormat("label %s=\"%s\" is not a valid name", options_.service_label,
+                            service->second);
     } else if (metric == a.labels().end() || metric == a.annotations().end()) {
       why = absl::StrFormat("no label %s and no annotation %s", options_.metric_label,
                             options_.metric_annotation);
@@ -253,9 +259,9 @@ absl::StatusOr<WebhookResult> AlertRouter::HandleWebhook(std::string_view body) 
     if (!join.empty()) {
       v1::IncidentState* s = current(join);
       *s->add_alerts() = inst;
-      AddTimeline(s, now, "alert_joined",
-                  absl::StrFormat("%s/%s fired %s", inst.service(), inst.metric(),
-                                  FormatRfc3339(starts)));
+      AddTimeline(
+          s, now, "alert_joined",
+          absl::StrFormat("%s/%s fired %s", inst.service(), inst.metric(), FormatRfc3339(starts)));
       ++result.joined;
       to_walk.insert(join);
       result.incidents.push_back(join);
@@ -266,8 +272,9 @@ absl::StatusOr<WebhookResult> AlertRouter::HandleWebhook(std::string_view body) 
     s.set_status("open");
     *s.mutable_opened_at() = FromMs(now);
     *s.add_alerts() = inst;
-    AddTimeline(&s, now, "alert_received",
-                absl::StrFormat("%s/%s fired %s", inst.service(), inst.metric(), FormatRfc3339(starts)));
+    AddTimeline(
+        &s, now, "alert_received",
+        absl::StrFormat("%s/%s fired %s", inst.service(), inst.metric(), FormatRfc3339(starts)));
     ++result.opened;
     to_walk.insert(s.id());
     result.incidents.push_back(s.id());
@@ -278,7 +285,8 @@ absl::StatusOr<WebhookResult> AlertRouter::HandleWebhook(std::string_view body) 
   for (const auto& [id, s] : touched) {
     v1::Incident inc = ToIncident(s);
     if (absl::Status st = store_.PutIncidentRecords(&inc, &s, nullptr); !st.ok()) return st;
-    if (s.status() == "resolved" && !s.timeline().empty() && s.timeline().rbegin()->event() == "resolved") {
+    if (s.status() == "resolved" && !s.timeline().empty() &&
+        s.timeline().rbegin()->event() == "resolved") {
       resolved_now.push_back(id);
     }
   }
@@ -309,7 +317,8 @@ void AlertRouter::Walk(const std::string& id) {
       (void)store_.PutIncidentRecords(nullptr, &*state, nullptr);
       return;
     }
-    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     AddTimeline(&*state, clock_.NowMs(), "walk_finished",
                 absl::StrFormat("localized %s (%.0f ms)", report->localized_category(), ms));
     if (absl::Status s = store_.PutIncidentRecords(nullptr, &*state, nullptr); !s.ok()) return;
@@ -331,7 +340,8 @@ void AlertRouter::Enqueue(const v1::IncidentState& state, const v1::TriageReport
   if (first == nullptr) return;
   std::map<std::string, std::string> labels(first->labels().begin(), first->labels().end());
   labels["triage_category"] = report.localized_category();
-  labels["triage_owner"] = loc != nullptr && !loc->owner().empty() ? loc->owner() : "incident-commander";
+  labels["triage_owner"] =
+      loc != nullptr && !loc->owner().empty() ? loc->owner() : "incident-commander";
   labels[kLoopLabel] = state.id();
   std::map<std::string, std::string> annotations(first->annotations().begin(),
                                                  first->annotations().end());
@@ -493,7 +503,8 @@ void AlertRouter::DeliverLoop() {
       if (left.ok()) metrics_.queue_depth.Set(static_cast<double>(left->size()));
     }
     l.lock();
-    cv_.wait_for(l, std::chrono::milliseconds(std::clamp<int64_t>(next_due - clock_.NowMs(), 5, 1000)),
+    cv_.wait_for(l,
+                 std::chrono::milliseconds(std::clamp<int64_t>(next_due - clock_.NowMs(), 5, 1000)),
                  [&] { return stopping_ || deliver_now_; });
     deliver_now_ = false;
   }

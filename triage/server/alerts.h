@@ -31,14 +31,14 @@
 namespace triage::server {
 
 struct AlertOptions {
-  std::string service_label = "service";      // Label giving an alert's service.
-  std::string metric_label = "metric";        // Label giving its metric ...
-  std::string metric_annotation = "metric";   // ... else this annotation.
-  std::string alertmanager_url;               // Empty: no enriched alerts are sent.
+  std::string service_label = "service";            // Label giving an alert's service.
+  std::string metric_label = "metric";              // Label giving its metric ...
+  std::string metric_annotation = "metric";         // ... else this annotation.
+  std::string alertmanager_url;                     // Empty: no enriched alerts are sent.
   std::string page_url = "http://127.0.0.1:7080/";  // Base of the links in annotations.
-  int64_t resend_ms = 60'000;                 // Re-send firing incidents this often.
-  int64_t kl_refresh_ms = 60'000;             // triage_feature_kl gauges refresh.
-  size_t max_queue = 10'000;                  // Enriched alerts waiting at most.
+  int64_t resend_ms = 60'000;                       // Re-send firing incidents this often.
+  int64_t kl_refresh_ms = 60'000;                   // triage_feature_kl gauges refresh.
+  size_t max_queue = 10'000;                        // Enriched alerts waiting at most.
 };
 
 struct WebhookResult {

@@ -8,11 +8,11 @@
 
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "google/protobuf/arena.h"
 #include "collectors/bundle_reader.h"
 #include "collectors/bundle_writer.h"
 #include "collectors/remote_write.h"
 #include "collectors/validate.h"
+#include "google/protobuf/arena.h"
 #include "rules/engine.h"
 #include "rules/stats.h"
 #include "rules/tree.h"
@@ -38,9 +38,8 @@ Core::Core(store::Store& store, const Clock& clock, Metrics& metrics, CoreOption
 
 absl::StatusOr<std::unique_ptr<Core>> Core::Create(store::Store& store, const Clock& clock,
                                                    Metrics& metrics, CoreOptions options) {
-  absl::StatusOr<v1::Tree> tree = options.tree_path.empty()
-                                      ? rules::DefaultTree()
-                                      : rules::LoadTreeFile(options.tree_path);
+  absl::StatusOr<v1::Tree> tree =
+      options.tree_path.empty() ? rules::DefaultTree() : rules::LoadTreeFile(options.tree_path);
   if (!tree.ok()) return tree.status();
   return std::unique_ptr<Core>(
       new Core(store, clock, metrics, std::move(options), std::move(*tree)));
@@ -108,7 +107,8 @@ absl::StatusOr<v1::IngestResponse> Core::RemoteWrite(std::string_view body) {
   google::protobuf::Arena arena;
   auto* batch = google::protobuf::Arena::CreateMessage<v1::RecordBatch>(&arena);
   int64_t samples = 0;
-  if (absl::Status s = collectors::DecodeRemoteWrite(body, options_.max_body_bytes, batch, &samples);
+  if (absl::Status s =
+          collectors::DecodeRemoteWrite(body, options_.max_body_bytes, batch, &samples);
       !s.ok()) {
     return s;
   }
@@ -261,7 +261,8 @@ absl::StatusOr<v1::OverlayResponse> Core::Overlay(const v1::OverlayRequest& requ
     problems.push_back(absl::StrFormat("window: %s is outside (0, %s]", window,
                                        FormatDuration(options_.max_window_ms)));
   }
-  int32_t max_points = request.max_points() == 0 ? options_.default_max_points : request.max_points();
+  int32_t max_points =
+      request.max_points() == 0 ? options_.default_max_points : request.max_points();
   if (max_points < 2 || max_points > 100000) {
     problems.push_back(absl::StrFormat("max_points: %d is outside [2, 100000]", max_points));
   }
@@ -404,27 +405,33 @@ absl::StatusOr<v1::ExportIncidentResponse> Core::ExportIncident(const std::strin
     incident->mutable_expected()->set_category(state->root_cause());
   }
   std::shared_ptr<const v1::Tree> tree = this->tree();
-  absl::StatusOr<v1::TriageReport> report = Walk(*incident);  // Onset and deps as the walk sees them.
+  absl::StatusOr<v1::TriageReport> report =
+      Walk(*incident);  // Onset and deps as the walk sees them.
   if (!report.ok()) return report.status();
   const int64_t now = ToMs(report->now());
   const int64_t onset = ToMs(report->onset());
   const v1::TreeSettings& settings = tree->settings();
-  auto dur = [](const std::string& d, int64_t fallback) { return ParseDurationMs(d).value_or(fallback); };
+  auto dur = [](const std::string& d, int64_t fallback) {
+    return ParseDurationMs(d).value_or(fallback);
+  };
   // The widest windows the tree's checks read.
   int64_t series_back = dur(settings.onset_baseline_start(), 7 * kDayMs);
   int64_t hist_back = 30 * kDayMs, upstream_back = 8 * kDayMs;
   std::set<std::string> traffic_metrics;
   for (const v1::Category& c : tree->category()) {
-    if (c.has_feature_drift()) hist_back = std::max(hist_back, dur(c.feature_drift().baseline_start(), 0));
+    if (c.has_feature_drift())
+      hist_back = std::max(hist_back, dur(c.feature_drift().baseline_start(), 0));
     if (c.has_upstream_health()) {
-      upstream_back = std::max(upstream_back, dur(c.upstream_health().row_baseline_start(), 0) + kDayMs);
+      upstream_back =
+          std::max(upstream_back, dur(c.upstream_health().row_baseline_start(), 0) + kDayMs);
     }
     if (c.has_traffic_mix()) {
       traffic_metrics.insert(c.traffic_mix().metric());
       series_back = std::max(series_back, dur(c.traffic_mix().baseline_start(), 0));
     }
   }
-  upstream_back = std::max(upstream_back, now - (onset - dur(settings.candidate_before(), kDayMs)) + 2 * kDayMs);
+  upstream_back = std::max(upstream_back,
+                           now - (onset - dur(settings.candidate_before(), kDayMs)) + 2 * kDayMs);
 
   v1::RecordBatch b;
   absl::StatusOr<DependencyGraph> graph = store_.Dependencies();
@@ -434,15 +441,16 @@ absl::StatusOr<v1::ExportIncidentResponse> Core::ExportIncident(const std::strin
     d->set_service(service);
     for (const std::string& x : deps) d->add_depends_on(x);
   }
-  absl::StatusOr<std::vector<v1::Change>> changes = store_.ChangesBetween(
-      onset - dur(settings.candidate_before(), kDayMs),
-      std::max(now, onset + dur(settings.candidate_after(), 5 * kMinuteMs)));
+  absl::StatusOr<std::vector<v1::Change>> changes =
+      store_.ChangesBetween(onset - dur(settings.candidate_before(), kDayMs),
+                            std::max(now, onset + dur(settings.candidate_after(), 5 * kMinuteMs)));
   if (!changes.ok()) return changes.status();
   for (v1::Change& c : *changes) *b.add_changes() = std::move(c);
   std::set<std::pair<std::string, std::string>> series_done;
   auto add_series = [&](const std::string& service, const std::string& metric) -> absl::Status {
     if (!series_done.insert({service, metric}).second) return absl::OkStatus();
-    absl::StatusOr<std::vector<v1::Series>> series = store_.ReadSeries(service, metric, now - series_back, now);
+    absl::StatusOr<std::vector<v1::Series>> series =
+        store_.ReadSeries(service, metric, now - series_back, now);
     if (!series.ok()) return series.status();
     for (v1::Series& s : *series) *b.add_series() = std::move(s);
     return absl::OkStatus();
@@ -457,10 +465,12 @@ absl::StatusOr<v1::ExportIncidentResponse> Core::ExportIncident(const std::strin
     for (v1::EvalSet& e : *sets) *b.add_eval_sets() = std::move(e);
   }
   for (const std::string& service : report->dependencies()) {
-    absl::StatusOr<std::vector<v1::Histogram>> hs = store_.Histograms(service, now - hist_back, now);
+    absl::StatusOr<std::vector<v1::Histogram>> hs =
+        store_.Histograms(service, now - hist_back, now);
     if (!hs.ok()) return hs.status();
     for (v1::Histogram& h : *hs) *b.add_histograms() = std::move(h);
-    absl::StatusOr<std::vector<v1::Upstream>> ups = store_.UpstreamReports(service, now - upstream_back, now);
+    absl::StatusOr<std::vector<v1::Upstream>> ups =
+        store_.UpstreamReports(service, now - upstream_back, now);
     if (!ups.ok()) return ups.status();
     for (v1::Upstream& u : *ups) *b.add_upstreams() = std::move(u);
     absl::StatusOr<std::vector<v1::DependencyHealth>> probes =

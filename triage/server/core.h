@@ -16,8 +16,8 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "triage/base/clock.h"
 #include "rules/tree.h"
+#include "triage/base/clock.h"
 #include "triage/server/metrics.h"
 #include "triage/store/store.h"
 #include "triage/v1/service.pb.h"
@@ -25,8 +25,8 @@
 namespace triage::server {
 
 struct CoreOptions {
-  std::string tree_path;                   // Empty: the built-in default tree.
-  size_t max_body_bytes = 16 << 20;        // Limit of one write's body (decoded, for snappy).
+  std::string tree_path;             // Empty: the built-in default tree.
+  size_t max_body_bytes = 16 << 20;  // Limit of one write's body (decoded, for snappy).
   int32_t default_max_points = 1000;
   int64_t max_window_ms = 35LL * 24 * 60 * 60 * 1000;
 };

@@ -63,7 +63,8 @@ absl::StatusOr<v1::Drill> Drills::Start(const v1::StartDrillRequest& request) {
     std::shared_ptr<const v1::Tree> tree = core_.tree();
     absl::StatusOr<v1::TriageReport> report = rules::Engine(*tree, **s).Walk(incident);
     if (!report.ok()) return report.status();
-    if (absl::Status st = (*s)->PutIncidentRecords(&incident, nullptr, &*report); !st.ok()) return st;
+    if (absl::Status st = (*s)->PutIncidentRecords(&incident, nullptr, &*report); !st.ok())
+      return st;
     for (const v1::CategoryVerdict& v : report->verdicts()) drill.add_walk_order(v.category());
   }
   if (absl::Status st = store_.PutDrill(drill); !st.ok()) return st;
@@ -97,8 +98,9 @@ absl::StatusOr<v1::DrillStepResponse> Drills::Open(const v1::DrillActionRequest&
   if (!drill.ok()) return drill.status();
   absl::StatusOr<v1::TriageReport> report = WalkOf(*drill);
   if (!report.ok()) return report.status();
-  auto v = std::find_if(report->verdicts().begin(), report->verdicts().end(),
-                        [&](const v1::CategoryVerdict& x) { return x.category() == request.category(); });
+  auto v = std::find_if(
+      report->verdicts().begin(), report->verdicts().end(),
+      [&](const v1::CategoryVerdict& x) { return x.category() == request.category(); });
   if (v == report->verdicts().end()) {
     return absl::InvalidArgumentError(absl::StrFormat("category: \"%s\" is not in the tree (%s)",
                                                       request.category(),
@@ -107,7 +109,8 @@ absl::StatusOr<v1::DrillStepResponse> Drills::Open(const v1::DrillActionRequest&
   double minute = Minute(*drill, request);
   v1::DrillStep* step = drill->add_steps();
   step->set_minute(minute);
-  *step->mutable_time() = FromMs(ToMs(drill->page_time()) + static_cast<int64_t>(minute * kMinuteMs));
+  *step->mutable_time() =
+      FromMs(ToMs(drill->page_time()) + static_cast<int64_t>(minute * kMinuteMs));
   step->set_action("open");
   step->set_category(v->category());
   step->set_verdict(v->verdict());
@@ -126,9 +129,9 @@ absl::StatusOr<v1::Drill> Drills::Answer(const v1::DrillActionRequest& request) 
   const auto& order = drill->walk_order();
   if (request.category() != rules::kRareClass &&
       std::find(order.begin(), order.end(), request.category()) == order.end()) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "category: \"%s\" is not in the tree (%s, or rare_class)", request.category(),
-        absl::StrJoin(order, ", ")));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("category: \"%s\" is not in the tree (%s, or rare_class)",
+                        request.category(), absl::StrJoin(order, ", ")));
   }
   absl::StatusOr<v1::TriageReport> report = WalkOf(*drill);
   if (!report.ok()) return report.status();
@@ -138,7 +141,8 @@ absl::StatusOr<v1::Drill> Drills::Answer(const v1::DrillActionRequest& request) 
   double minute = Minute(*drill, request);
   v1::DrillStep* step = drill->add_steps();
   step->set_minute(minute);
-  *step->mutable_time() = FromMs(ToMs(drill->page_time()) + static_cast<int64_t>(minute * kMinuteMs));
+  *step->mutable_time() =
+      FromMs(ToMs(drill->page_time()) + static_cast<int64_t>(minute * kMinuteMs));
   step->set_action("answer");
   step->set_category(request.category());
 

@@ -85,21 +85,20 @@ HttpReply ConnectGateway::Call(std::string_view path, std::string_view content_t
     return error(12, absl::StrFormat("%s is a streaming method; use gRPC", path.substr(1)), 415);
   }
   if (!content_type.starts_with("application/json")) {
-    return error(3, absl::StrFormat("Content-Type must be application/json, got \"%s\"",
-                                    content_type),
-                 415);
+    return error(
+        3, absl::StrFormat("Content-Type must be application/json, got \"%s\"", content_type), 415);
   }
   const google::protobuf::Message* prototype =
       google::protobuf::MessageFactory::generated_factory()->GetPrototype(method->input_type());
   std::unique_ptr<google::protobuf::Message> request(prototype->New());
   google::protobuf::util::JsonParseOptions parse_options;
   parse_options.ignore_unknown_fields = false;
-  auto parsed = google::protobuf::util::JsonStringToMessage(
-      body.empty() ? "{}" : std::string(body), request.get(), parse_options);
+  auto parsed = google::protobuf::util::JsonStringToMessage(body.empty() ? "{}" : std::string(body),
+                                                            request.get(), parse_options);
   if (!parsed.ok()) {
-    return error(3, absl::StrFormat("request body is not a valid %s: %s",
-                                    method->input_type()->full_name(),
-                                    std::string(parsed.message())));
+    return error(
+        3, absl::StrFormat("request body is not a valid %s: %s", method->input_type()->full_name(),
+                           std::string(parsed.message())));
   }
   std::string wire = request->SerializeAsString();
   grpc::Slice slice(wire);

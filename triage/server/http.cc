@@ -43,7 +43,9 @@ HttpReply LineErrors(const absl::Status& s) {
   body += R"(,"message":)";
   std::vector<std::string> lines = absl::StrSplit(std::string(s.message()), '\n');
   collectors::AppendJsonString(
-      &body, lines.size() == 1 ? lines[0] : absl::StrFormat("%d errors; none of the request was stored", lines.size()));
+      &body, lines.size() == 1
+                 ? lines[0]
+                 : absl::StrFormat("%d errors; none of the request was stored", lines.size()));
   body += R"(,"errors":[)";
   for (size_t i = 0; i < lines.size(); ++i) {
     if (i > 0) body += ",";
@@ -195,8 +197,9 @@ class HttpServer::Handler : public CivetHandler {
     if (!r.ok()) {
       // Bad input is 400 (Alertmanager must not retry); failing to store is
       // 503 so that it does.
-      return absl::IsInvalidArgument(r.status()) ? Error(r.status())
-                                                 : Json(503, ConnectErrorJson(14, std::string(r.status().message())));
+      return absl::IsInvalidArgument(r.status())
+                 ? Error(r.status())
+                 : Json(503, ConnectErrorJson(14, std::string(r.status().message())));
     }
     std::string out = absl::StrFormat(
         R"({"status":"ok","alerts":%d,"opened":%d,"joined":%d,"resolved":%d,"unchanged":%d,"unmapped":%d,"incidents":[)",
@@ -258,14 +261,14 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpOptions&
   try {
     server->server_ = std::make_unique<CivetServer>(civet_options);
   } catch (const CivetException& e) {
-    return absl::UnavailableError(absl::StrFormat("http: cannot listen on %s: %s", options.addr, e.what()));
+    return absl::UnavailableError(
+        absl::StrFormat("http: cannot listen on %s: %s", options.addr, e.what()));
   }
   if (server->server_->getContext() == nullptr) {
     return absl::UnavailableError(absl::StrFormat("http: cannot listen on %s", options.addr));
   }
-  server->handler_ =
-      std::make_unique<Handler>(options, core, gateway, registry, metrics, server->ready_,
-                                server->alerts_);
+  server->handler_ = std::make_unique<Handler>(options, core, gateway, registry, metrics,
+                                               server->ready_, server->alerts_);
   server->server_->addHandler("/", server->handler_.get());
   std::vector<int> ports = server->server_->getListeningPorts();
   if (ports.empty()) return absl::UnavailableError("http: no listening port");

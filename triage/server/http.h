@@ -1,11 +1,10 @@
 // HttpServer: triaged's HTTP endpoints on civetweb.
 //   POST /triage.v1.<Service>/<Method>  Connect-style JSON (ConnectGateway)
-//   POST /api/v1/bundle                 bundle NDJSON -> {"accepted": {...}} or 400 with line errors
-//   POST /api/v1/write                  Prometheus remote_write 1.0 -> 204
-//   POST /api/v1/changes                one change event as JSON
-//   POST /api/v1/alerts                 Alertmanager webhook (version 4)
-//   GET  /metrics /healthz /readyz      Prometheus text format; liveness; readiness
-//   GET  /...                           the files of the web root (never outside it)
+//   POST /api/v1/bundle                 bundle NDJSON -> {"accepted": {...}} or 400 with line
+//   errors POST /api/v1/write                  Prometheus remote_write 1.0 -> 204 POST
+//   /api/v1/changes                one change event as JSON POST /api/v1/alerts Alertmanager
+//   webhook (version 4) GET  /metrics /healthz /readyz      Prometheus text format; liveness;
+//   readiness GET  /...                           the files of the web root (never outside it)
 // Bodies over max_body_bytes get 413 without being read.
 //
 // Thread-safe: civetweb serves requests on its own worker threads. Core,

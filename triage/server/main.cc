@@ -85,19 +85,32 @@ bool ParseFlags(int argc, char** argv, Flags* f, std::string* error) {
       *error = a + " needs a value";
       return false;
     }
-    if (a == "--data-dir") f->data_dir = value;
-    else if (a == "--grpc-addr") f->grpc_addr = value;
-    else if (a == "--http-addr") f->http_addr = value;
-    else if (a == "--tree") f->tree = value;
-    else if (a == "--retention") f->retention = value;
-    else if (a == "--web-root") f->web_root = value;
-    else if (a == "--alertmanager-url") f->alertmanager_url = value;
-    else if (a == "--service-label") f->service_label = value;
-    else if (a == "--metric-label") f->metric_label = value;
-    else if (a == "--metric-annotation") f->metric_annotation = value;
-    else if (a == "--page-url") f->page_url = value;
-    else if (a == "--resend-interval") f->resend_interval = value;
-    else if (a == "--kl-refresh") f->kl_refresh = value;
+    if (a == "--data-dir")
+      f->data_dir = value;
+    else if (a == "--grpc-addr")
+      f->grpc_addr = value;
+    else if (a == "--http-addr")
+      f->http_addr = value;
+    else if (a == "--tree")
+      f->tree = value;
+    else if (a == "--retention")
+      f->retention = value;
+    else if (a == "--web-root")
+      f->web_root = value;
+    else if (a == "--alertmanager-url")
+      f->alertmanager_url = value;
+    else if (a == "--service-label")
+      f->service_label = value;
+    else if (a == "--metric-label")
+      f->metric_label = value;
+    else if (a == "--metric-annotation")
+      f->metric_annotation = value;
+    else if (a == "--page-url")
+      f->page_url = value;
+    else if (a == "--resend-interval")
+      f->resend_interval = value;
+    else if (a == "--kl-refresh")
+      f->kl_refresh = value;
     else if (a == "--max-body-bytes") {
       char* end = nullptr;
       unsigned long long n = std::strtoull(value.c_str(), &end, 10);
@@ -217,16 +230,19 @@ int main(int argc, char** argv) {
   alert_options.page_url = flags.page_url.empty()
                                ? absl::StrFormat("http://127.0.0.1:%d/", (*http)->port())
                                : flags.page_url;
-  router = std::make_unique<triage::server::AlertRouter>(**store, **core, clock, metrics, alert_options);
+  router =
+      std::make_unique<triage::server::AlertRouter>(**store, **core, clock, metrics, alert_options);
   router->Start();
   (*http)->SetAlertRouter(router.get());
   (*http)->SetReady(true);
-  std::cerr << absl::StrFormat("triaged: serving gRPC on port %d, HTTP on port %d, store %s/store\n",
-                               grpc_port, (*http)->port(), flags.data_dir);
+  std::cerr << absl::StrFormat(
+      "triaged: serving gRPC on port %d, HTTP on port %d, store %s/store\n", grpc_port,
+      (*http)->port(), flags.data_dir);
 
   int sig = 0;
   sigwait(&signals, &sig);
-  std::cerr << absl::StrFormat("triaged: %s, shutting down\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  std::cerr << absl::StrFormat("triaged: %s, shutting down\n",
+                               sig == SIGTERM ? "SIGTERM" : "SIGINT");
   (*http)->SetReady(false);
   (*http)->Stop();  // Waits for HTTP requests in flight.
   router->Stop();

@@ -15,12 +15,13 @@ Metrics::Metrics(prometheus::Registry& registry)
                         .Name("triage_http_requests_total")
                         .Help("HTTP requests served, by route and status code.")
                         .Register(registry)),
-      walk_seconds(prometheus::BuildHistogram()
-                       .Name("triage_walk_duration_seconds")
-                       .Help("Time to walk the triage tree for one incident.")
-                       .Register(registry)
-                       .Add({}, prometheus::Histogram::BucketBoundaries{
-                                    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1})),
+      walk_seconds(
+          prometheus::BuildHistogram()
+              .Name("triage_walk_duration_seconds")
+              .Help("Time to walk the triage tree for one incident.")
+              .Register(registry)
+              .Add({}, prometheus::Histogram::BucketBoundaries{0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                               0.05, 0.1, 0.25, 0.5, 1})),
       walks(prometheus::BuildCounter()
                 .Name("triage_walks_total")
                 .Help("Walks of the triage tree.")
@@ -56,10 +57,11 @@ Metrics::Metrics(prometheus::Registry& registry)
                              .Help("Enriched alerts dropped because the queue was full.")
                              .Register(registry)
                              .Add({})),
-      feature_kl(prometheus::BuildGauge()
-                     .Name("triage_feature_kl")
-                     .Help("KL(last hour || 30-day baseline) of a feature, refreshed on a schedule.")
-                     .Register(registry)) {}
+      feature_kl(
+          prometheus::BuildGauge()
+              .Name("triage_feature_kl")
+              .Help("KL(last hour || 30-day baseline) of a feature, refreshed on a schedule.")
+              .Register(registry)) {}
 
 prometheus::Counter& Metrics::Ingested(const std::string& kind) {
   return ingested_records.Add({{"kind", kind}});

@@ -29,12 +29,12 @@ struct Metrics {
   prometheus::Histogram& walk_seconds;
   prometheus::Counter& walks;
   // Alert routing.
-  prometheus::Counter& pages;                // Firing alerts received.
+  prometheus::Counter& pages;  // Firing alerts received.
   prometheus::Gauge& incidents_open;
-  prometheus::Gauge& queue_depth;            // Enriched alerts waiting for Alertmanager.
+  prometheus::Gauge& queue_depth;  // Enriched alerts waiting for Alertmanager.
   prometheus::Counter& delivery_failures;
   prometheus::Counter& deliveries;
-  prometheus::Counter& deliveries_dropped;   // Pushed out of the bounded queue.
+  prometheus::Counter& deliveries_dropped;            // Pushed out of the bounded queue.
   prometheus::Family<prometheus::Gauge>& feature_kl;  // {service, feature}
 };
 

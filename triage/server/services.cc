@@ -54,7 +54,8 @@ grpc::Status IngestServiceImpl::WriteUpstreams(grpc::ServerContext*,
   return Write(b, response);
 }
 
-grpc::Status IngestServiceImpl::WriteEvalSets(grpc::ServerContext*, const v1::WriteEvalSetsRequest* r,
+grpc::Status IngestServiceImpl::WriteEvalSets(grpc::ServerContext*,
+                                              const v1::WriteEvalSetsRequest* r,
                                               v1::IngestResponse* response) {
   v1::RecordBatch b;
   *b.mutable_eval_sets() = r->eval_sets();
@@ -87,8 +88,9 @@ grpc::Status IngestServiceImpl::IngestBundle(grpc::ServerContext*,
     if (first && !chunk.name().empty()) name = chunk.name();
     first = false;
     if (body.size() + chunk.ndjson().size() > core_.options().max_body_bytes) {
-      return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                          absl::StrFormat("bundle is over %d bytes", core_.options().max_body_bytes));
+      return grpc::Status(
+          grpc::StatusCode::RESOURCE_EXHAUSTED,
+          absl::StrFormat("bundle is over %d bytes", core_.options().max_body_bytes));
     }
     body += chunk.ndjson();
   }

@@ -10,8 +10,8 @@
 #include "rocksdb/db.h"
 #include "rocksdb/memtablerep.h"
 #include "rocksdb/merge_operator.h"
-#include "rocksdb/slice_transform.h"
 #include "rocksdb/options.h"
+#include "rocksdb/slice_transform.h"
 #include "rocksdb/write_batch.h"
 #include "triage/base/time.h"
 #include "triage/store/keys.h"
@@ -42,22 +42,10 @@ enum Store::Cf : int {
 namespace {
 
 constexpr const char* kCfNames[] = {
-    "default",
-    "changes",
-    "change_ids",
-    "series_index",
-    "series_chunks",
-    "histograms",
-    "feature_edges",
-    "upstream",
-    "eval_sets",
-    "dependency_health",
-    "dependencies",
-    "incidents",
-    "reports",
-    "incident_states",
-    "deliveries",
-    "drills",
+    "default",       "changes",           "change_ids",    "series_index",
+    "series_chunks", "histograms",        "feature_edges", "upstream",
+    "eval_sets",     "dependency_health", "dependencies",  "incidents",
+    "reports",       "incident_states",   "deliveries",    "drills",
 };
 
 constexpr char kNextSeriesIdKey[] = "next_series_id";
@@ -341,8 +329,8 @@ absl::Status Store::Write(const v1::RecordBatch& batch) {
     }
     std::vector<std::string> cycle = graph->FindCycle();
     if (!cycle.empty()) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "dependencies: dependency cycle: %s", absl::StrJoin(cycle, " -> ")));
+      return absl::InvalidArgumentError(
+          absl::StrFormat("dependencies: dependency cycle: %s", absl::StrJoin(cycle, " -> ")));
     }
     for (const v1::Dependency& d : batch.dependencies()) {
       wb.Put(cf(kDependencies), NameKey(d.service()), d.SerializeAsString());
@@ -479,8 +467,7 @@ absl::Status Store::PutMessage(Cf c, const std::string& key, const google::proto
   return ToAbsl(db_->Put(wo, cf(c), key, m.SerializeAsString()), kCfNames[c]);
 }
 
-absl::Status Store::GetMessage(Cf c, const std::string& key,
-                               google::protobuf::Message* m) const {
+absl::Status Store::GetMessage(Cf c, const std::string& key, google::protobuf::Message* m) const {
   std::string v;
   absl::Status s = ToAbsl(db_->Get(rocksdb::ReadOptions(), cf(c), key, &v), kCfNames[c]);
   if (!s.ok()) return s;
@@ -531,8 +518,7 @@ absl::Status ParseInto(std::string_view v, std::vector<M>* out) {
 
 }  // namespace
 
-absl::Status Store::PutIncidentRecords(const v1::Incident* incident,
-                                       const v1::IncidentState* state,
+absl::Status Store::PutIncidentRecords(const v1::Incident* incident, const v1::IncidentState* state,
                                        const v1::TriageReport* report) {
   rocksdb::WriteBatch wb;
   if (incident != nullptr) wb.Put(cf(kIncidents), incident->id(), incident->SerializeAsString());
@@ -553,9 +539,8 @@ absl::StatusOr<v1::IncidentState> Store::GetIncidentState(const std::string& id)
 
 absl::StatusOr<std::vector<v1::IncidentState>> Store::ListIncidentStates() const {
   std::vector<v1::IncidentState> out;
-  absl::Status s = Scan(kIncidentStates, "", "", [&](std::string_view, std::string_view v) {
-    return ParseInto(v, &out);
-  });
+  absl::Status s = Scan(kIncidentStates, "", "",
+                        [&](std::string_view, std::string_view v) { return ParseInto(v, &out); });
   if (!s.ok()) return s;
   return out;
 }
@@ -609,9 +594,8 @@ absl::StatusOr<uint64_t> Store::EnqueueDelivery(v1::Delivery delivery, size_t ma
 
 absl::StatusOr<std::vector<v1::Delivery>> Store::Deliveries() const {
   std::vector<v1::Delivery> out;
-  absl::Status s = Scan(kDeliveries, "", "", [&](std::string_view, std::string_view v) {
-    return ParseInto(v, &out);
-  });
+  absl::Status s = Scan(kDeliveries, "", "",
+                        [&](std::string_view, std::string_view v) { return ParseInto(v, &out); });
   if (!s.ok()) return s;
   return out;
 }
@@ -633,7 +617,9 @@ absl::Status Store::DeleteDelivery(uint64_t seq) {
   return s;
 }
 
-absl::Status Store::PutDrill(const v1::Drill& drill) { return PutMessage(kDrills, drill.id(), drill); }
+absl::Status Store::PutDrill(const v1::Drill& drill) {
+  return PutMessage(kDrills, drill.id(), drill);
+}
 
 absl::StatusOr<v1::Drill> Store::GetDrill(const std::string& id) const {
   v1::Drill m;
@@ -645,9 +631,8 @@ absl::StatusOr<v1::Drill> Store::GetDrill(const std::string& id) const {
 
 absl::StatusOr<std::vector<v1::Drill>> Store::ListDrills() const {
   std::vector<v1::Drill> out;
-  absl::Status s = Scan(kDrills, "", "", [&](std::string_view, std::string_view v) {
-    return ParseInto(v, &out);
-  });
+  absl::Status s = Scan(kDrills, "", "",
+                        [&](std::string_view, std::string_view v) { return ParseInto(v, &out); });
   if (!s.ok()) return s;
   return out;
 }
@@ -677,9 +662,8 @@ absl::StatusOr<v1::Incident> Store::GetIncident(const std::string& id) const {
 
 absl::StatusOr<std::vector<v1::Incident>> Store::ListIncidents() const {
   std::vector<v1::Incident> out;
-  absl::Status s = Scan(kIncidents, "", "", [&](std::string_view, std::string_view v) {
-    return ParseInto(v, &out);
-  });
+  absl::Status s = Scan(kIncidents, "", "",
+                        [&](std::string_view, std::string_view v) { return ParseInto(v, &out); });
   if (!s.ok()) return s;
   return out;
 }
@@ -698,9 +682,8 @@ absl::StatusOr<v1::TriageReport> Store::GetReport(const std::string& incident_id
 
 absl::StatusOr<DependencyGraph> Store::Dependencies() const {
   std::vector<v1::Dependency> deps;
-  absl::Status s = Scan(kDependencies, "", "", [&](std::string_view, std::string_view v) {
-    return ParseInto(v, &deps);
-  });
+  absl::Status s = Scan(kDependencies, "", "",
+                        [&](std::string_view, std::string_view v) { return ParseInto(v, &deps); });
   if (!s.ok()) return s;
   DependencyGraph g;
   for (const v1::Dependency& d : deps) {
@@ -716,9 +699,8 @@ absl::StatusOr<std::vector<v1::Change>> Store::ChangesBetween(int64_t from_ms,
   std::string lower, upper;
   PutTime(&lower, from_ms);
   PutTime(&upper, to_ms + 1);
-  absl::Status s = Scan(kChanges, lower, upper, [&](std::string_view, std::string_view v) {
-    return ParseInto(v, &out);
-  });
+  absl::Status s = Scan(kChanges, lower, upper,
+                        [&](std::string_view, std::string_view v) { return ParseInto(v, &out); });
   if (!s.ok()) return s;
   return out;
 }
@@ -742,17 +724,17 @@ absl::StatusOr<std::vector<v1::Series>> Store::ReadSeries(const std::string& ser
                                                           int64_t from_ms, int64_t to_ms) const {
   std::vector<std::pair<uint64_t, v1::Series>> found;
   std::string prefix = SeriesIndexKey::Prefix(service, metric);
-  absl::Status s = Scan(kSeriesIndex, prefix, PrefixEnd(prefix),
-                        [&](std::string_view, std::string_view v) {
-                          uint64_t id;
-                          if (!GetU64(&v, &id)) return absl::DataLossError("bad series index");
-                          v1::Series meta;
-                          if (!meta.ParseFromArray(v.data(), static_cast<int>(v.size()))) {
-                            return absl::DataLossError("bad series index");
-                          }
-                          found.emplace_back(id, std::move(meta));
-                          return absl::OkStatus();
-                        });
+  absl::Status s =
+      Scan(kSeriesIndex, prefix, PrefixEnd(prefix), [&](std::string_view, std::string_view v) {
+        uint64_t id;
+        if (!GetU64(&v, &id)) return absl::DataLossError("bad series index");
+        v1::Series meta;
+        if (!meta.ParseFromArray(v.data(), static_cast<int>(v.size()))) {
+          return absl::DataLossError("bad series index");
+        }
+        found.emplace_back(id, std::move(meta));
+        return absl::OkStatus();
+      });
   if (!s.ok()) return s;
   std::vector<v1::Series> out;
   for (auto& [id, series] : found) {
@@ -782,19 +764,18 @@ absl::StatusOr<std::vector<v1::Series>> Store::ReadSeries(const std::string& ser
 }
 
 absl::StatusOr<std::vector<v1::Histogram>> Store::Histograms(const std::string& service,
-                                                             int64_t from_ms,
-                                                             int64_t to_ms) const {
+                                                             int64_t from_ms, int64_t to_ms) const {
   std::vector<v1::Histogram> out;
   std::string prefix = HistogramKey::Prefix(service);
-  absl::Status s = Scan(kHistograms, prefix, PrefixEnd(prefix),
-                        [&](std::string_view k, std::string_view v) {
-                          std::optional<HistogramKey> key = HistogramKey::Decode(k);
-                          if (!key) return absl::DataLossError("store: bad histogram key");
-                          if (key->start_ms >= to_ms || key->end_ms <= from_ms) {
-                            return absl::OkStatus();
-                          }
-                          return ParseInto(v, &out);
-                        });
+  absl::Status s =
+      Scan(kHistograms, prefix, PrefixEnd(prefix), [&](std::string_view k, std::string_view v) {
+        std::optional<HistogramKey> key = HistogramKey::Decode(k);
+        if (!key) return absl::DataLossError("store: bad histogram key");
+        if (key->start_ms >= to_ms || key->end_ms <= from_ms) {
+          return absl::OkStatus();
+        }
+        return ParseInto(v, &out);
+      });
   if (!s.ok()) return s;
   return out;
 }
@@ -803,8 +784,8 @@ namespace {
 
 // Scans [first][second][time] keys under `first`, keeping from_ms <= time <= to_ms.
 template <typename M, typename ScanFn>
-absl::StatusOr<std::vector<M>> ScanPairTime(ScanFn scan, const std::string& first,
-                                            int64_t from_ms, int64_t to_ms) {
+absl::StatusOr<std::vector<M>> ScanPairTime(ScanFn scan, const std::string& first, int64_t from_ms,
+                                            int64_t to_ms) {
   std::vector<M> out;
   std::string prefix = PairTimeKey::Prefix(first);
   absl::Status s = scan(prefix, PrefixEnd(prefix), [&](std::string_view k, std::string_view v) {
@@ -822,11 +803,9 @@ absl::StatusOr<std::vector<M>> ScanPairTime(ScanFn scan, const std::string& firs
 absl::StatusOr<std::vector<v1::Upstream>> Store::UpstreamReports(const std::string& consumer,
                                                                  int64_t from_ms,
                                                                  int64_t to_ms) const {
-  return ScanPairTime<v1::Upstream>(
-      [&](const std::string& lo, const std::string& hi, auto fn) {
-        return Scan(kUpstream, lo, hi, fn);
-      },
-      consumer, from_ms, to_ms);
+  return ScanPairTime<v1::Upstream>([&](const std::string& lo, const std::string& hi,
+                                        auto fn) { return Scan(kUpstream, lo, hi, fn); },
+                                    consumer, from_ms, to_ms);
 }
 
 absl::StatusOr<std::vector<v1::DependencyHealth>> Store::Probes(const std::string& service,
@@ -845,9 +824,8 @@ absl::StatusOr<std::vector<v1::EvalSet>> Store::EvalSets(const std::string& serv
   std::string lower = EvalSetKey::Prefix(service);
   std::string upper = lower;
   PutTime(&upper, to_ms + 1);
-  absl::Status s = Scan(kEvalSets, lower, upper, [&](std::string_view, std::string_view v) {
-    return ParseInto(v, &out);
-  });
+  absl::Status s = Scan(kEvalSets, lower, upper,
+                        [&](std::string_view, std::string_view v) { return ParseInto(v, &out); });
   if (!s.ok()) return s;
   return out;
 }

@@ -114,11 +114,11 @@ class Store {
   absl::StatusOr<v1::Change> GetChange(const std::string& id) const;
   // Every series of (service, metric) with its points in [from_ms, to_ms].
   absl::StatusOr<std::vector<v1::Series>> ReadSeries(const std::string& service,
-                                                      const std::string& metric, int64_t from_ms,
-                                                      int64_t to_ms) const;
+                                                     const std::string& metric, int64_t from_ms,
+                                                     int64_t to_ms) const;
   // Histograms of `service` with start < to_ms and end > from_ms.
-  absl::StatusOr<std::vector<v1::Histogram>> Histograms(const std::string& service,
-                                                        int64_t from_ms, int64_t to_ms) const;
+  absl::StatusOr<std::vector<v1::Histogram>> Histograms(const std::string& service, int64_t from_ms,
+                                                        int64_t to_ms) const;
   // Reports whose consumer is `consumer`, from_ms <= time <= to_ms, by source then time.
   absl::StatusOr<std::vector<v1::Upstream>> UpstreamReports(const std::string& consumer,
                                                             int64_t from_ms, int64_t to_ms) const;
