@@ -8,8 +8,8 @@
 
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "google/protobuf/util/json_util.h"
 #include "grpcpp/create_channel.h"
+#include "triage/base/proto_json.h"
 #include "triage/base/time.h"
 #include "triage/ctl/replay.h"
 #include "triage/v1/drill.grpc.pb.h"
@@ -46,15 +46,6 @@ int Failed(const grpc::Status& s) {
     default:
       return kServerError;
   }
-}
-
-std::string Json(const google::protobuf::Message& m) {
-  google::protobuf::util::JsonPrintOptions o;
-  o.preserve_proto_field_names = true;
-  o.always_print_primitive_fields = true;
-  std::string out;
-  (void)google::protobuf::util::MessageToJsonString(m, &out, o);
-  return out;
 }
 
 // "now", RFC 3339, or Unix milliseconds.
@@ -145,7 +136,7 @@ int IngestCommand(const std::string& server, const CommandLine& args) {
   grpc::Status s = writer->Finish();
   if (!s.ok()) return Failed(s);
   if (args.Has("json")) {
-    std::cout << Json(response) << "\n";
+    std::cout << ProtoJson(response) << "\n";
     return kOk;
   }
   std::cout << "accepted: " << Accepted(response) << "\n";
@@ -236,7 +227,7 @@ int IncidentsCommand(const std::string& server, const CommandLine& args) {
   grpc::Status s = stub->ListIncidents(&ctx, v1::ListIncidentsRequest(), &response);
   if (!s.ok()) return Failed(s);
   if (args.Has("json")) {
-    std::cout << Json(response) << "\n";
+    std::cout << ProtoJson(response) << "\n";
     return kOk;
   }
   std::cout << absl::StrFormat("%-28s %-22s %-36s %s\n", "ID", "FIRED", "ALERTS", "LOCALIZED");
@@ -277,7 +268,7 @@ int OverlayCommand(const std::string& server, const CommandLine& args) {
   grpc::Status s = stub->GetOverlay(&ctx, request, &response);
   if (!s.ok()) return Failed(s);
   if (args.Has("json")) {
-    std::cout << Json(response) << "\n";
+    std::cout << ProtoJson(response) << "\n";
     return kOk;
   }
   std::cout << absl::StrFormat(
@@ -336,7 +327,7 @@ int DrillCommand(const std::string& server, const CommandLine& args) {
     grpc::Status s = stub->StartDrill(&ctx, request, &drill);
     if (!s.ok()) return Failed(s);
     if (json) {
-      std::cout << Json(drill) << "\n";
+      std::cout << ProtoJson(drill) << "\n";
       return kOk;
     }
     std::cout << absl::StrFormat("drill %s for %s: the page fired at %s\n", drill.id(),
@@ -357,7 +348,7 @@ int DrillCommand(const std::string& server, const CommandLine& args) {
       grpc::Status s = stub->OpenCategory(&ctx, request, &r);
       if (!s.ok()) return Failed(s);
       if (json) {
-        std::cout << Json(r) << "\n";
+        std::cout << ProtoJson(r) << "\n";
       } else {
         std::cout << absl::StrFormat("T+%.1f min %s: %s — %s\n", r.step().minute(),
                                      r.step().category(), v1::Verdict_Name(r.verdict().verdict()),
@@ -369,7 +360,7 @@ int DrillCommand(const std::string& server, const CommandLine& args) {
     grpc::Status s = stub->Answer(&ctx, request, &drill);
     if (!s.ok()) return Failed(s);
     if (json) {
-      std::cout << Json(drill) << "\n";
+      std::cout << ProtoJson(drill) << "\n";
       return kOk;
     }
     const v1::DrillScore& sc = drill.score();
@@ -389,7 +380,7 @@ int DrillCommand(const std::string& server, const CommandLine& args) {
     grpc::Status s = stub->DrillReport(&ctx, request, &r);
     if (!s.ok()) return Failed(s);
     if (json) {
-      std::cout << Json(r) << "\n";
+      std::cout << ProtoJson(r) << "\n";
       return kOk;
     }
     std::cout << absl::StrFormat("%-20s %6s %8s %8s %10s %12s\n", "TRAINEE", "DRILLS", "CORRECT",

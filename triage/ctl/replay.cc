@@ -10,8 +10,8 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "collectors/bundle_reader.h"
-#include "google/protobuf/util/json_util.h"
 #include "rules/engine.h"
+#include "triage/base/proto_json.h"
 #include "triage/base/time.h"
 #include "triage/store/store.h"
 
@@ -79,14 +79,7 @@ absl::StatusOr<ReplayResult> Replay(const std::string& bundle_path, const v1::Tr
   return result;
 }
 
-std::string ReportJson(const v1::TriageReport& report) {
-  google::protobuf::util::JsonPrintOptions options;
-  options.preserve_proto_field_names = true;
-  options.always_print_primitive_fields = true;
-  std::string out;
-  (void)google::protobuf::util::MessageToJsonString(report, &out, options);
-  return out;
-}
+std::string ReportJson(const v1::TriageReport& report) { return ProtoJson(report); }
 
 std::string RenderReport(const v1::TriageReport& r, const v1::Incident& incident) {
   std::string out;

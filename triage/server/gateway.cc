@@ -8,6 +8,7 @@
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/support/byte_buffer.h"
+#include "triage/base/proto_json.h"
 
 namespace triage::server {
 
@@ -122,12 +123,7 @@ HttpReply ConnectGateway::Call(std::string_view path, std::string_view content_t
   if (!response->ParseFromArray(single.begin(), static_cast<int>(single.size()))) {
     return error(13, "undecodable response");
   }
-  google::protobuf::util::JsonPrintOptions print_options;
-  print_options.preserve_proto_field_names = true;
-  print_options.always_print_primitive_fields = true;
-  HttpReply reply;
-  (void)google::protobuf::util::MessageToJsonString(*response, &reply.body, print_options);
-  return reply;
+  return HttpReply{200, "application/json", ProtoJson(*response)};
 }
 
 }  // namespace triage::server

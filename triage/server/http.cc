@@ -13,6 +13,7 @@
 #include "collectors/validate.h"
 #include "google/protobuf/util/json_util.h"
 #include "prometheus/text_serializer.h"
+#include "triage/base/proto_json.h"
 
 namespace triage::server {
 
@@ -53,15 +54,6 @@ HttpReply LineErrors(const absl::Status& s) {
   }
   body += "]}";
   return Json(ConnectHttpStatus(static_cast<int>(s.code())), std::move(body));
-}
-
-std::string ToJson(const google::protobuf::Message& m) {
-  google::protobuf::util::JsonPrintOptions o;
-  o.preserve_proto_field_names = true;
-  o.always_print_primitive_fields = true;
-  std::string out;
-  (void)google::protobuf::util::MessageToJsonString(m, &out, o);
-  return out;
 }
 
 }  // namespace
@@ -133,7 +125,7 @@ class HttpServer::Handler : public CivetHandler {
       reply = gateway_.Call(path, content_type, body);
     } else if (path == "/api/v1/bundle") {
       absl::StatusOr<v1::IngestResponse> r = core_.IngestBundle("request", body);
-      reply = r.ok() ? Json(200, ToJson(*r)) : LineErrors(r.status());
+      reply = r.ok() ? Json(200, ProtoJson(*r)) : LineErrors(r.status());
     } else if (path == "/api/v1/write") {
       absl::StatusOr<v1::IngestResponse> r = core_.RemoteWrite(body);
       if (r.ok()) {
@@ -187,7 +179,7 @@ class HttpServer::Handler : public CivetHandler {
       return Json(400, ConnectErrorJson(3, "not a change event: " + std::string(parsed.message())));
     }
     absl::StatusOr<v1::IngestResponse> r = core_.AddChange(batch.changes(0));
-    return r.ok() ? Json(200, ToJson(*r)) : LineErrors(r.status());
+    return r.ok() ? Json(200, ProtoJson(*r)) : LineErrors(r.status());
   }
 
   HttpReply Alerts(const std::string& body) {

@@ -1,0 +1,16 @@
+#include "triage/base/proto_json.h"
+
+#include "google/protobuf/util/json_util.h"
+
+namespace triage {
+
+std::string ProtoJson(const google::protobuf::Message& message) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  options.always_print_primitive_fields = true;
+  std::string out;
+  (void)google::protobuf::util::MessageToJsonString(message, &out, options);
+  return out;
+}
+
+}  // namespace triage
