@@ -35,6 +35,15 @@ def protos(source_dir):
     return records_pb2, report_pb2, tree_pb2, service_pb2, remote_pb2
 
 
+def public_scenario_count(source_dir):
+    """How many recorded incidents ../shared/scenarios holds (the shipped copies
+    in deploy/demo/scenarios must cover every one); at least 12 when it is absent."""
+    shared = os.path.join(source_dir, "..", "shared", "scenarios")
+    if not os.path.isdir(shared):
+        return 12
+    return len([f for f in os.listdir(shared) if f.endswith((".jsonl", ".jsonl.gz"))])
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
