@@ -1,72 +1,43 @@
 #include "collectors/bundle_reader.h"
 
-#include <zlib.h>
-
-#include <cerrno>
 #include <cmath>
-#include <cstring>
-#include <map>
 #include <optional>
-#include <set>
 
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "collectors/gzip.h"
 #include "collectors/json.h"
-#include "triage/base/graph.h"
-#include "triage/base/names.h"
 #include "triage/base/time.h"
 
 namespace triage::collectors {
 
-std::string BundleError::ToString() const {
-  return absl::StrFormat("%s:%d: %s: %s", file, line, field, message);
-}
-
 absl::Status BundleReadResult::ToStatus() const {
   if (ok()) return absl::OkStatus();
-  std::vector<std::string> lines;
-  for (const BundleError& e : errors) lines.push_back(e.ToString());
-  if (truncated) lines.push_back(absl::StrFormat("(stopped after %d errors)", errors.size()));
-  return absl::InvalidArgumentError(absl::StrJoin(lines, "\n"));
+  return InputErrorStatus(errors);
 }
 
 namespace {
 
-constexpr size_t kMaxIdLength = 256;
 constexpr int64_t kMaxSafeInteger = int64_t{1} << 53;
 
-class Errors {
+}  // namespace
+
+// Reads the fields of one JSON object into a record, reporting problems of
+// the encoding (types, missing fields, times, non-finite numbers) by path.
+class BundleDecoder::Fields {
  public:
-  Errors(std::string_view file, BundleReadResult* result, size_t max)
-      : file_(file), result_(result), max_(max) {}
-  void Add(int line, std::string field, std::string message) {
-    if (result_->errors.size() >= max_) {
-      result_->truncated = true;
-      return;
-    }
-    result_->errors.push_back({file_, line, std::move(field), std::move(message)});
-  }
-  bool full() const { return result_->errors.size() >= max_; }
-  size_t count() const { return result_->errors.size(); }
+  Fields(const JsonValue& obj, const Origin& at, InputErrorList* errors, std::string prefix = "")
+      : obj_(obj), at_(at), errors_(errors), prefix_(std::move(prefix)) {}
 
- private:
-  std::string file_;
-  BundleReadResult* result_;
-  size_t max_;
-};
-
-// Reads the fields of one JSON object, reporting each problem by field path.
-class Fields {
- public:
-  Fields(const JsonValue& obj, int line, Errors* errors, std::string prefix = "")
-      : obj_(obj), line_(line), errors_(errors), prefix_(std::move(prefix)) {}
-
-  std::string Path(std::string_view key) const { return prefix_ + std::string(key); }
   void Error(std::string_view key, std::string message) {
-    errors_->Add(line_, Path(key), std::move(message));
+    errors_->Add(at_, prefix_ + std::string(key), std::move(message));
     ok_ = false;
   }
   bool ok() const { return ok_; }
+  void MarkBad() { ok_ = false; }  // A nested reader reported the problem.
+  const Origin& at() const { return at_; }
+  InputErrorList* errors() { return errors_; }
+  bool Has(std::string_view key) const { return obj_.Find(key) != nullptr; }
 
   // The value of `key`, or nullptr (reporting it when required). A JSON null
   // counts as absent.
@@ -87,26 +58,10 @@ class Fields {
     return v;
   }
 
-  std::optional<std::string> String(std::string_view key, bool required, size_t max_len = 4096) {
+  std::optional<std::string> String(std::string_view key, bool required) {
     const JsonValue* v = Typed(key, required, JsonValue::Type::kString, "a string");
     if (v == nullptr) return std::nullopt;
-    if (v->text.size() > max_len) {
-      Error(key, absl::StrFormat("longer than %d bytes", max_len));
-      return std::nullopt;
-    }
     return v->text;
-  }
-
-  std::optional<std::string> Name(std::string_view key, bool required, bool allow_star = false) {
-    std::optional<std::string> s = String(key, required, 1 << 20);
-    if (!s) return s;
-    if (allow_star && *s == "*") return s;
-    if (!IsValidName(*s)) {
-      Error(key,
-            absl::StrFormat("\"%s\" is not a valid name ([A-Za-z0-9_.:-]{1,128})", Truncate(*s)));
-      return std::nullopt;
-    }
-    return s;
   }
 
   std::optional<int64_t> Time(std::string_view key, bool required) {
@@ -123,19 +78,20 @@ class Fields {
   std::optional<double> Number(std::string_view key, bool required) {
     const JsonValue* v = Get(key, required);
     if (v == nullptr) return std::nullopt;
-    return CheckNumber(*v, Path(key));
+    return CheckNumber(*v, prefix_ + std::string(key));
   }
 
-  // A finite number; reports NaN/Infinity and non-numbers under `path`.
+  // A finite number; reports NaN/Infinity (by the token as written) and
+  // non-numbers under `path`.
   std::optional<double> CheckNumber(const JsonValue& v, const std::string& path) {
     if (v.type != JsonValue::Type::kNumber) {
-      errors_->Add(line_, path, absl::StrFormat("expected a number, got %s", v.TypeName()));
+      errors_->Add(at_, path, absl::StrFormat("expected a number, got %s", v.TypeName()));
       ok_ = false;
       return std::nullopt;
     }
     if (!std::isfinite(v.number)) {
       errors_->Add(
-          line_, path,
+          at_, path,
           absl::StrFormat("%s is not a finite number (NaN and Infinity are not allowed)", v.text));
       ok_ = false;
       return std::nullopt;
@@ -143,437 +99,378 @@ class Fields {
     return v.number;
   }
 
-  std::optional<int64_t> NonNegativeInteger(std::string_view key, bool required) {
+  // A whole number (the validator checks its sign).
+  std::optional<int64_t> Integer(std::string_view key, bool required) {
     std::optional<double> d = Number(key, required);
     if (!d) return std::nullopt;
-    if (*d < 0) {
-      Error(key, absl::StrFormat("negative value %g (must be >= 0)", *d));
-      return std::nullopt;
-    }
-    if (*d != std::floor(*d) || *d > static_cast<double>(kMaxSafeInteger)) {
+    if (*d != std::floor(*d) || std::fabs(*d) > static_cast<double>(kMaxSafeInteger)) {
       Error(key, absl::StrFormat("%g is not a whole number", *d));
       return std::nullopt;
     }
     return static_cast<int64_t>(*d);
   }
 
-  // An object of string values.
-  std::optional<std::map<std::string, std::string>> Labels(std::string_view key) {
+  // An object of string values (names and values are the validator's).
+  void Labels(std::string_view key, google::protobuf::Map<std::string, std::string>* out) {
     const JsonValue* v = Typed(key, false, JsonValue::Type::kObject, "an object");
-    if (v == nullptr) return std::nullopt;
-    std::map<std::string, std::string> out;
+    if (v == nullptr) return;
     for (const auto& [k, val] : v->members) {
-      std::string path = absl::StrFormat("%s.%s", Path(key), k);
-      if (k.empty() || k.size() > kMaxNameLength) {
-        errors_->Add(line_, path, "label names are 1 to 128 bytes");
-        ok_ = false;
-      } else if (val.type != JsonValue::Type::kString) {
-        errors_->Add(line_, path, absl::StrFormat("expected a string, got %s", val.TypeName()));
-        ok_ = false;
-      } else if (val.text.size() > 4096) {
-        errors_->Add(line_, path, "label values are at most 4096 bytes");
-        ok_ = false;
+      if (val.type != JsonValue::Type::kString) {
+        Error(absl::StrFormat("%s.%s", key, k),
+              absl::StrFormat("expected a string, got %s", val.TypeName()));
       } else {
-        out[k] = val.text;
+        (*out)[k] = val.text;
       }
     }
-    return out;
   }
 
-  static std::string Truncate(const std::string& s) {
-    return s.size() <= 64 ? s : s.substr(0, 61) + "...";
+  // An array of strings.
+  void Strings(std::string_view key, bool required,
+               google::protobuf::RepeatedPtrField<std::string>* out) {
+    const JsonValue* v = Typed(key, required, JsonValue::Type::kArray, "an array");
+    if (v == nullptr) return;
+    for (size_t i = 0; i < v->items.size(); ++i) {
+      if (v->items[i].type != JsonValue::Type::kString) {
+        Error(absl::StrFormat("%s[%d]", key, i),
+              absl::StrFormat("expected a string, got %s", v->items[i].TypeName()));
+      } else {
+        out->Add(std::string(v->items[i].text));
+      }
+    }
   }
 
-  int line() const { return line_; }
-  Errors* errors() { return errors_; }
+  // Numbers of an array into `out`.
+  void Numbers(const JsonValue& array, std::string_view key,
+               google::protobuf::RepeatedField<double>* out) {
+    for (size_t i = 0; i < array.items.size(); ++i) {
+      std::optional<double> x = CheckNumber(array.items[i], absl::StrFormat("%s[%d]", key, i));
+      if (x) out->Add(*x);
+    }
+  }
 
  private:
   const JsonValue& obj_;
-  int line_;
-  Errors* errors_;
+  const Origin& at_;
+  InputErrorList* errors_;
   std::string prefix_;
   bool ok_ = true;
 };
 
-class BundleParser {
- public:
-  BundleParser(std::string_view name, const BundleReadOptions& options, BundleReadResult* result)
-      : options_(options), result_(result), errors_(name, result, options.max_errors) {}
+BundleDecoder::BundleDecoder(std::string_view name, BundleReadOptions options)
+    : name_(name), options_(std::move(options)), errors_(options_.max_errors) {}
 
-  void Line(int line, std::string_view text) {
-    absl::StatusOr<JsonValue> doc = ParseJson(text);
-    if (!doc.ok()) {
-      errors_.Add(line, "json", absl::StrFormat("invalid JSON: %s", doc.status().message()));
-      return;
-    }
-    if (doc->type != JsonValue::Type::kObject) {
-      errors_.Add(line, "json", absl::StrFormat("expected an object, got %s", doc->TypeName()));
-      return;
-    }
-    Fields f(*doc, line, &errors_);
-    std::optional<std::string> type = f.String("type", true);
-    if (!type) return;
-    if (*type == "incident") return Incident(f, *doc);
-    if (*type == "dependency") return Dependency(f);
-    if (*type == "change") return Change(f);
-    if (*type == "series") return Series(f, *doc);
-    if (*type == "histogram") return Histogram(f, *doc);
-    if (*type == "upstream") return Upstream(f);
-    if (*type == "eval_set") return EvalSet(f);
-    if (*type == "dependency_health") return DependencyHealth(f);
-    std::string msg = absl::StrFormat(
-        "unknown record type \"%s\" (known: incident, dependency, change, series, histogram, "
-        "upstream, eval_set, dependency_health)",
-        Fields::Truncate(*type));
-    if (options_.lenient) {
-      result_->warnings.push_back(BundleError{"", line, "type", msg}.ToString());
-    } else {
-      f.Error("type", msg);
-    }
-  }
-
-  void Finish(std::string_view name, int last_line) {
-    if (incident_line_ == 0 && options_.require_incident) {
-      errors_.Add(last_line > 0 ? 1 : 0, "type",
-                  "the bundle has no incident record (exactly one is required)");
-    }
-    std::vector<std::string> cycle = graph_.FindCycle();
-    if (!cycle.empty()) {
-      errors_.Add(dependency_lines_[cycle.front()], "depends_on",
-                  absl::StrFormat("dependency cycle: %s", absl::StrJoin(cycle, " -> ")));
-    }
-    (void)name;
-    result_->has_incident = incident_line_ != 0;
-  }
-
-  bool full() const { return errors_.full(); }
-  v1::Bundle& bundle() { return result_->bundle; }
-
- private:
-  void Incident(Fields& f, const JsonValue& doc) {
-    if (incident_line_ != 0) {
-      f.Error("type", absl::StrFormat("a second incident record (the first is at line %d); a "
-                                      "bundle holds exactly one",
-                                      incident_line_));
-      return;
-    }
-    incident_line_ = f.line();
-    v1::Incident* inc = bundle().mutable_incident();
-    if (auto id = f.String("id", true, kMaxIdLength)) {
-      if (id->empty()) f.Error("id", "must not be empty");
-      inc->set_id(*id);
-    }
-    if (auto title = f.String("title", false)) inc->set_title(*title);
-    const JsonValue* alerts = f.Typed("alerts", true, JsonValue::Type::kArray, "an array");
-    if (alerts != nullptr && alerts->items.empty()) f.Error("alerts", "needs at least one alert");
-    if (alerts != nullptr) {
-      for (size_t i = 0; i < alerts->items.size(); ++i) {
-        std::string prefix = absl::StrFormat("alerts[%d].", i);
-        const JsonValue& a = alerts->items[i];
-        if (a.type != JsonValue::Type::kObject) {
-          f.Error(absl::StrFormat("alerts[%d]", i),
-                  absl::StrFormat("expected an object, got %s", a.TypeName()));
-          continue;
-        }
-        Fields af(a, f.line(), f.errors(), prefix);
-        v1::Alert* alert = inc->add_alerts();
-        if (auto v = af.String("name", false)) alert->set_name(*v);
-        if (auto v = af.Name("service", true)) alert->set_service(*v);
-        if (auto v = af.Name("metric", true)) alert->set_metric(*v);
-        if (auto v = af.Labels("labels")) alert->mutable_labels()->insert(v->begin(), v->end());
-        if (auto v = af.Time("fired_at", true)) *alert->mutable_fired_at() = FromMs(*v);
-        if (auto v = af.String("severity", false)) alert->set_severity(*v);
-      }
-    }
-    const JsonValue* expected = f.Typed("expected", false, JsonValue::Type::kObject, "an object");
-    if (expected != nullptr) {
-      Fields ef(*expected, f.line(), f.errors(), "expected.");
-      v1::Expected* e = inc->mutable_expected();
-      if (auto v = ef.String("category", false)) e->set_category(*v);
-      if (auto v = ef.String("change_id", false, kMaxIdLength)) e->set_change_id(*v);
-      if (auto v = ef.NonNegativeInteger("mttr_target_minutes", false)) {
-        e->set_mttr_target_minutes(static_cast<int32_t>(*v));
-      }
-    }
-    (void)doc;
-  }
-
-  void Dependency(Fields& f) {
-    v1::Dependency d;
-    std::optional<std::string> service = f.Name("service", true);
-    const JsonValue* deps = f.Typed("depends_on", true, JsonValue::Type::kArray, "an array");
-    if (deps != nullptr) {
-      for (size_t i = 0; i < deps->items.size(); ++i) {
-        const JsonValue& v = deps->items[i];
-        std::string path = absl::StrFormat("depends_on[%d]", i);
-        if (v.type != JsonValue::Type::kString) {
-          f.Error(path, absl::StrFormat("expected a string, got %s", v.TypeName()));
-        } else if (!IsValidName(v.text)) {
-          f.Error(path, absl::StrFormat("\"%s\" is not a valid name ([A-Za-z0-9_.:-]{1,128})",
-                                        Fields::Truncate(v.text)));
-        } else {
-          d.add_depends_on(v.text);
-        }
-      }
-    }
-    if (!f.ok() || !service) return;
-    d.set_service(*service);
-    // A service's records add up: two records for one service mean both edges.
-    std::vector<std::string> edges;
-    if (auto it = graph_.edges().find(*service); it != graph_.edges().end()) edges = it->second;
-    edges.insert(edges.end(), d.depends_on().begin(), d.depends_on().end());
-    graph_.Set(*service, edges);
-    dependency_lines_.emplace(*service, f.line());
-    *bundle().mutable_records()->add_dependencies() = std::move(d);
-  }
-
-  void Change(Fields& f) {
-    v1::Change c;
-    if (auto v = f.String("id", true, kMaxIdLength)) {
-      if (v->empty()) f.Error("id", "must not be empty");
-      c.set_id(*v);
-    }
-    if (auto v = f.Time("time", true)) *c.mutable_time() = FromMs(*v);
-    if (auto v = f.String("kind", true)) {
-      if (!IsChangeKind(*v)) {
-        f.Error("kind", absl::StrFormat("unknown change kind \"%s\" (known: %s)",
-                                        Fields::Truncate(*v), absl::StrJoin(ChangeKinds(), ", ")));
-      }
-      c.set_kind(*v);
-    }
-    if (auto v = f.Name("service", true, /*allow_star=*/true)) c.set_service(*v);
-    if (auto v = f.String("version", false)) c.set_version(*v);
-    if (auto v = f.String("previous_version", false)) c.set_previous_version(*v);
-    if (auto v = f.String("actor", false)) c.set_actor(*v);
-    if (auto v = f.String("summary", false)) c.set_summary(*v);
-    if (auto v = f.Name("source", false)) c.set_source(*v);
-    if (auto v = f.String("url", false)) c.set_url(*v);
-    if (f.ok()) *bundle().mutable_records()->add_changes() = std::move(c);
-  }
-
-  void Series(Fields& f, const JsonValue& doc) {
-    v1::Series s;
-    if (auto v = f.Name("metric", true)) s.set_metric(*v);
-    if (auto labels = f.Labels("labels")) {
-      auto svc = labels->find("service");
-      if (svc != labels->end() && !IsValidName(svc->second)) {
-        f.Error("labels.service",
-                absl::StrFormat("\"%s\" is not a valid name ([A-Za-z0-9_.:-]{1,128})",
-                                Fields::Truncate(svc->second)));
-      }
-      s.mutable_labels()->insert(labels->begin(), labels->end());
-    }
-    const JsonValue* points = f.Typed("points", true, JsonValue::Type::kArray, "an array");
-    std::map<int64_t, double> sorted;  // A repeated timestamp keeps the last value.
-    if (points != nullptr) {
-      for (size_t i = 0; i < points->items.size() && !errors_.full(); ++i) {
-        const JsonValue& p = points->items[i];
-        std::string path = absl::StrFormat("points[%d]", i);
-        if (p.type != JsonValue::Type::kArray || p.items.size() != 2) {
-          f.Error(path, "expected [unix_milliseconds, value]");
-          continue;
-        }
-        std::optional<double> t = f.CheckNumber(p.items[0], path + "[0]");
-        std::optional<double> v = f.CheckNumber(p.items[1], path + "[1]");
-        if (t && (*t != std::floor(*t) || std::fabs(*t) > static_cast<double>(kMaxSafeInteger))) {
-          f.Error(path + "[0]",
-                  absl::StrFormat("%s is not a whole number of milliseconds", p.items[0].text));
-          t.reset();
-        }
-        if (t && v) sorted[static_cast<int64_t>(*t)] = *v;
-      }
-    }
-    (void)doc;
-    if (!f.ok()) return;
-    for (const auto& [t, v] : sorted) {
-      v1::Point* p = s.add_points();
-      p->set_t_ms(t);
-      p->set_value(v);
-    }
-    *bundle().mutable_records()->add_series() = std::move(s);
-  }
-
-  void Histogram(Fields& f, const JsonValue& doc) {
-    v1::Histogram h;
-    std::optional<std::string> feature = f.Name("feature", true);
-    std::optional<std::string> service = f.Name("service", true);
-    std::optional<int64_t> start = f.Time("start", true);
-    std::optional<int64_t> end = f.Time("end", true);
-    if (start && end && *end <= *start) f.Error("end", "must be after start");
-    const JsonValue* edges = f.Typed("edges", false, JsonValue::Type::kArray, "an array");
-    const JsonValue* counts = f.Typed("counts", false, JsonValue::Type::kArray, "an array");
-    const JsonValue* cats = f.Typed("categories", false, JsonValue::Type::kObject, "an object");
-    bool numeric = doc.Find("edges") != nullptr || doc.Find("counts") != nullptr;
-    if (numeric && cats != nullptr) {
-      f.Error("categories", "a histogram has either edges and counts, or categories, not both");
-    } else if (numeric) {
-      if (edges == nullptr && doc.Find("edges") == nullptr)
-        f.Error("edges", "missing required field");
-      if (counts == nullptr && doc.Find("counts") == nullptr) {
-        f.Error("counts", "missing required field");
-      }
-      if (edges != nullptr) {
-        if (edges->items.size() < 2) f.Error("edges", "needs at least 2 edges");
-        for (size_t i = 0; i < edges->items.size(); ++i) {
-          std::optional<double> e = f.CheckNumber(edges->items[i], absl::StrFormat("edges[%d]", i));
-          if (!e) continue;
-          if (h.edges_size() > 0 && *e <= h.edges(h.edges_size() - 1)) {
-            f.Error(absl::StrFormat("edges[%d]", i),
-                    absl::StrFormat("edges must be strictly increasing (%g after %g)", *e,
-                                    h.edges(h.edges_size() - 1)));
-          }
-          h.add_edges(*e);
-        }
-      }
-      if (counts != nullptr) {
-        for (size_t i = 0; i < counts->items.size(); ++i) {
-          std::string path = absl::StrFormat("counts[%d]", i);
-          std::optional<double> c = f.CheckNumber(counts->items[i], path);
-          if (!c) continue;
-          if (*c < 0) f.Error(path, absl::StrFormat("negative count %g", *c));
-          h.add_counts(*c);
-        }
-      }
-      if (edges != nullptr && counts != nullptr &&
-          counts->items.size() + 1 != edges->items.size()) {
-        f.Error("counts", absl::StrFormat("%d counts for %d edges (n edges need n-1 counts)",
-                                          counts->items.size(), edges->items.size()));
-      }
-    } else if (cats != nullptr) {
-      for (const auto& [k, v] : cats->members) {
-        std::string path = absl::StrFormat("categories.%s", k);
-        std::optional<double> c = f.CheckNumber(v, path);
-        if (!c) continue;
-        if (*c < 0) f.Error(path, absl::StrFormat("negative count %g", *c));
-        (*h.mutable_categories())[k] = *c;
-      }
-    } else {
-      f.Error("edges", "missing required field: a histogram needs edges and counts, or categories");
-    }
-    if (!f.ok()) return;
-    h.set_feature(*feature);
-    h.set_service(*service);
-    *h.mutable_start() = FromMs(*start);
-    *h.mutable_end() = FromMs(*end);
-    std::string key = *service + "/" + *feature;
-    auto [it, inserted] = feature_edges_.try_emplace(key, FeatureEdges{f.line(), h});
-    if (!inserted) {
-      const v1::Histogram& first = it->second.first;
-      bool same = first.edges_size() == h.edges_size();
-      for (int i = 0; same && i < h.edges_size(); ++i) same = first.edges(i) == h.edges(i);
-      if (!same) {
-        f.Error("edges",
-                absl::StrFormat("edges [%s] differ from feature %s's edges [%s] (first at line %d)",
-                                absl::StrJoin(h.edges(), ","), key,
-                                absl::StrJoin(first.edges(), ","), it->second.line));
+void BundleDecoder::Feed(std::string_view bytes) {
+  while (!bytes.empty() && !full()) {
+    size_t nl = bytes.find('\n');
+    if (nl == std::string_view::npos) {
+      if (partial_.size() + bytes.size() > options_.max_line_bytes) {
+        errors_.Add(Origin{name_, line_ + 1}, "json",
+                    absl::StrFormat("line longer than %d bytes", options_.max_line_bytes));
+        partial_.clear();
         return;
       }
+      partial_.append(bytes);
+      return;
     }
-    *bundle().mutable_records()->add_histograms() = std::move(h);
+    std::string_view text = bytes.substr(0, nl);
+    bytes.remove_prefix(nl + 1);
+    if (!partial_.empty()) {
+      partial_.append(text);
+      std::string whole = std::move(partial_);
+      partial_.clear();
+      Line(whole);
+    } else {
+      Line(text);
+    }
   }
+}
 
-  void Upstream(Fields& f) {
-    v1::Upstream u;
-    if (auto v = f.Name("source", true)) u.set_source(*v);
-    if (auto v = f.Name("consumer", true)) u.set_consumer(*v);
-    if (auto v = f.Time("time", true)) *u.mutable_time() = FromMs(*v);
-    if (auto v = f.NonNegativeInteger("row_count", false)) u.set_row_count(*v);
-    if (auto v = f.String("schema_fingerprint", false)) u.set_schema_fingerprint(*v);
-    if (auto v = f.Time("last_seen", false)) *u.mutable_last_seen() = FromMs(*v);
-    if (auto v = f.NonNegativeInteger("freshness_sla_seconds", false)) {
-      u.set_freshness_sla_seconds(*v);
-    }
-    if (f.ok()) *bundle().mutable_records()->add_upstreams() = std::move(u);
+template <typename Record>
+bool BundleDecoder::Valid(const Record& r, bool allow_nan) {
+  size_t before = errors_.size();
+  Origin at{name_, line_, "", /*bundle=*/true};
+  if constexpr (std::is_same_v<Record, v1::Series>) {
+    Validate(r, at, options_.limits, &errors_, allow_nan);
+  } else {
+    Validate(r, at, options_.limits, &errors_);
   }
+  return errors_.size() == before;
+}
 
-  void EvalSet(Fields& f) {
-    v1::EvalSet e;
-    if (auto v = f.Name("service", true)) e.set_service(*v);
-    if (auto v = f.String("name", true, kMaxNameLength)) e.set_name(*v);
-    if (auto v = f.Time("time", true)) *e.mutable_time() = FromMs(*v);
-    if (auto v = f.Time("refreshed_at", true)) *e.mutable_refreshed_at() = FromMs(*v);
-    if (auto v = f.Number("catalog_turnover", false)) {
-      if (*v < 0) f.Error("catalog_turnover", absl::StrFormat("negative value %g", *v));
-      e.set_catalog_turnover(*v);
-    }
-    if (f.ok()) *bundle().mutable_records()->add_eval_sets() = std::move(e);
+void BundleDecoder::Line(std::string_view text) {
+  ++line_;
+  if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
+  if (text.find_first_not_of(" \t") == std::string_view::npos) return;
+  const Origin at{name_, line_, "", /*bundle=*/true};
+  absl::StatusOr<JsonValue> doc = ParseJson(text);
+  if (!doc.ok()) {
+    errors_.Add(at, "json", absl::StrFormat("invalid JSON: %s", doc.status().message()));
+    return;
   }
-
-  void DependencyHealth(Fields& f) {
-    v1::DependencyHealth d;
-    if (auto v = f.Name("service", true)) d.set_service(*v);
-    if (auto v = f.String("check", true, kMaxNameLength)) {
-      if (v->empty()) f.Error("check", "must not be empty");
-      d.set_check(*v);
-    }
-    if (auto v = f.Time("time", true)) *d.mutable_time() = FromMs(*v);
-    if (auto v = f.Number("value", true)) d.set_value(*v);
-    if (auto v = f.Number("min", false)) d.set_min(*v);
-    if (auto v = f.Number("max", false)) d.set_max(*v);
-    if (d.has_min() && d.has_max() && d.min() > d.max()) {
-      f.Error("max", absl::StrFormat("max %g is below min %g", d.max(), d.min()));
-    }
-    if (f.ok()) *bundle().mutable_records()->add_dependency_health() = std::move(d);
+  if (doc->type != JsonValue::Type::kObject) {
+    errors_.Add(at, "json", absl::StrFormat("expected an object, got %s", doc->TypeName()));
+    return;
   }
+  Fields f(*doc, at, &errors_);
+  std::optional<std::string> type = f.String("type", true);
+  if (!type) return;
+  if (*type == "incident") return Incident(f);
+  if (*type == "dependency") return Dependency(f);
+  if (*type == "change") return Change(f);
+  if (*type == "series") return Series(f);
+  if (*type == "histogram") return Histogram(f);
+  if (*type == "upstream") return Upstream(f);
+  if (*type == "eval_set") return EvalSet(f);
+  if (*type == "dependency_health") return DependencyHealth(f);
+  v1::InputError unknown;
+  unknown.set_line(line_);
+  unknown.set_field("type");
+  unknown.set_message(absl::StrFormat(
+      "unknown record type \"%s\" (known: incident, dependency, change, series, histogram, "
+      "upstream, eval_set, dependency_health)",
+      type->size() > 64 ? type->substr(0, 61) + "..." : *type));
+  if (options_.lenient) {
+    warnings_.push_back(Render(unknown));
+  } else {
+    f.Error("type", unknown.message());
+  }
+}
 
-  struct FeatureEdges {
-    int line;
-    v1::Histogram first;
-  };
+void BundleDecoder::Finish() {
+  if (!partial_.empty() && !full()) {
+    std::string last = std::move(partial_);
+    partial_.clear();
+    Line(last);
+  }
+  if (full()) return;
+  if (incident_line_ == 0 && options_.require_incident) {
+    errors_.Add(Origin{name_, line_ > 0 ? 1 : 0}, "type",
+                "the bundle has no incident record (exactly one is required)");
+  }
+  std::vector<std::string> cycle = graph_.FindCycle();
+  if (!cycle.empty()) {
+    errors_.Add(Origin{name_, dependency_lines_[cycle.front()]}, "depends_on",
+                absl::StrFormat("dependency cycle: %s", absl::StrJoin(cycle, " -> ")));
+  }
+}
 
-  const BundleReadOptions& options_;
-  BundleReadResult* result_;
-  Errors errors_;
-  int incident_line_ = 0;
-  DependencyGraph graph_;
-  std::map<std::string, int> dependency_lines_;
-  std::map<std::string, FeatureEdges> feature_edges_;
-};
+void BundleDecoder::Incident(Fields& f) {
+  if (incident_line_ != 0) {
+    f.Error("type", absl::StrFormat("a second incident record (the first is at line %d); a "
+                                    "bundle holds exactly one",
+                                    incident_line_));
+    return;
+  }
+  v1::Incident inc;
+  if (auto id = f.String("id", true)) inc.set_id(*id);
+  if (auto title = f.String("title", false)) inc.set_title(*title);
+  const JsonValue* alerts = f.Typed("alerts", true, JsonValue::Type::kArray, "an array");
+  if (alerts != nullptr) {
+    for (size_t i = 0; i < alerts->items.size(); ++i) {
+      const JsonValue& a = alerts->items[i];
+      if (a.type != JsonValue::Type::kObject) {
+        f.Error(absl::StrFormat("alerts[%d]", i),
+                absl::StrFormat("expected an object, got %s", a.TypeName()));
+        continue;
+      }
+      Fields af(a, f.at(), f.errors(), absl::StrFormat("alerts[%d].", i));
+      v1::Alert* alert = inc.add_alerts();
+      if (auto v = af.String("name", false)) alert->set_name(*v);
+      if (auto v = af.String("service", true)) alert->set_service(*v);
+      if (auto v = af.String("metric", true)) alert->set_metric(*v);
+      af.Labels("labels", alert->mutable_labels());
+      if (auto v = af.Time("fired_at", true)) *alert->mutable_fired_at() = FromMs(*v);
+      if (auto v = af.String("severity", false)) alert->set_severity(*v);
+      if (!af.ok()) f.MarkBad();
+    }
+  }
+  const JsonValue* expected = f.Typed("expected", false, JsonValue::Type::kObject, "an object");
+  if (expected != nullptr) {
+    Fields ef(*expected, f.at(), f.errors(), "expected.");
+    v1::Expected* e = inc.mutable_expected();
+    if (auto v = ef.String("category", false)) e->set_category(*v);
+    if (auto v = ef.String("change_id", false)) e->set_change_id(*v);
+    if (auto v = ef.Integer("mttr_target_minutes", false)) {
+      e->set_mttr_target_minutes(static_cast<int32_t>(std::clamp<int64_t>(*v, -1, 1 << 30)));
+    }
+  }
+  incident_line_ = line_;
+  if (f.ok() && Valid(inc)) incident_ = std::move(inc);
+}
+
+void BundleDecoder::Dependency(Fields& f) {
+  v1::Dependency d;
+  if (auto v = f.String("service", true)) d.set_service(*v);
+  f.Strings("depends_on", true, d.mutable_depends_on());
+  if (!f.ok() || !Valid(d)) return;
+  // A service's records add up: two records for one service mean both edges.
+  std::vector<std::string> edges;
+  if (auto it = graph_.edges().find(d.service()); it != graph_.edges().end()) edges = it->second;
+  edges.insert(edges.end(), d.depends_on().begin(), d.depends_on().end());
+  graph_.Set(d.service(), edges);
+  dependency_lines_.emplace(d.service(), line_);
+  *records_.add_dependencies() = std::move(d);
+}
+
+void BundleDecoder::Change(Fields& f) {
+  v1::Change c;
+  if (auto v = f.String("id", true)) c.set_id(*v);
+  if (auto v = f.Time("time", true)) *c.mutable_time() = FromMs(*v);
+  if (auto v = f.String("kind", true)) c.set_kind(*v);
+  if (auto v = f.String("service", true)) c.set_service(*v);
+  if (auto v = f.String("version", false)) c.set_version(*v);
+  if (auto v = f.String("previous_version", false)) c.set_previous_version(*v);
+  if (auto v = f.String("actor", false)) c.set_actor(*v);
+  if (auto v = f.String("summary", false)) c.set_summary(*v);
+  if (auto v = f.String("source", false)) c.set_source(*v);
+  if (auto v = f.String("url", false)) c.set_url(*v);
+  if (f.ok() && Valid(c)) *records_.add_changes() = std::move(c);
+}
+
+void BundleDecoder::Series(Fields& f) {
+  v1::Series s;
+  if (auto v = f.String("metric", true)) s.set_metric(*v);
+  f.Labels("labels", s.mutable_labels());
+  const JsonValue* points = f.Typed("points", true, JsonValue::Type::kArray, "an array");
+  std::map<int64_t, double> sorted;  // A repeated timestamp keeps the last value.
+  if (points != nullptr) {
+    for (size_t i = 0; i < points->items.size() && !full(); ++i) {
+      const JsonValue& p = points->items[i];
+      std::string path = absl::StrFormat("points[%d]", i);
+      if (p.type != JsonValue::Type::kArray || p.items.size() != 2) {
+        f.Error(path, "expected [unix_milliseconds, value]");
+        continue;
+      }
+      std::optional<double> t = f.CheckNumber(p.items[0], path + "[0]");
+      std::optional<double> v = f.CheckNumber(p.items[1], path + "[1]");
+      if (t && (*t != std::floor(*t) || std::fabs(*t) > static_cast<double>(kMaxSafeInteger))) {
+        f.Error(path + "[0]",
+                absl::StrFormat("%s is not a whole number of milliseconds", p.items[0].text));
+        t.reset();
+      }
+      if (t && v) sorted[static_cast<int64_t>(*t)] = *v;
+    }
+  }
+  if (!f.ok()) return;
+  s.mutable_points()->Reserve(static_cast<int>(sorted.size()));
+  for (const auto& [t, v] : sorted) {
+    v1::Point* p = s.add_points();
+    p->set_t_ms(t);
+    p->set_value(v);
+  }
+  if (Valid(s)) *records_.add_series() = std::move(s);
+}
+
+void BundleDecoder::Histogram(Fields& f) {
+  v1::Histogram h;
+  if (auto v = f.String("feature", true)) h.set_feature(*v);
+  if (auto v = f.String("service", true)) h.set_service(*v);
+  if (auto v = f.Time("start", true)) *h.mutable_start() = FromMs(*v);
+  if (auto v = f.Time("end", true)) *h.mutable_end() = FromMs(*v);
+  const JsonValue* edges = f.Typed("edges", false, JsonValue::Type::kArray, "an array");
+  const JsonValue* counts = f.Typed("counts", false, JsonValue::Type::kArray, "an array");
+  const JsonValue* cats = f.Typed("categories", false, JsonValue::Type::kObject, "an object");
+  bool numeric = f.Has("edges") || f.Has("counts");
+  if (numeric && cats == nullptr) {
+    if (!f.Has("edges")) f.Error("edges", "missing required field");
+    if (!f.Has("counts")) f.Error("counts", "missing required field");
+  }
+  if (edges != nullptr) f.Numbers(*edges, "edges", h.mutable_edges());
+  if (counts != nullptr) f.Numbers(*counts, "counts", h.mutable_counts());
+  if (cats != nullptr) {
+    for (const auto& [k, v] : cats->members) {
+      std::optional<double> c = f.CheckNumber(v, "categories." + k);
+      if (c) (*h.mutable_categories())[k] = *c;
+    }
+  }
+  if (!f.ok() || !Valid(h)) return;
+  std::string key = h.service() + "/" + h.feature();
+  auto [it, inserted] = feature_edges_.try_emplace(
+      key, FeatureEdges{line_, std::vector<double>(h.edges().begin(), h.edges().end())});
+  if (!inserted && !std::equal(h.edges().begin(), h.edges().end(), it->second.edges.begin(),
+                               it->second.edges.end())) {
+    f.Error("edges",
+            absl::StrFormat("edges [%s] differ from feature %s's edges [%s] (first at line %d)",
+                            absl::StrJoin(h.edges(), ","), key,
+                            absl::StrJoin(it->second.edges, ","), it->second.line));
+    return;
+  }
+  *records_.add_histograms() = std::move(h);
+}
+
+void BundleDecoder::Upstream(Fields& f) {
+  v1::Upstream u;
+  if (auto v = f.String("source", true)) u.set_source(*v);
+  if (auto v = f.String("consumer", true)) u.set_consumer(*v);
+  if (auto v = f.Time("time", true)) *u.mutable_time() = FromMs(*v);
+  if (auto v = f.Integer("row_count", false)) u.set_row_count(*v);
+  if (auto v = f.String("schema_fingerprint", false)) u.set_schema_fingerprint(*v);
+  if (auto v = f.Time("last_seen", false)) *u.mutable_last_seen() = FromMs(*v);
+  if (auto v = f.Integer("freshness_sla_seconds", false)) u.set_freshness_sla_seconds(*v);
+  if (f.ok() && Valid(u)) *records_.add_upstreams() = std::move(u);
+}
+
+void BundleDecoder::EvalSet(Fields& f) {
+  v1::EvalSet e;
+  if (auto v = f.String("service", true)) e.set_service(*v);
+  if (auto v = f.String("name", true)) e.set_name(*v);
+  if (auto v = f.Time("time", true)) *e.mutable_time() = FromMs(*v);
+  if (auto v = f.Time("refreshed_at", true)) *e.mutable_refreshed_at() = FromMs(*v);
+  if (auto v = f.Number("catalog_turnover", false)) e.set_catalog_turnover(*v);
+  if (f.ok() && Valid(e)) *records_.add_eval_sets() = std::move(e);
+}
+
+void BundleDecoder::DependencyHealth(Fields& f) {
+  v1::DependencyHealth d;
+  if (auto v = f.String("service", true)) d.set_service(*v);
+  if (auto v = f.String("check", true)) d.set_check(*v);
+  if (auto v = f.Time("time", true)) *d.mutable_time() = FromMs(*v);
+  if (auto v = f.Number("value", true)) d.set_value(*v);
+  if (auto v = f.Number("min", false)) d.set_min(*v);
+  if (auto v = f.Number("max", false)) d.set_max(*v);
+  if (f.ok() && Valid(d)) *records_.add_dependency_health() = std::move(d);
+}
+
+namespace {
+
+BundleReadResult Result(BundleDecoder& decoder) {
+  BundleReadResult result;
+  result.errors = decoder.errors();
+  result.warnings = decoder.warnings();
+  if (result.ok()) {
+    result.has_incident = decoder.has_incident();
+    if (decoder.has_incident()) *result.bundle.mutable_incident() = decoder.incident();
+    result.bundle.mutable_records()->Swap(decoder.records());
+  }
+  return result;
+}
 
 }  // namespace
 
 BundleReadResult ReadBundle(std::string_view name, std::string_view content,
                             const BundleReadOptions& options) {
-  BundleReadResult result;
-  BundleParser parser(name, options, &result);
-  int line = 0;
-  size_t pos = 0;
-  while (pos < content.size() && !parser.full()) {
-    size_t nl = content.find('\n', pos);
-    if (nl == std::string_view::npos) nl = content.size();
-    std::string_view text = content.substr(pos, nl - pos);
-    pos = nl + 1;
-    ++line;
-    if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
-    if (text.find_first_not_of(" \t") == std::string_view::npos) continue;
-    parser.Line(line, text);
-  }
-  if (!parser.full()) parser.Finish(name, line);
-  if (!result.ok()) result.bundle.Clear();
-  return result;
+  BundleDecoder decoder(name, options);
+  decoder.Feed(content);
+  decoder.Finish();
+  return Result(decoder);
 }
 
 BundleReadResult ReadBundleFile(const std::string& path, const BundleReadOptions& options) {
-  // gzread reads plain files as they are and gunzips gzip ones.
-  gzFile f = gzopen(path.c_str(), "rb");
-  if (f == nullptr) {
+  BundleDecoder decoder(path, options);
+  absl::Status s = ReadGzipOrPlainFile(path, [&](std::string_view chunk) {
+    decoder.Feed(chunk);
+    return !decoder.full();
+  });
+  if (!s.ok()) {
     BundleReadResult r;
-    r.errors.push_back({path, 0, "file", "cannot open: " + std::string(std::strerror(errno))});
+    v1::InputError* e = r.errors.add_errors();
+    e->set_source(path);
+    e->set_field("file");
+    e->set_message(std::string(s.message()));
     return r;
   }
-  std::string content;
-  char buf[1 << 16];
-  int n;
-  while ((n = gzread(f, buf, sizeof(buf))) > 0) content.append(buf, static_cast<size_t>(n));
-  int err = 0;
-  const char* msg = n < 0 ? gzerror(f, &err) : nullptr;
-  gzclose(f);
-  if (n < 0) {
-    BundleReadResult r;
-    r.errors.push_back({path, 0, "file", std::string("cannot read: ") + msg});
-    return r;
-  }
-  return ReadBundle(path, content, options);
+  decoder.Finish();
+  return Result(decoder);
 }
 
 }  // namespace triage::collectors

@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "absl/strings/str_format.h"
+#include "triage/base/names.h"
 
 namespace triage::collectors {
 
@@ -199,14 +200,21 @@ class Parser {
   }
 
   bool String(std::string* out) {
+    const size_t start = pos_;
     ++pos_;  // Opening quote.
+    bool high_bytes = false;
     while (true) {
       if (pos_ >= s_.size()) return Fail("unterminated string");
       char c = s_[pos_];
       if (c == '"') {
+        if (high_bytes && !IsValidUtf8(*out)) {
+          pos_ = start;
+          return Fail("a string that is not valid UTF-8");
+        }
         ++pos_;
         return true;
       }
+      high_bytes = high_bytes || static_cast<unsigned char>(c) >= 0x80;
       if (static_cast<unsigned char>(c) < 0x20) return Fail("control character in a string");
       if (c != '\\') {
         out->push_back(c);
@@ -250,6 +258,8 @@ class Parser {
               return Fail("unpaired surrogate in \\u escape");
             }
             cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+          } else if (cp >= 0xdc00 && cp < 0xe000) {
+            return Fail("unpaired surrogate in \\u escape");
           }
           AppendUtf8(out, cp);
           break;

@@ -5,17 +5,16 @@
 #include "absl/strings/str_format.h"
 #include "google/protobuf/arena.h"
 #include "prometheus/remote.pb.h"
-#include "triage/base/names.h"
 
 namespace triage::collectors {
 
 absl::Status DecodeRemoteWrite(std::string_view body, size_t max_decoded_bytes,
-                               v1::RecordBatch* batch, int64_t* samples) {
+                               const Limits& limits, v1::RecordBatch* batch, int64_t* samples) {
   size_t decoded_size = 0;
   if (!snappy::GetUncompressedLength(body.data(), body.size(), &decoded_size)) {
-    return absl::InvalidArgumentError(
-        "snappy: not a snappy block (remote_write bodies are "
-        "snappy block-compressed protobuf)");
+    return InvalidField("body",
+                        "snappy: not a snappy block (remote_write bodies are snappy "
+                        "block-compressed protobuf)");
   }
   if (decoded_size > max_decoded_bytes) {
     return absl::ResourceExhaustedError(
@@ -24,46 +23,46 @@ absl::Status DecodeRemoteWrite(std::string_view body, size_t max_decoded_bytes,
   }
   std::string decoded;
   if (!snappy::Uncompress(body.data(), body.size(), &decoded)) {
-    return absl::InvalidArgumentError("snappy: corrupt block");
+    return InvalidField("body", "snappy: corrupt block");
   }
   google::protobuf::Arena arena;
   auto* request = google::protobuf::Arena::CreateMessage<prometheus::WriteRequest>(&arena);
   if (!request->ParseFromString(decoded)) {
-    return absl::InvalidArgumentError("protobuf: cannot parse prometheus.WriteRequest");
+    return InvalidField("body",
+                        "protobuf: cannot parse prometheus.WriteRequest (or a string in it is not "
+                        "valid UTF-8)");
   }
   *samples = 0;
+  InputErrorList errors;
   batch->mutable_series()->Reserve(request->timeseries_size());
-  for (int i = 0; i < request->timeseries_size(); ++i) {
+  for (int i = 0; i < request->timeseries_size() && !errors.full(); ++i) {
     const prometheus::TimeSeries& ts = request->timeseries(i);
+    const Origin at{.prefix = absl::StrFormat("timeseries[%d]", i)};
     v1::Series* s = batch->add_series();
+    bool repeated = false;
     for (const prometheus::Label& l : ts.labels()) {
       if (l.name() == "__name__") {
+        repeated = repeated || !s->metric().empty();
         s->set_metric(l.value());
       } else {
-        (*s->mutable_labels())[l.name()] = l.value();
+        repeated = !s->mutable_labels()->try_emplace(l.name(), l.value()).second || repeated;
       }
     }
+    if (repeated) errors.Add(at, "labels", "a label name appears twice");
     if (s->metric().empty()) {
-      return absl::InvalidArgumentError(absl::StrFormat("timeseries[%d]: no __name__ label", i));
-    }
-    if (!IsValidName(s->metric())) {
-      return absl::InvalidArgumentError(
-          absl::StrFormat("timeseries[%d]: metric \"%s\" is not a valid name", i, s->metric()));
-    }
-    if (auto it = s->labels().find("service");
-        it != s->labels().end() && !IsValidName(it->second)) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "timeseries[%d]: label service=\"%s\" is not a valid name", i, it->second));
+      errors.Add(at, "labels", "no __name__ label");
+      continue;
     }
     s->mutable_points()->Reserve(ts.samples_size());
     for (const prometheus::Sample& sample : ts.samples()) {
       v1::Point* p = s->add_points();
       p->set_t_ms(sample.timestamp());
       p->set_value(sample.value());
-      ++*samples;
     }
+    *samples += ts.samples_size();
+    Validate(*s, at, limits, &errors, /*allow_nan=*/true);
   }
-  return absl::OkStatus();
+  return errors.ToStatus();
 }
 
 }  // namespace triage::collectors

@@ -119,8 +119,14 @@ function showError(e) {
 
 async function loadList() {
   try {
-    const r = await api('TriageService/ListIncidents');
-    const rows = (r.incidents || []).map((v) => {
+    const incidents = [];
+    let token = '';
+    do {  // Every page (the server pages at 500 incidents or 16 MiB).
+      const r = await api('TriageService/ListIncidents', token ? { page_token: token } : {});
+      incidents.push(...(r.incidents || []));
+      token = r.next_page_token || '';
+    } while (token);
+    const rows = incidents.map((v) => {
       const alerts = v.incident.alerts || [];
       const fired = alerts.length ? Math.max(...alerts.map((a) => ms(a.fired_at))) : 0;
       const open = !v.state || v.state.status !== 'resolved';

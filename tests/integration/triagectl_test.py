@@ -159,15 +159,16 @@ class RulesCheckTest(unittest.TestCase):
             f.write(text[:start] + text[end:])  # A retrospective that dropped code_deploy.
         try:
             scenarios = os.path.join(SOURCE, "deploy", "demo", "scenarios")
+            n = len([x for x in os.listdir(scenarios) if x.endswith(".jsonl.gz")])
             r = run("rules", "check", f.name, "--regress", scenarios)
             self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
             self.assertIn("ok, 9 categories", r.stdout)
             self.assertRegex(r.stdout, r"p01-code-deploy +expected code_deploy +got rare_class +FAIL")
-            self.assertEqual(r.stdout.splitlines()[-1], "11 passed, 1 failed")
+            self.assertEqual(r.stdout.splitlines()[-1], f"{n - 1} passed, 1 failed")
             r = run("rules", "check", os.path.join(SOURCE, "rules", "default_tree.textproto"),
                     "--regress", scenarios)
             self.assertEqual(r.returncode, 0, r.stdout)
-            self.assertEqual(r.stdout.splitlines()[-1], "12 passed, 0 failed")
+            self.assertEqual(r.stdout.splitlines()[-1], f"{n} passed, 0 failed")
         finally:
             os.unlink(f.name)
 

@@ -23,7 +23,7 @@ constexpr char kIncident[] =
 std::vector<std::string> Errors(const std::string& body, BundleReadOptions options = {}) {
   BundleReadResult r = ReadBundle("b.jsonl", body, options);
   std::vector<std::string> out;
-  for (const BundleError& e : r.errors) out.push_back(e.ToString());
+  for (const v1::InputError& e : r.errors.errors()) out.push_back(Render(e));
   if (!r.ok()) {
     EXPECT_EQ(r.bundle.ByteSizeLong(), 0u) << "a bundle with errors yields no records";
   }
@@ -199,8 +199,8 @@ TEST(BundleReaderTest, ReportsAllErrorsUpToTheCap) {
   EXPECT_EQ(all.front(), "b.jsonl:2: id: missing required field");
   EXPECT_EQ(all.back(), "b.jsonl:11: service: missing required field");
   BundleReadResult capped = ReadBundle("b.jsonl", body, {.max_errors = 5});
-  EXPECT_EQ(capped.errors.size(), 5u);
-  EXPECT_TRUE(capped.truncated);
+  EXPECT_EQ(capped.errors.errors_size(), 5);
+  EXPECT_TRUE(capped.errors.truncated());
   EXPECT_THAT(std::string(capped.ToStatus().message()), HasSubstr("stopped after 5 errors"));
 }
 
@@ -221,7 +221,7 @@ TEST(BundleReaderTest, ReadsGzipAndPlainFiles) {
   }
   BundleReadResult missing = ReadBundleFile(dir + "/nope.jsonl");
   ASSERT_FALSE(missing.ok());
-  EXPECT_THAT(missing.errors[0].ToString(), HasSubstr("nope.jsonl:0: file: cannot open"));
+  EXPECT_THAT(Render(missing.errors.errors(0)), HasSubstr("nope.jsonl:0: file: cannot open"));
 }
 
 }  // namespace

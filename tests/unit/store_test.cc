@@ -113,7 +113,7 @@ TEST(StoreTest, HistogramEdgesMustMatchTheRegisteredEdgesAndNothingIsWritten) {
   *bad.add_histograms() = Numeric("svc", "f", kT + 3600000, kT + 7200000, {0, 1, 3}, {1, 2});
   absl::Status s = store->Write(bad);
   EXPECT_TRUE(absl::IsInvalidArgument(s));
-  EXPECT_THAT(s.message(), HasSubstr("histograms[0]: edges"));
+  EXPECT_THAT(s.message(), HasSubstr("histograms[0].edges: feature f of service svc"));
   EXPECT_TRUE(store->ChangesBetween(0, kT * 2)->empty()) << "a failed batch writes nothing";
   EXPECT_EQ(store->Histograms("svc", 0, kT * 2)->size(), 1u);
 }

@@ -1,5 +1,6 @@
 // The spec's names: services, metrics, features and sources are
-// [A-Za-z0-9_.:-]{1,128}; change kinds come from a closed list. Thread-safe.
+// [A-Za-z0-9_.:-]{1,128}; label names are Prometheus's [a-zA-Z_][a-zA-Z0-9_]*;
+// change kinds come from a closed list; every string is UTF-8. Thread-safe.
 #pragma once
 
 #include <string>
@@ -11,6 +12,12 @@ namespace triage {
 constexpr size_t kMaxNameLength = 128;
 
 bool IsValidName(std::string_view name);
+
+// Prometheus label names: [a-zA-Z_][a-zA-Z0-9_]* (any length; callers cap it).
+bool IsValidLabelName(std::string_view name);
+
+// Well-formed UTF-8: no overlong forms, surrogates or code points past U+10FFFF.
+bool IsValidUtf8(std::string_view text);
 
 // code_deploy, model_version, config, prompt_template, feature_schema,
 // ui_deploy, managed_service, infra, campaign.

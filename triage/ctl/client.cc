@@ -1,13 +1,12 @@
 #include "triage/ctl/client.h"
 
-#include <zlib.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
 
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "collectors/gzip.h"
 #include "grpcpp/create_channel.h"
 #include "triage/base/proto_json.h"
 #include "triage/base/time.h"
@@ -107,11 +106,6 @@ int IngestCommand(const std::string& server, const CommandLine& args) {
     return kBadInput;
   }
   const std::string& path = args.positional[0];
-  gzFile f = gzopen(path.c_str(), "rb");
-  if (f == nullptr) {
-    std::cerr << path << ": cannot open\n";
-    return kBadInput;
-  }
   auto stub = v1::IngestService::NewStub(Channel(server));
   grpc::ClientContext ctx;
   Deadline(&ctx, 300);
@@ -119,16 +113,20 @@ int IngestCommand(const std::string& server, const CommandLine& args) {
   std::unique_ptr<grpc::ClientWriter<v1::BundleChunk>> writer = stub->IngestBundle(&ctx, &response);
   v1::BundleChunk chunk;
   chunk.set_name(path);
-  std::string buf(1 << 20, '\0');
-  int n;
-  while ((n = gzread(f, buf.data(), static_cast<unsigned>(buf.size()))) > 0) {
-    chunk.set_ndjson(buf.data(), static_cast<size_t>(n));
-    if (!writer->Write(chunk)) break;
+  bool open = true;
+  auto flush = [&] {
+    open = open && writer->Write(chunk);
     chunk.clear_name();
-  }
-  gzclose(f);
-  if (n < 0) {
-    std::cerr << path << ": cannot read\n";
+    chunk.clear_ndjson();
+    return open;
+  };
+  absl::Status read = collectors::ReadGzipOrPlainFile(path, [&](std::string_view piece) {
+    chunk.mutable_ndjson()->append(piece);
+    return chunk.ndjson().size() < (1 << 20) || flush();
+  });
+  if (read.ok() && open && !chunk.ndjson().empty()) flush();
+  if (!read.ok()) {
+    std::cerr << path << ": " << read.message() << "\n";
     ctx.TryCancel();
     return kBadInput;
   }
@@ -221,11 +219,17 @@ int TriageCommand(const std::string& server, const CommandLine& args) {
 
 int IncidentsCommand(const std::string& server, const CommandLine& args) {
   auto stub = v1::TriageService::NewStub(Channel(server));
-  grpc::ClientContext ctx;
-  Deadline(&ctx);
   v1::ListIncidentsResponse response;
-  grpc::Status s = stub->ListIncidents(&ctx, v1::ListIncidentsRequest(), &response);
-  if (!s.ok()) return Failed(s);
+  v1::ListIncidentsRequest request;
+  do {  // Every page.
+    grpc::ClientContext ctx;
+    Deadline(&ctx);
+    v1::ListIncidentsResponse page;
+    grpc::Status s = stub->ListIncidents(&ctx, request, &page);
+    if (!s.ok()) return Failed(s);
+    for (v1::IncidentView& v : *page.mutable_incidents()) *response.add_incidents() = std::move(v);
+    request.set_page_token(page.next_page_token());
+  } while (!request.page_token().empty());
   if (args.Has("json")) {
     std::cout << ProtoJson(response) << "\n";
     return kOk;
@@ -309,19 +313,14 @@ int DrillCommand(const std::string& server, const CommandLine& args) {
   Deadline(&ctx, 300);
   const bool json = args.Has("json");
   if (p[0] == "start" && p.size() == 2) {
-    gzFile f = gzopen(p[1].c_str(), "rb");
-    if (f == nullptr) {
-      std::cerr << p[1] << ": cannot open\n";
+    absl::StatusOr<std::string> body = collectors::ReadGzipOrPlainFile(p[1]);
+    if (!body.ok()) {
+      std::cerr << p[1] << ": " << body.status().message() << "\n";
       return kBadInput;
     }
-    std::string body;
-    char buf[1 << 16];
-    int n;
-    while ((n = gzread(f, buf, sizeof(buf))) > 0) body.append(buf, static_cast<size_t>(n));
-    gzclose(f);
     v1::StartDrillRequest request;
     request.set_name(p[1]);
-    request.set_ndjson(body);
+    request.set_ndjson(*body);
     request.set_trainee(args.Get("trainee"));
     v1::Drill drill;
     grpc::Status s = stub->StartDrill(&ctx, request, &drill);

@@ -10,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "collectors/json.h"
+#include "collectors/validate.h"
 #include "google/protobuf/util/json_util.h"
 #include "triage/base/names.h"
 #include "triage/base/time.h"
@@ -95,7 +96,7 @@ AlertRouter::AlertRouter(store::Store& store, Core& core, const Clock& clock, Me
 
 AlertRouter::~AlertRouter() { Stop(); }
 
-absl::StatusOr<WebhookResult> AlertRouter::HandleWebhook(std::string_view body) {
+absl::StatusOr<v1::WebhookReply> AlertRouter::HandleWebhook(std::string_view body) {
   const int64_t now = clock_.NowMs();
   v1::AlertmanagerWebhook hook;
   google::protobuf::util::JsonParseOptions po;
@@ -105,24 +106,14 @@ absl::StatusOr<WebhookResult> AlertRouter::HandleWebhook(std::string_view body) 
     return absl::InvalidArgumentError("not an Alertmanager webhook: " +
                                       std::string(parsed.message()));
   }
-  if (!hook.version().empty() && hook.version() != "4") {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("version: webhook version \"%s\" is not supported (4 is)", hook.version()));
-  }
-  for (int i = 0; i < hook.alerts_size(); ++i) {
-    const v1::WebhookAlert& a = hook.alerts(i);
-    if (a.status() != "firing" && a.status() != "resolved") {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "alerts[%d].status: \"%s\" is neither firing nor resolved", i, a.status()));
-    }
-    if (a.fingerprint().empty()) {
-      return absl::InvalidArgumentError(absl::StrFormat("alerts[%d].fingerprint: missing", i));
-    }
-  }
+  collectors::InputErrorList errors;
+  collectors::Validate(hook, collectors::Origin{}, core_.options().limits, &errors);
+  if (!errors.empty()) return core_.Refused(errors.ToStatus());
   const int64_t window =
       ParseDurationMs(core_.tree()->settings().shared_alert_window()).value_or(10 * kMinuteMs);
 
-  WebhookResult result;
+  v1::WebhookReply result;
+  result.set_status("ok");
   std::lock_guard<std::mutex> lock(incidents_mu_);
   absl::StatusOr<std::vector<v1::IncidentState>> states = store_.ListIncidentStates();
   if (!states.ok()) return states.status();
@@ -136,9 +127,9 @@ absl::StatusOr<WebhookResult> AlertRouter::HandleWebhook(std::string_view body) 
   };
   std::set<std::string> to_walk;
   for (const v1::WebhookAlert& a : hook.alerts()) {
-    ++result.alerts;
+    result.set_alerts(result.alerts() + 1);
     if (a.labels().contains(kLoopLabel)) {  // Our own enriched alert routed back: ignore.
-      ++result.unchanged;
+      result.set_unchanged(result.unchanged() + 1);
       continue;
     }
     const int64_t starts = ToMs(a.starts_at());
@@ -165,13 +156,13 @@ absl::StatusOr<WebhookResult> AlertRouter::HandleWebhook(std::string_view body) 
         if (y.fingerprint() == a.fingerprint() && ToMs(y.starts_at()) == starts) x = &y;
       }
       if (x->status() == a.status()) {
-        ++result.unchanged;  // A re-sent alert changes nothing.
+        result.set_unchanged(result.unchanged() + 1);  // A re-sent alert changes nothing.
         continue;
       }
       x->set_status(a.status());
       *x->mutable_ends_at() = a.ends_at();
       if (a.status() == "resolved") {
-        ++result.resolved;
+        result.set_resolved(result.resolved() + 1);
         AddTimeline(s, now, "alert_resolved",
                     a.labels().contains("alertname")
                         ? a.labels().at("alertname") + " " + a.fingerprint()
@@ -194,11 +185,11 @@ absl::StatusOr<WebhookResult> AlertRouter::HandleWebhook(std::string_view body) 
         AddTimeline(s, now, "alert_refired", a.fingerprint());
         to_walk.insert(holder);
       }
-      result.incidents.push_back(holder);
+      result.add_incidents(holder);
       continue;
     }
     if (a.status() == "resolved") {
-      ++result.unchanged;  // Resolved before we ever saw it fire: nothing to do.
+      result.set_unchanged(result.unchanged() + 1);  // Resolved before we ever saw it fire: nothing to do.
       continue;
     }
     metrics_.pages.Increment();
@@ -229,7 +220,7 @@ absl::StatusOr<WebhookResult> AlertRouter::HandleWebhook(std::string_view body) 
       inst.set_metric(metric->second);
     }
     if (!why.empty()) {
-      ++result.unmapped;
+      result.set_unmapped(result.unmapped() + 1);
       v1::IncidentState s;
       s.set_id(absl::StrFormat("am-%s-%d", a.fingerprint(), starts / 1000));
       s.set_status("open");
@@ -237,7 +228,7 @@ absl::StatusOr<WebhookResult> AlertRouter::HandleWebhook(std::string_view body) 
       *s.mutable_opened_at() = FromMs(now);
       *s.add_alerts() = inst;
       AddTimeline(&s, now, "alert_received", "unmapped: " + why);
-      result.incidents.push_back(s.id());
+      result.add_incidents(s.id());
       touched[s.id()] = std::move(s);
       continue;
     }
@@ -262,9 +253,9 @@ absl::StatusOr<WebhookResult> AlertRouter::HandleWebhook(std::string_view body) 
       AddTimeline(
           s, now, "alert_joined",
           absl::StrFormat("%s/%s fired %s", inst.service(), inst.metric(), FormatRfc3339(starts)));
-      ++result.joined;
+      result.set_joined(result.joined() + 1);
       to_walk.insert(join);
-      result.incidents.push_back(join);
+      result.add_incidents(join);
       continue;
     }
     v1::IncidentState s;
@@ -275,9 +266,9 @@ absl::StatusOr<WebhookResult> AlertRouter::HandleWebhook(std::string_view body) 
     AddTimeline(
         &s, now, "alert_received",
         absl::StrFormat("%s/%s fired %s", inst.service(), inst.metric(), FormatRfc3339(starts)));
-    ++result.opened;
+    result.set_opened(result.opened() + 1);
     to_walk.insert(s.id());
-    result.incidents.push_back(s.id());
+    result.add_incidents(s.id());
     touched[s.id()] = std::move(s);
   }
   // Durable before the answer: the incident states and the incidents the walk reads.

@@ -41,16 +41,6 @@ struct AlertOptions {
   size_t max_queue = 10'000;                        // Enriched alerts waiting at most.
 };
 
-struct WebhookResult {
-  int alerts = 0;
-  int opened = 0;
-  int joined = 0;
-  int resolved = 0;
-  int unchanged = 0;
-  int unmapped = 0;
-  std::vector<std::string> incidents;  // Ids touched.
-};
-
 class AlertRouter {
  public:
   AlertRouter(store::Store& store, Core& core, const Clock& clock, Metrics& metrics,
@@ -60,7 +50,7 @@ class AlertRouter {
   // Parses and records a webhook. InvalidArgument for a malformed body;
   // another error means the alerts could not be stored (answer 5xx so
   // Alertmanager retries). Walks and deliveries happen later.
-  absl::StatusOr<WebhookResult> HandleWebhook(std::string_view body);
+  absl::StatusOr<v1::WebhookReply> HandleWebhook(std::string_view body);
 
   // Starts the background threads; re-queues walks of open incidents that
   // have no report (a restart between the answer and the walk).

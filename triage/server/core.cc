@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "collectors/bundle_reader.h"
@@ -20,13 +21,6 @@
 
 namespace triage::server {
 
-namespace {
-
-absl::Status Invalid(const std::vector<std::string>& problems) {
-  return absl::InvalidArgumentError(absl::StrJoin(problems, "\n"));
-}
-
-}  // namespace
 
 Core::Core(store::Store& store, const Clock& clock, Metrics& metrics, CoreOptions options,
            v1::Tree tree)
@@ -65,10 +59,30 @@ void Core::Count(const v1::RecordBatch& b, v1::IngestResponse* response) {
   }
 }
 
+absl::Status Core::Refused(absl::Status s) {
+  if (std::optional<v1::InputErrors> errors = collectors::InputErrorsOf(s)) {
+    for (const v1::InputError& e : errors->errors()) {
+      if (!e.limit().empty()) metrics_.limit_rejections.Add({{"limit", e.limit()}}).Increment();
+    }
+  }
+  if (absl::IsFailedPrecondition(s)) {  // The series cap.
+    metrics_.limit_rejections.Add({{"limit", "max_series"}}).Increment();
+  }
+  return s;
+}
+
+void Core::UpdateGauges() {
+  metrics_.store_series.Set(static_cast<double>(store_.SeriesCount()));
+  metrics_.store_writable.Set(store_.Writable().ok() ? 1 : 0);
+  absl::StatusOr<uint64_t> free = store_.FreeBytes();
+  if (free.ok()) metrics_.disk_free_bytes.Set(static_cast<double>(*free));
+}
+
 absl::StatusOr<v1::IngestResponse> Core::Write(const v1::RecordBatch& batch) {
-  std::vector<std::string> problems = collectors::ValidateRecords(batch);
-  if (!problems.empty()) return Invalid(problems);
-  if (absl::Status s = store_.Write(batch); !s.ok()) return s;
+  collectors::InputErrorList errors;
+  collectors::ValidateBatch(batch, options_.limits, &errors);
+  if (!errors.empty()) return Refused(errors.ToStatus());
+  if (absl::Status s = store_.Write(batch); !s.ok()) return Refused(s);
   v1::IngestResponse response;
   Count(batch, &response);
   return response;
@@ -76,10 +90,10 @@ absl::StatusOr<v1::IngestResponse> Core::Write(const v1::RecordBatch& batch) {
 
 absl::StatusOr<v1::IngestResponse> Core::IngestBundle(std::string_view name,
                                                       std::string_view ndjson) {
-  collectors::BundleReadResult read =
-      collectors::ReadBundle(name, ndjson, {.require_incident = false});
-  if (!read.ok()) return read.ToStatus();
-  if (absl::Status s = store_.Write(read.bundle.records()); !s.ok()) return s;
+  collectors::BundleReadResult read = collectors::ReadBundle(
+      name, ndjson, {.require_incident = false, .limits = options_.limits});
+  if (!read.ok()) return Refused(read.ToStatus());
+  if (absl::Status s = store_.Write(read.bundle.records()); !s.ok()) return Refused(s);
   v1::IngestResponse response;
   Count(read.bundle.records(), &response);
   if (read.has_incident) {
@@ -108,11 +122,12 @@ absl::StatusOr<v1::IngestResponse> Core::RemoteWrite(std::string_view body) {
   auto* batch = google::protobuf::Arena::CreateMessage<v1::RecordBatch>(&arena);
   int64_t samples = 0;
   if (absl::Status s =
-          collectors::DecodeRemoteWrite(body, options_.max_body_bytes, batch, &samples);
+          collectors::DecodeRemoteWrite(body, options_.max_body_bytes, options_.limits, batch,
+                                        &samples);
       !s.ok()) {
-    return s;
+    return Refused(s);
   }
-  if (absl::Status s = store_.Write(*batch); !s.ok()) return s;
+  if (absl::Status s = store_.Write(*batch); !s.ok()) return Refused(s);
   v1::IngestResponse response;
   Count(*batch, &response);
   return response;
@@ -144,19 +159,27 @@ absl::StatusOr<v1::TriageReport> Core::Walk(const v1::Incident& incident) {
 }
 
 absl::StatusOr<v1::TriageReport> Core::Triage(const v1::TriageRequest& request) {
+  const collectors::Limits& limits = options_.limits;
+  if (request.alerts_size() == 0) return collectors::InvalidField("alerts", "needs at least one alert");
+  if (static_cast<size_t>(request.alerts_size()) > limits.max_alerts) {
+    return collectors::InvalidField(
+        "alerts", absl::StrFormat("%d alerts, more than the limit of %d", request.alerts_size(),
+                                  limits.max_alerts));
+  }
   v1::Incident incident;
   int64_t at = request.has_at() ? ToMs(request.at()) : clock_.NowMs();
-  std::vector<std::string> names;
+  std::string id = "adhoc:";
   for (const v1::AlertSpec& spec : request.alerts()) {
     v1::Alert* a = incident.add_alerts();
     a->set_service(spec.service());
     a->set_metric(spec.metric());
-    *a->mutable_fired_at() = FromMs(at);
-    names.push_back(spec.service() + "/" + spec.metric());
+    *a->mutable_fired_at() = request.has_at() ? request.at() : FromMs(at);
+    if (id.size() < 128) absl::StrAppend(&id, id.size() > 6 ? "," : "", spec.service(), "/", spec.metric());
   }
-  incident.set_id("adhoc:" + absl::StrJoin(names, ","));
-  std::vector<std::string> problems = collectors::ValidateIncident(incident);
-  if (!problems.empty()) return Invalid(problems);
+  incident.set_id(id.substr(0, limits.max_id_bytes));
+  collectors::InputErrorList errors;
+  collectors::Validate(incident, collectors::Origin{}, limits, &errors);
+  if (!errors.empty()) return errors.ToStatus();
   return Walk(incident);
 }
 
@@ -211,18 +234,41 @@ absl::StatusOr<v1::IncidentView> Core::GetIncident(const std::string& id) {
   return view;
 }
 
-absl::StatusOr<v1::ListIncidentsResponse> Core::ListIncidents() {
-  absl::StatusOr<std::vector<v1::Incident>> incidents = store_.ListIncidents();
-  if (!incidents.ok()) return incidents.status();
+absl::StatusOr<v1::ListIncidentsResponse> Core::ListIncidents(
+    const v1::ListIncidentsRequest& request) {
+  if (request.page_size() < 0) return collectors::InvalidField("page_size", "must not be negative");
+  const int32_t page_size = request.page_size() == 0
+                                ? options_.max_incidents_page
+                                : std::min(request.page_size(), options_.max_incidents_page);
   v1::ListIncidentsResponse response;
-  for (v1::Incident& incident : *incidents) {
-    v1::IncidentView* view = response.add_incidents();
+  size_t bytes = 0;
+  std::string last;
+  bool more = false;
+  absl::Status inner;
+  absl::Status s = store_.ScanIncidents(request.page_token(), [&](v1::Incident incident) {
+    if (response.incidents_size() >= page_size || bytes >= options_.max_reply_bytes) {
+      more = true;
+      return false;
+    }
+    v1::IncidentView view;
     absl::StatusOr<v1::TriageReport> report = store_.GetReport(incident.id());
-    if (report.ok()) *view->mutable_report() = std::move(*report);
+    if (report.ok()) {
+      *view.mutable_report() = std::move(*report);
+    } else if (!absl::IsNotFound(report.status())) {
+      inner = report.status();
+      return false;
+    }
     absl::StatusOr<v1::IncidentState> state = store_.GetIncidentState(incident.id());
-    if (state.ok()) *view->mutable_state() = std::move(*state);
-    *view->mutable_incident() = std::move(incident);
-  }
+    if (state.ok()) *view.mutable_state() = std::move(*state);
+    last = incident.id();
+    *view.mutable_incident() = std::move(incident);
+    bytes += view.ByteSizeLong();
+    *response.add_incidents() = std::move(view);
+    return true;
+  });
+  if (!s.ok()) return s;
+  if (!inner.ok()) return inner;
+  if (more) response.set_next_page_token(last);
   return response;
 }
 
@@ -250,25 +296,33 @@ std::vector<v1::Point> Downsample(const std::vector<v1::Point>& points, int32_t 
 }
 
 absl::StatusOr<v1::OverlayResponse> Core::Overlay(const v1::OverlayRequest& request) {
-  std::vector<std::string> problems;
-  if (request.service().empty()) problems.push_back("service: missing required field");
-  if (request.metric().empty()) problems.push_back("metric: missing required field");
+  const collectors::Limits& limits = options_.limits;
+  collectors::InputErrorList errors;
+  const collectors::Origin at;
+  if (request.service().empty()) errors.Add(at, "service", "missing required field");
+  if (request.metric().empty()) errors.Add(at, "metric", "missing required field");
   std::string window = request.window().empty() ? "24h" : request.window();
   absl::StatusOr<int64_t> window_ms = ParseDurationMs(window);
   if (!window_ms.ok()) {
-    problems.push_back("window: " + std::string(window_ms.status().message()));
+    errors.Add(at, "window", std::string(window_ms.status().message()));
   } else if (*window_ms <= 0 || *window_ms > options_.max_window_ms) {
-    problems.push_back(absl::StrFormat("window: %s is outside (0, %s]", window,
-                                       FormatDuration(options_.max_window_ms)));
+    errors.Add(at, "window",
+               absl::StrFormat("%s is outside (0, %s]", window,
+                               FormatDuration(options_.max_window_ms)));
   }
   int32_t max_points =
       request.max_points() == 0 ? options_.default_max_points : request.max_points();
   if (max_points < 2 || max_points > 100000) {
-    problems.push_back(absl::StrFormat("max_points: %d is outside [2, 100000]", max_points));
+    errors.Add(at, "max_points", absl::StrFormat("%d is outside [2, 100000]", max_points));
   }
-  if (!problems.empty()) return Invalid(problems);
-
   const int64_t end = request.has_end() ? ToMs(request.end()) : clock_.NowMs();
+  if (window_ms.ok() && (end - *window_ms < limits.min_time_ms || end > limits.max_time_ms)) {
+    errors.Add(at, "end",
+               absl::StrFormat("the window [%d ms, %d ms] is outside the supported range [%s, %s]",
+                               end - *window_ms, end, FormatRfc3339(limits.min_time_ms),
+                               FormatRfc3339(limits.max_time_ms)));
+  }
+  if (!errors.empty()) return errors.ToStatus();
   const int64_t start = end - *window_ms;
   absl::StatusOr<std::vector<v1::Series>> series =
       store_.ReadSeries(request.service(), request.metric(), start, end);

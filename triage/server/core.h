@@ -16,6 +16,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "collectors/validate.h"
 #include "rules/tree.h"
 #include "triage/base/clock.h"
 #include "triage/server/metrics.h"
@@ -29,6 +30,9 @@ struct CoreOptions {
   size_t max_body_bytes = 16 << 20;  // Limit of one write's body (decoded, for snappy).
   int32_t default_max_points = 1000;
   int64_t max_window_ms = 35LL * 24 * 60 * 60 * 1000;
+  collectors::Limits limits;           // What one request may hold.
+  int32_t max_incidents_page = 500;    // ListIncidents page size at most ...
+  size_t max_reply_bytes = 16 << 20;   // ... and a page's bytes at most.
 };
 
 class Core {
@@ -57,7 +61,9 @@ class Core {
   absl::StatusOr<std::vector<v1::FeatureDrift>> FeatureDrift(const std::string& service,
                                                              int64_t now_ms);
   absl::StatusOr<v1::IncidentView> GetIncident(const std::string& id);
-  absl::StatusOr<v1::ListIncidentsResponse> ListIncidents();
+  // A page of incidents (request.page_token onwards), each with its report
+  // and alert state; next_page_token is set when more remain.
+  absl::StatusOr<v1::ListIncidentsResponse> ListIncidents(const v1::ListIncidentsRequest& request);
   absl::StatusOr<v1::OverlayResponse> Overlay(const v1::OverlayRequest& request);
 
   std::shared_ptr<const v1::Tree> tree() const;
@@ -78,6 +84,13 @@ class Core {
   absl::StatusOr<v1::ExportIncidentResponse> ExportIncident(const std::string& id);
 
   const CoreOptions& options() const { return options_; }
+  // OK while the store takes writes; else why not (/readyz).
+  absl::Status Writable() const { return store_.Writable(); }
+  // Sets the store's gauges (series, writable, free bytes) before a scrape.
+  void UpdateGauges();
+  // Counts the limits a refused input went past (triage_limit_rejections_total)
+  // and returns `s`.
+  absl::Status Refused(absl::Status s);
 
  private:
   Core(store::Store& store, const Clock& clock, Metrics& metrics, CoreOptions options,

@@ -53,7 +53,7 @@ absl::StatusOr<v1::Drill> Drills::Start(const v1::StartDrillRequest& request) {
                                 : kDefaultTargetMinutes);
 
   // The drill's own store: its data never meets the live store.
-  std::string path = absl::StrFormat("%s/%s", dir_, drill.id());
+  std::string path = absl::StrFormat("%s/%s", options_.dir, drill.id());
   std::error_code ec;
   std::filesystem::create_directories(path, ec);
   {
@@ -68,7 +68,35 @@ absl::StatusOr<v1::Drill> Drills::Start(const v1::StartDrillRequest& request) {
     for (const v1::CategoryVerdict& v : report->verdicts()) drill.add_walk_order(v.category());
   }
   if (absl::Status st = store_.PutDrill(drill); !st.ok()) return st;
+  if (absl::Status st = PruneLocked(drill.id()); !st.ok()) return st;
   return Visible(drill);
+}
+
+absl::Status Drills::Prune() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return PruneLocked("");
+}
+
+absl::Status Drills::PruneLocked(const std::string& keep) {
+  absl::StatusOr<std::vector<v1::Drill>> drills = store_.ListDrills();
+  if (!drills.ok()) return drills.status();
+  std::sort(drills->begin(), drills->end(), [](const v1::Drill& a, const v1::Drill& b) {
+    return ToMs(a.started_at()) > ToMs(b.started_at());  // Newest first.
+  });
+  const int64_t oldest = clock_.NowMs() - options_.retention_ms;
+  size_t kept = 0;
+  for (const v1::Drill& d : *drills) {
+    bool over = kept >= options_.max_drills || ToMs(d.started_at()) < oldest;
+    if (!over || d.id() == keep) {
+      ++kept;
+      continue;
+    }
+    std::error_code ec;
+    std::filesystem::remove_all(absl::StrFormat("%s/%s", options_.dir, d.id()), ec);
+    if (absl::Status s = store_.DeleteDrill(d.id()); !s.ok()) return s;
+  }
+  metrics_.drills_stored.Set(static_cast<double>(kept));
+  return absl::OkStatus();
 }
 
 absl::StatusOr<v1::Drill> Drills::Running(const std::string& id) {
@@ -82,7 +110,7 @@ absl::StatusOr<v1::Drill> Drills::Running(const std::string& id) {
 
 absl::StatusOr<v1::TriageReport> Drills::WalkOf(const v1::Drill& drill) {
   absl::StatusOr<std::unique_ptr<store::Store>> s =
-      store::Store::Open({.path = absl::StrFormat("%s/%s", dir_, drill.id())});
+      store::Store::Open({.path = absl::StrFormat("%s/%s", options_.dir, drill.id())});
   if (!s.ok()) return s.status();
   return (*s)->GetReport(drill.page().id());
 }

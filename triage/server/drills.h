@@ -20,10 +20,20 @@
 
 namespace triage::server {
 
+struct DrillOptions {
+  std::string dir;                        // Drill stores live in DIR/<id>.
+  size_t max_drills = 200;                // Kept at most (the oldest go first) ...
+  int64_t retention_ms = 90 * 86'400'000LL;  // ... and none older than this.
+};
+
 class Drills {
  public:
-  Drills(store::Store& store, Core& core, const Clock& clock, std::string drills_dir)
-      : store_(store), core_(core), clock_(clock), dir_(std::move(drills_dir)) {}
+  Drills(store::Store& store, Core& core, const Clock& clock, Metrics& metrics,
+         DrillOptions options)
+      : store_(store), core_(core), clock_(clock), metrics_(metrics), options_(std::move(options)) {}
+
+  // Deletes drills (record and store) past the age or count limit.
+  absl::Status Prune();
 
   absl::StatusOr<v1::Drill> Start(const v1::StartDrillRequest& request);
   absl::StatusOr<v1::DrillStepResponse> Open(const v1::DrillActionRequest& request);
@@ -36,10 +46,13 @@ class Drills {
   absl::StatusOr<v1::TriageReport> WalkOf(const v1::Drill& drill);
   double Minute(const v1::Drill& drill, const v1::DrillActionRequest& request) const;
 
+  absl::Status PruneLocked(const std::string& keep);
+
   store::Store& store_;
   Core& core_;
   const Clock& clock_;
-  const std::string dir_;
+  Metrics& metrics_;
+  const DrillOptions options_;
   std::mutex mu_;
   uint32_t counter_ = 0;
 };

@@ -4,7 +4,7 @@
 #include <future>
 
 #include "absl/strings/str_format.h"
-#include "collectors/json.h"
+#include "triage/server/errors.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/support/byte_buffer.h"
@@ -16,61 +16,17 @@ namespace {
 
 constexpr std::string_view kPackagePrefix = "/triage.v1.";
 
-struct CodeInfo {
-  const char* name;
-  int http;
-};
-
-// Indexed by grpc::StatusCode / absl::StatusCode (the same numbers).
-constexpr CodeInfo kCodes[] = {
-    {"ok", 200},
-    {"canceled", 499},
-    {"unknown", 500},
-    {"invalid_argument", 400},
-    {"deadline_exceeded", 504},
-    {"not_found", 404},
-    {"already_exists", 409},
-    {"permission_denied", 403},
-    {"resource_exhausted", 429},
-    {"failed_precondition", 400},
-    {"aborted", 409},
-    {"out_of_range", 400},
-    {"unimplemented", 501},
-    {"internal", 500},
-    {"unavailable", 503},
-    {"data_loss", 500},
-    {"unauthenticated", 401},
-};
-
 }  // namespace
-
-int ConnectHttpStatus(int code) {
-  return code >= 0 && code < static_cast<int>(std::size(kCodes)) ? kCodes[code].http : 500;
-}
-
-const char* ConnectCodeName(int code) {
-  return code >= 0 && code < static_cast<int>(std::size(kCodes)) ? kCodes[code].name : "unknown";
-}
-
-std::string ConnectErrorJson(int code, std::string_view message) {
-  std::string out = R"({"code":)";
-  collectors::AppendJsonString(&out, ConnectCodeName(code));
-  out += R"(,"message":)";
-  collectors::AppendJsonString(&out, message);
-  out += "}";
-  return out;
-}
 
 ConnectGateway::ConnectGateway(std::shared_ptr<grpc::Channel> channel)
     : channel_(std::move(channel)), stub_(channel_) {}
 
 bool ConnectGateway::Handles(std::string_view path) { return path.starts_with(kPackagePrefix); }
 
-HttpReply ConnectGateway::Call(std::string_view path, std::string_view content_type,
-                               std::string_view body) {
+HttpResponse ConnectGateway::Call(std::string_view path, std::string_view content_type,
+                                  std::string_view body) {
   auto error = [](int code, std::string_view message, int http = 0) {
-    return HttpReply{http != 0 ? http : ConnectHttpStatus(code), "application/json",
-                     ConnectErrorJson(code, message)};
+    return ErrorResponse(static_cast<absl::StatusCode>(code), message, http);
   };
   // "/triage.v1.TriageService/Triage" -> "triage.v1.TriageService.Triage"
   std::string name(path.substr(1));
@@ -112,7 +68,7 @@ HttpReply ConnectGateway::Call(std::string_view path, std::string_view content_t
                   grpc::StubOptions(), &request_buffer, &response_buffer,
                   [&done](grpc::Status s) { done.set_value(std::move(s)); });
   grpc::Status status = done.get_future().get();
-  if (!status.ok()) return error(status.error_code(), status.error_message());
+  if (!status.ok()) return ErrorResponse(FromGrpc(status));
 
   grpc::Slice single;
   if (!response_buffer.DumpToSingleSlice(&single).ok()) return error(13, "empty response");
@@ -123,7 +79,7 @@ HttpReply ConnectGateway::Call(std::string_view path, std::string_view content_t
   if (!response->ParseFromArray(single.begin(), static_cast<int>(single.size()))) {
     return error(13, "undecodable response");
   }
-  return HttpReply{200, "application/json", ProtoJson(*response)};
+  return HttpResponse{200, "application/json", ProtoJson(*response), {}, false};
 }
 
 }  // namespace triage::server

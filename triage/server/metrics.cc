@@ -15,6 +15,56 @@ Metrics::Metrics(prometheus::Registry& registry)
                         .Name("triage_http_requests_total")
                         .Help("HTTP requests served, by route and status code.")
                         .Register(registry)),
+      http_connections(prometheus::BuildGauge()
+                           .Name("triage_http_connections")
+                           .Help("Open HTTP connections.")
+                           .Register(registry)
+                           .Add({})),
+      http_connections_refused(prometheus::BuildCounter()
+                                   .Name("triage_http_connections_refused_total")
+                                   .Help("Connections closed at once: --http-max-connections.")
+                                   .Register(registry)
+                                   .Add({})),
+      http_timeouts(prometheus::BuildCounter()
+                        .Name("triage_http_timeouts_total")
+                        .Help("Connections closed because headers, a body or a write were too slow.")
+                        .Register(registry)
+                        .Add({})),
+      http_bad_framing(prometheus::BuildCounter()
+                           .Name("triage_http_bad_framing_total")
+                           .Help("Requests with ambiguous or broken framing (400, closed).")
+                           .Register(registry)
+                           .Add({})),
+      http_overloaded(prometheus::BuildCounter()
+                          .Name("triage_http_overloaded_total")
+                          .Help("Requests answered 503 because every worker was busy.")
+                          .Register(registry)
+                          .Add({})),
+      limit_rejections(prometheus::BuildCounter()
+                           .Name("triage_limit_rejections_total")
+                           .Help("Input refused for going past a limit, by the limit.")
+                           .Register(registry)),
+      store_series(prometheus::BuildGauge()
+                       .Name("triage_store_series")
+                       .Help("Distinct series stored (capped by --max-series).")
+                       .Register(registry)
+                       .Add({})),
+      store_writable(prometheus::BuildGauge()
+                         .Name("triage_store_writable")
+                         .Help("1 while the store takes writes, 0 while the disk is below its "
+                               "reserve or a write failed.")
+                         .Register(registry)
+                         .Add({})),
+      disk_free_bytes(prometheus::BuildGauge()
+                          .Name("triage_disk_free_bytes")
+                          .Help("Free bytes on the store's file system.")
+                          .Register(registry)
+                          .Add({})),
+      drills_stored(prometheus::BuildGauge()
+                        .Name("triage_drills_stored")
+                        .Help("Drill stores kept on disk.")
+                        .Register(registry)
+                        .Add({})),
       walk_seconds(
           prometheus::BuildHistogram()
               .Name("triage_walk_duration_seconds")

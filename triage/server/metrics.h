@@ -26,6 +26,18 @@ struct Metrics {
   prometheus::Family<prometheus::Counter>& ingested_records;
   prometheus::Family<prometheus::Counter>& rejected_requests;
   prometheus::Family<prometheus::Counter>& http_requests;  // {path, code}
+  // The HTTP server's connections and what it refused.
+  prometheus::Gauge& http_connections;
+  prometheus::Counter& http_connections_refused;  // Past --http-max-connections.
+  prometheus::Counter& http_timeouts;             // Header, body or write too slow.
+  prometheus::Counter& http_bad_framing;          // Ambiguous or broken framing: 400 and close.
+  prometheus::Counter& http_overloaded;           // No worker free in time: 503.
+  // Input refused for going past a limit, by the limit's name.
+  prometheus::Family<prometheus::Counter>& limit_rejections;
+  prometheus::Gauge& store_series;       // Distinct series stored (--max-series caps it).
+  prometheus::Gauge& store_writable;     // 1 while writes are taken (disk above its reserve).
+  prometheus::Gauge& disk_free_bytes;    // On the store's file system.
+  prometheus::Gauge& drills_stored;      // Drill stores kept (--max-drills, --drill-retention).
   prometheus::Histogram& walk_seconds;
   prometheus::Counter& walks;
   // Alert routing.

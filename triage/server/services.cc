@@ -4,11 +4,6 @@
 
 namespace triage::server {
 
-grpc::Status ToGrpc(const absl::Status& s) {
-  if (s.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
-}
-
 namespace {
 
 template <typename T>
@@ -107,9 +102,10 @@ grpc::Status TriageServiceImpl::GetIncident(grpc::ServerContext*, const v1::GetI
   return Assign(core_.GetIncident(r->id()), response);
 }
 
-grpc::Status TriageServiceImpl::ListIncidents(grpc::ServerContext*, const v1::ListIncidentsRequest*,
+grpc::Status TriageServiceImpl::ListIncidents(grpc::ServerContext*,
+                                              const v1::ListIncidentsRequest* r,
                                               v1::ListIncidentsResponse* response) {
-  return Assign(core_.ListIncidents(), response);
+  return Assign(core_.ListIncidents(*r), response);
 }
 
 grpc::Status TriageServiceImpl::ResolveIncident(grpc::ServerContext*,

@@ -5,12 +5,11 @@
 
 #include "triage/server/core.h"
 #include "triage/server/drills.h"
+#include "triage/server/errors.h"
 #include "triage/v1/drill.grpc.pb.h"
 #include "triage/v1/service.grpc.pb.h"
 
 namespace triage::server {
-
-grpc::Status ToGrpc(const absl::Status& s);
 
 class IngestServiceImpl final : public v1::IngestService::Service {
  public:

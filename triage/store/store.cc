@@ -1,11 +1,14 @@
 #include "triage/store/store.h"
 
+#include <sys/statvfs.h>
+
 #include <bit>
 #include <map>
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "collectors/validate.h"
 #include "rocksdb/compaction_filter.h"
 #include "rocksdb/db.h"
 #include "rocksdb/memtablerep.h"
@@ -49,6 +52,31 @@ constexpr const char* kCfNames[] = {
 };
 
 constexpr char kNextSeriesIdKey[] = "next_series_id";
+constexpr char kInsufficientStorage[] = "triage.v1/insufficient_storage";
+
+// Serializes `m`, refusing what could not be read back (proto3 strings must
+// be UTF-8; a value that fails to parse would break every later read).
+absl::Status Encode(const google::protobuf::Message& m, std::string* out) {
+  out->clear();
+  if (!m.SerializeToString(out)) {
+    return absl::InvalidArgumentError("store: cannot serialize " + m.GetTypeName());
+  }
+  std::unique_ptr<google::protobuf::Message> back(m.New());
+  if (!back->ParseFromString(*out)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "store: refusing to store a %s that could not be read back (a string is not valid UTF-8)",
+        m.GetTypeName()));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> StatvfsFree(const std::string& path) {
+  struct statvfs st;
+  if (statvfs(path.c_str(), &st) != 0) {
+    return absl::InternalError(absl::StrFormat("statvfs %s: %s", path, std::strerror(errno)));
+  }
+  return static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
+}
 
 absl::Status ToAbsl(const rocksdb::Status& s, std::string_view what) {
   if (s.ok()) return absl::OkStatus();
@@ -205,12 +233,84 @@ bool SameEdges(const v1::Histogram& a, const v1::Histogram& b) {
 
 }  // namespace
 
-Store::Store(std::vector<std::unique_ptr<rocksdb::CompactionFilter>> filters, bool sync)
-    : filters_(std::move(filters)), sync_(sync) {}
+bool IsInsufficientStorage(const absl::Status& status) {
+  return status.GetPayload(kInsufficientStorage).has_value();
+}
+
+Store::Store(std::vector<std::unique_ptr<rocksdb::CompactionFilter>> filters,
+             StoreOptions options)
+    : options_(std::move(options)), filters_(std::move(filters)) {}
 
 Store::~Store() {
+  if (db_ == nullptr) return;  // Open failed: nothing to close.
   for (rocksdb::ColumnFamilyHandle* h : handles_) db_->DestroyColumnFamilyHandle(h);
   db_->Close().PermitUncheckedError();
+}
+
+absl::Status Store::BeforeWrite() {
+  if (options_.min_free_bytes > 0) {
+    absl::StatusOr<uint64_t> free = FreeBytes();
+    if (free.ok() && *free < options_.min_free_bytes) {
+      std::string why = absl::StrFormat(
+          "store: %d bytes free on the store's disk, below the reserve of %d "
+          "(--min-free-disk-bytes); writes resume when space is freed",
+          *free, options_.min_free_bytes);
+      {
+        absl::MutexLock lock(&writable_mu_);
+        unwritable_reason_ = why;
+      }
+      writable_ = false;
+      absl::Status s = absl::UnavailableError(why);
+      s.SetPayload(kInsufficientStorage, absl::Cord("1"));
+      return s;
+    }
+  }
+  if (write_failed_) {
+    // A write failed inside RocksDB (a background error puts it in read-only
+    // mode); space is back, so try to leave that mode.
+    rocksdb::Status r = db_->Resume();
+    if (!r.ok()) return ToAbsl(r, "resume after a failed write");
+    write_failed_ = false;
+  }
+  writable_ = true;
+  return absl::OkStatus();
+}
+
+absl::Status Store::AfterWrite(absl::Status s) {
+  if (!s.ok()) {
+    write_failed_ = true;
+    absl::MutexLock lock(&writable_mu_);
+    unwritable_reason_ = std::string(s.message());
+    writable_ = false;
+  }
+  return s;
+}
+
+absl::Status Store::Commit(rocksdb::WriteBatch* wb, std::string_view what) {
+  if (absl::Status s = BeforeWrite(); !s.ok()) return s;
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.sync;
+  return AfterWrite(ToAbsl(db_->Write(wo, wb), what));
+}
+
+absl::Status Store::Writable() const {
+  if (options_.min_free_bytes > 0) {
+    absl::StatusOr<uint64_t> free = FreeBytes();
+    if (free.ok() && *free < options_.min_free_bytes) {
+      return absl::UnavailableError(absl::StrFormat(
+          "%d bytes free on the store's disk, below the reserve of %d", *free,
+          options_.min_free_bytes));
+    }
+  }
+  if (writable_) return absl::OkStatus();
+  absl::MutexLock lock(&writable_mu_);
+  return absl::UnavailableError(unwritable_reason_);
+}
+
+uint64_t Store::SeriesCount() const { return series_count_.load(); }
+
+absl::StatusOr<uint64_t> Store::FreeBytes() const {
+  return options_.free_bytes ? options_.free_bytes() : StatvfsFree(options_.path);
 }
 
 rocksdb::ColumnFamilyHandle* Store::cf(Cf c) const { return handles_[c]; }
@@ -220,6 +320,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
   db_options.allow_concurrent_memtable_write = false;  // Needed by the hash memtable.
+  if (options.max_wal_bytes > 0) db_options.max_total_wal_size = options.max_wal_bytes;
   if (options.env != nullptr) db_options.env = options.env;
 
   std::vector<std::unique_ptr<rocksdb::CompactionFilter>> filters(kNumCf);
@@ -254,11 +355,20 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
     }
     descriptors.emplace_back(kCfNames[c], cf_options);
   }
-  auto store = std::unique_ptr<Store>(new Store(std::move(filters), options.sync));
+  auto store = std::unique_ptr<Store>(new Store(std::move(filters), options));
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s =
       rocksdb::DB::Open(db_options, options.path, descriptors, &store->handles_, &raw);
-  if (!s.ok()) return ToAbsl(s, "open " + options.path);
+  if (!s.ok()) {
+    std::string why = s.ToString();
+    if (why.find("lock") != std::string::npos && why.find("unavailable") != std::string::npos) {
+      return absl::UnavailableError(absl::StrFormat(
+          "store %s is in use by another process (its LOCK is held: is another triaged "
+          "running on this data dir?)",
+          options.path));
+    }
+    return absl::UnavailableError(absl::StrFormat("cannot open store %s: %s", options.path, why));
+  }
   store->db_.reset(raw);
   std::string next;
   s = store->db_->Get(rocksdb::ReadOptions(), store->cf(kDefault), kNextSeriesIdKey, &next);
@@ -268,6 +378,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
     if (!GetU64(&in, &id)) return absl::DataLossError("store: bad next_series_id");
     absl::MutexLock lock(&store->write_mu_);
     store->next_series_id_ = id;
+    store->series_count_ = id - 1;
   } else if (!s.IsNotFound()) {
     return ToAbsl(s, "read next_series_id");
   }
@@ -300,13 +411,21 @@ absl::StatusOr<uint64_t> Store::SeriesId(const v1::Series& series, rocksdb::Writ
     std::string_view in = v;
     if (!GetU64(&in, &id)) return absl::DataLossError("store: bad series index entry");
   } else if (s.IsNotFound()) {
+    if (options_.max_series > 0 && *next_id - 1 >= options_.max_series) {
+      return absl::FailedPreconditionError(absl::StrFormat(
+          "series limit: %d series are stored, the limit is %d (--max-series); %s{%s} is new",
+          *next_id - 1, options_.max_series, series.metric(),
+          svc != series.labels().end() ? "service=\"" + svc->second + "\"" : ""));
+    }
     id = (*next_id)++;
-    std::string value;
-    PutU64(&value, id);
     v1::Series meta;
     meta.set_metric(series.metric());
     *meta.mutable_labels() = series.labels();
-    value.append(meta.SerializeAsString());
+    std::string encoded;
+    if (absl::Status e = Encode(meta, &encoded); !e.ok()) return e;
+    std::string value;
+    PutU64(&value, id);
+    value.append(encoded);
     wb->Put(cf(kSeriesIndex), k, value);
   } else {
     return ToAbsl(s, "read series index");
@@ -329,11 +448,11 @@ absl::Status Store::Write(const v1::RecordBatch& batch) {
     }
     std::vector<std::string> cycle = graph->FindCycle();
     if (!cycle.empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrFormat("dependencies: dependency cycle: %s", absl::StrJoin(cycle, " -> ")));
+      return collectors::InvalidField(
+          "dependencies", absl::StrFormat("dependency cycle: %s", absl::StrJoin(cycle, " -> ")));
     }
     for (const v1::Dependency& d : batch.dependencies()) {
-      wb.Put(cf(kDependencies), NameKey(d.service()), d.SerializeAsString());
+      if (absl::Status e = Put(&wb, kDependencies, NameKey(d.service()), d); !e.ok()) return e;
     }
   }
 
@@ -354,7 +473,7 @@ absl::Status Store::Write(const v1::RecordBatch& batch) {
     std::string time_bytes;
     PutTime(&time_bytes, t);
     wb.Put(cf(kChangeIds), id, time_bytes);
-    wb.Put(cf(kChanges), ChangeKey{t, id}.Encode(), c->SerializeAsString());
+    if (absl::Status e = Put(&wb, kChanges, ChangeKey{t, id}.Encode(), *c); !e.ok()) return e;
   }
 
   // Series: resolve ids, then merge points into chunks (no read).
@@ -419,52 +538,68 @@ absl::Status Store::Write(const v1::RecordBatch& batch) {
       }
     }
     if (registered != nullptr && !SameEdges(*registered, h)) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "histograms[%d]: edges: feature %s of service %s has %d registered edges [%s]; this "
-          "histogram has %d [%s]",
-          i, h.feature(), h.service(), registered->edges_size(),
-          absl::StrJoin(registered->edges(), ","), h.edges_size(), absl::StrJoin(h.edges(), ",")));
+      return collectors::InvalidField(
+          absl::StrFormat("histograms[%d].edges", i),
+          absl::StrFormat("feature %s of service %s has %d registered edges [%s]; this "
+                          "histogram has %d [%s]",
+                          h.feature(), h.service(), registered->edges_size(),
+                          absl::StrJoin(registered->edges(), ","), h.edges_size(),
+                          absl::StrJoin(h.edges(), ",")));
     }
     if (registered == nullptr) {
       v1::Histogram edges_only;
       edges_only.set_service(h.service());
       edges_only.set_feature(h.feature());
       *edges_only.mutable_edges() = h.edges();
-      wb.Put(cf(kFeatureEdges), fk, edges_only.SerializeAsString());
+      if (absl::Status e = Put(&wb, kFeatureEdges, fk, edges_only); !e.ok()) return e;
       edges_in_batch[fk] = &h;
     }
-    wb.Put(cf(kHistograms),
-           HistogramKey{h.service(), h.feature(), ToMs(h.start()), ToMs(h.end())}.Encode(),
-           h.SerializeAsString());
+    if (absl::Status e = Put(&wb, kHistograms,
+                             HistogramKey{h.service(), h.feature(), ToMs(h.start()), ToMs(h.end())}
+                                 .Encode(),
+                             h);
+        !e.ok()) {
+      return e;
+    }
   }
 
   for (const v1::Upstream& u : batch.upstreams()) {
-    wb.Put(cf(kUpstream), PairTimeKey{u.consumer(), u.source(), ToMs(u.time())}.Encode(),
-           u.SerializeAsString());
+    absl::Status e =
+        Put(&wb, kUpstream, PairTimeKey{u.consumer(), u.source(), ToMs(u.time())}.Encode(), u);
+    if (!e.ok()) return e;
   }
   for (const v1::EvalSet& e : batch.eval_sets()) {
-    wb.Put(cf(kEvalSets), EvalSetKey{e.service(), ToMs(e.time()), e.name()}.Encode(),
-           e.SerializeAsString());
+    absl::Status st = Put(&wb, kEvalSets, EvalSetKey{e.service(), ToMs(e.time()), e.name()}.Encode(), e);
+    if (!st.ok()) return st;
   }
   for (const v1::DependencyHealth& d : batch.dependency_health()) {
-    wb.Put(cf(kDependencyHealth), PairTimeKey{d.service(), d.check(), ToMs(d.time())}.Encode(),
-           d.SerializeAsString());
+    absl::Status e = Put(&wb, kDependencyHealth,
+                         PairTimeKey{d.service(), d.check(), ToMs(d.time())}.Encode(), d);
+    if (!e.ok()) return e;
   }
 
-  rocksdb::WriteOptions wo;
-  wo.sync = sync_;
-  absl::Status s = ToAbsl(db_->Write(wo, &wb), "write batch");
+  absl::Status s = Commit(&wb, "write batch");
   if (s.ok()) {
     next_series_id_ = next_id;
+    series_count_ = next_id - 1;
     committed = true;
   }
   return s;
 }
 
+absl::Status Store::Put(rocksdb::WriteBatch* wb, Cf c, std::string_view key,
+                        const google::protobuf::Message& m) {
+  std::string value;
+  if (absl::Status s = Encode(m, &value); !s.ok()) return s;
+  wb->Put(cf(c), rocksdb::Slice(key.data(), key.size()), value);
+  return absl::OkStatus();
+}
+
 absl::Status Store::PutMessage(Cf c, const std::string& key, const google::protobuf::Message& m) {
-  rocksdb::WriteOptions wo;
-  wo.sync = sync_;
-  return ToAbsl(db_->Put(wo, cf(c), key, m.SerializeAsString()), kCfNames[c]);
+  rocksdb::WriteBatch wb;
+  if (absl::Status s = Put(&wb, c, key, m); !s.ok()) return s;
+  absl::MutexLock lock(&write_mu_);
+  return Commit(&wb, kCfNames[c]);
 }
 
 absl::Status Store::GetMessage(Cf c, const std::string& key, google::protobuf::Message* m) const {
@@ -521,12 +656,13 @@ absl::Status ParseInto(std::string_view v, std::vector<M>* out) {
 absl::Status Store::PutIncidentRecords(const v1::Incident* incident, const v1::IncidentState* state,
                                        const v1::TriageReport* report) {
   rocksdb::WriteBatch wb;
-  if (incident != nullptr) wb.Put(cf(kIncidents), incident->id(), incident->SerializeAsString());
-  if (state != nullptr) wb.Put(cf(kIncidentStates), state->id(), state->SerializeAsString());
-  if (report != nullptr) wb.Put(cf(kReports), report->incident_id(), report->SerializeAsString());
-  rocksdb::WriteOptions wo;
-  wo.sync = sync_;
-  return ToAbsl(db_->Write(wo, &wb), "write incident");
+  absl::Status s;
+  if (incident != nullptr) s.Update(Put(&wb, kIncidents, incident->id(), *incident));
+  if (state != nullptr) s.Update(Put(&wb, kIncidentStates, state->id(), *state));
+  if (report != nullptr) s.Update(Put(&wb, kReports, report->incident_id(), *report));
+  if (!s.ok()) return s;
+  absl::MutexLock lock(&write_mu_);
+  return Commit(&wb, "write incident");
 }
 
 absl::StatusOr<v1::IncidentState> Store::GetIncidentState(const std::string& id) const {
@@ -582,10 +718,8 @@ absl::StatusOr<uint64_t> Store::EnqueueDelivery(v1::Delivery delivery, size_t ma
   delivery.set_seq(next_delivery_seq_);
   std::string key;
   PutU64(&key, delivery.seq());
-  wb.Put(cf(kDeliveries), key, delivery.SerializeAsString());
-  rocksdb::WriteOptions wo;
-  wo.sync = sync_;
-  absl::Status s = ToAbsl(db_->Write(wo, &wb), "enqueue delivery");
+  if (absl::Status e = Put(&wb, kDeliveries, key, delivery); !e.ok()) return e;
+  absl::Status s = Commit(&wb, "enqueue delivery");
   if (!s.ok()) return s;
   ++next_delivery_seq_;
   ++queued_deliveries_;
@@ -610,9 +744,10 @@ absl::Status Store::DeleteDelivery(uint64_t seq) {
   std::string key;
   PutU64(&key, seq);
   rocksdb::WriteOptions wo;
-  wo.sync = sync_;
+  wo.sync = options_.sync;
   absl::MutexLock lock(&write_mu_);
-  absl::Status s = ToAbsl(db_->Delete(wo, cf(kDeliveries), key), "delete delivery");
+  // Deletes are taken even below the free-space reserve: they free space.
+  absl::Status s = AfterWrite(ToAbsl(db_->Delete(wo, cf(kDeliveries), key), "delete delivery"));
   if (s.ok() && queued_deliveries_ > 0) --queued_deliveries_;
   return s;
 }
@@ -627,6 +762,13 @@ absl::StatusOr<v1::Drill> Store::GetDrill(const std::string& id) const {
   if (absl::IsNotFound(s)) return absl::NotFoundError("no drill " + id);
   if (!s.ok()) return s;
   return m;
+}
+
+absl::Status Store::DeleteDrill(const std::string& id) {
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.sync;
+  absl::MutexLock lock(&write_mu_);
+  return AfterWrite(ToAbsl(db_->Delete(wo, cf(kDrills), id), "delete drill"));
 }
 
 absl::StatusOr<std::vector<v1::Drill>> Store::ListDrills() const {
@@ -666,6 +808,21 @@ absl::StatusOr<std::vector<v1::Incident>> Store::ListIncidents() const {
                         [&](std::string_view, std::string_view v) { return ParseInto(v, &out); });
   if (!s.ok()) return s;
   return out;
+}
+
+absl::Status Store::ScanIncidents(const std::string& after_id,
+                                  const std::function<bool(v1::Incident)>& fn) const {
+  rocksdb::ReadOptions ro;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(kIncidents)));
+  for (after_id.empty() ? it->SeekToFirst() : it->Seek(after_id + std::string(1, '\0'));
+       it->Valid(); it->Next()) {
+    v1::Incident m;
+    if (!m.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError("store: undecodable triage.v1.Incident " + it->key().ToString());
+    }
+    if (!fn(std::move(m))) break;
+  }
+  return ToAbsl(it->status(), "scan incidents");
 }
 
 absl::Status Store::PutReport(const v1::TriageReport& report) {

@@ -12,7 +12,9 @@
 //   auto changes = (*store)->ChangesBetween(from_ms, to_ms);
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -55,7 +57,24 @@ struct StoreOptions {
   // The clock retention is measured against; nullptr is the system clock.
   // Not owned; must outlive the Store.
   const Clock* clock = nullptr;
+  // Writes are refused (InsufficientStorage) while the file system holding
+  // `path` has fewer free bytes than this, so RocksDB never meets a full disk
+  // (Debian's librocksdb aborts on ENOSPC in the WAL); 0 turns the check off.
+  uint64_t min_free_bytes = 0;
+  // Free bytes of the store's file system; empty uses statvfs(path). Tests
+  // inject a fake one.
+  std::function<absl::StatusOr<uint64_t>()> free_bytes = nullptr;
+  // The WAL is bounded: past this many bytes RocksDB flushes the column
+  // families that hold the oldest log. 0 leaves RocksDB's default.
+  uint64_t max_wal_bytes = 64 << 20;
+  // Distinct series kept at most (a new series past it is refused); 0: no cap.
+  uint64_t max_series = 0;
 };
+
+// True for the status a write gets while free space is below the reserve:
+// Unavailable (a retry later can succeed) with a payload the edges map to
+// HTTP 507.
+bool IsInsufficientStorage(const absl::Status& status);
 
 // Points are stored in chunks of one series each covering this much time.
 constexpr int64_t kChunkMs = 2 * 60 * 60 * 1000;
@@ -79,9 +98,21 @@ class Store {
   // Compacts every column family now, applying retention (tests, maintenance).
   absl::Status CompactAll();
 
+  // OK when writes can be taken now: free space is above the reserve and the
+  // last write did not fail in RocksDB. Otherwise why not (for /readyz).
+  absl::Status Writable() const;
+  // Distinct series stored.
+  uint64_t SeriesCount() const;
+  // Free bytes on the store's file system.
+  absl::StatusOr<uint64_t> FreeBytes() const;
+
   absl::Status PutIncident(const v1::Incident& incident);
   absl::StatusOr<v1::Incident> GetIncident(const std::string& id) const;  // NotFound if absent.
   absl::StatusOr<std::vector<v1::Incident>> ListIncidents() const;
+  // Incidents with id > after_id in id order, calling fn for each until it
+  // returns false.
+  absl::Status ScanIncidents(const std::string& after_id,
+                             const std::function<bool(v1::Incident)>& fn) const;
   absl::Status PutReport(const v1::TriageReport& report);
   // Writes whichever of the three is non-null, atomically.
   absl::Status PutIncidentRecords(const v1::Incident* incident, const v1::IncidentState* state,
@@ -102,6 +133,7 @@ class Store {
   absl::Status PutDrill(const v1::Drill& drill);
   absl::StatusOr<v1::Drill> GetDrill(const std::string& id) const;
   absl::StatusOr<std::vector<v1::Drill>> ListDrills() const;
+  absl::Status DeleteDrill(const std::string& id);
 
   // Every (service, feature) with histograms.
   absl::StatusOr<std::vector<std::pair<std::string, std::string>>> Features() const;
@@ -131,13 +163,23 @@ class Store {
 
  private:
   enum Cf : int;
-  Store(std::vector<std::unique_ptr<rocksdb::CompactionFilter>> filters, bool sync);
+  Store(std::vector<std::unique_ptr<rocksdb::CompactionFilter>> filters, StoreOptions options);
+  // Refuses a write while space is short; resumes RocksDB after a failed
+  // write once space is back.
+  absl::Status BeforeWrite() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // Records the outcome of a RocksDB write (a failure makes Writable() say so).
+  absl::Status AfterWrite(absl::Status s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  absl::Status Commit(rocksdb::WriteBatch* wb, std::string_view what)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // The id of a series, allocating one (and adding its index entry to `wb`)
   // when new.
   absl::StatusOr<uint64_t> SeriesId(const v1::Series& series, rocksdb::WriteBatch* wb,
                                     uint64_t* next_id, std::vector<std::string>* new_keys)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   rocksdb::ColumnFamilyHandle* cf(Cf c) const;
+  // Adds `m` under `key` to `wb`, refusing what could not be read back.
+  absl::Status Put(rocksdb::WriteBatch* wb, Cf c, std::string_view key,
+                   const google::protobuf::Message& m);
   absl::Status PutMessage(Cf c, const std::string& key, const google::protobuf::Message& m);
   absl::Status GetMessage(Cf c, const std::string& key, google::protobuf::Message* m) const;
   // Calls fn(key, value) for every key with `prefix` in [lower, upper).
@@ -145,7 +187,13 @@ class Store {
   absl::Status Scan(Cf c, const std::string& lower, const std::string& upper, Fn fn) const;
 
   absl::Mutex write_mu_;
+  const StoreOptions options_;
+  bool write_failed_ ABSL_GUARDED_BY(write_mu_) = false;
+  std::atomic<bool> writable_{true};
+  mutable absl::Mutex writable_mu_;
+  std::string unwritable_reason_ ABSL_GUARDED_BY(writable_mu_);
   uint64_t next_series_id_ ABSL_GUARDED_BY(write_mu_) = 1;
+  std::atomic<uint64_t> series_count_{0};
   // Series index entries already resolved: encoded SeriesIndexKey -> id.
   absl::flat_hash_map<std::string, uint64_t> series_ids_ ABSL_GUARDED_BY(write_mu_);
   uint64_t next_delivery_seq_ ABSL_GUARDED_BY(write_mu_) = 1;
@@ -154,7 +202,6 @@ class Store {
   std::vector<std::unique_ptr<rocksdb::CompactionFilter>> filters_;  // Outlive db_.
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
-  bool sync_;
 };
 
 }  // namespace triage::store

@@ -1,0 +1,186 @@
+#include "triage/server/flags.h"
+
+#include <algorithm>
+#include <iostream>
+#include <map>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_replace.h"
+#include "triage/base/time.h"
+
+// Store and addresses.
+ABSL_FLAG(std::string, data_dir, "./data", "store directory");
+ABSL_FLAG(std::string, grpc_addr, "127.0.0.1:7070", "gRPC listen address (port 0 picks one)");
+ABSL_FLAG(std::string, http_addr, "127.0.0.1:7080", "HTTP listen address (port 0 picks one)");
+ABSL_FLAG(std::string, tree, "", "triage tree file (empty: the built-in default tree)");
+ABSL_FLAG(std::string, retention, "35d", "drop time-stamped records older than this");
+ABSL_FLAG(std::string, web_root, TRIAGE_WEB_ROOT, "files served at GET /");
+ABSL_FLAG(bool, sync, false, "fsync the WAL before acknowledging each write");
+// Alert routing.
+ABSL_FLAG(std::string, alertmanager_url, "", "send enriched alerts to URL/api/v2/alerts (empty: off)");
+ABSL_FLAG(std::string, service_label, "service", "alert label giving the service");
+ABSL_FLAG(std::string, metric_label, "metric", "alert label giving the metric ...");
+ABSL_FLAG(std::string, metric_annotation, "metric", "... else this annotation");
+ABSL_FLAG(std::string, page_url, "", "base of the page links in enriched alerts (empty: http://HTTP_ADDR/)");
+ABSL_FLAG(std::string, resend_interval, "1m", "re-send enriched alerts of firing incidents this often");
+ABSL_FLAG(std::string, kl_refresh, "1m", "refresh the triage_feature_kl gauges this often");
+// What one client may send (rejected with 400 and counted in triage_limit_rejections_total).
+ABSL_FLAG(uint64_t, max_body_bytes, 16 << 20, "largest accepted request body (decoded, for snappy)");
+ABSL_FLAG(uint64_t, max_labels_per_series, 30, "labels of one series, its metric name included");
+ABSL_FLAG(uint64_t, max_label_name_length, 1024, "bytes of a label name");
+ABSL_FLAG(uint64_t, max_label_value_length, 2048, "bytes of a label value");
+ABSL_FLAG(uint64_t, max_depends_on, 1000, "entries of one dependency record");
+ABSL_FLAG(uint64_t, max_text_bytes, 4096, "bytes of any free-text field (title, summary, url, ...)");
+ABSL_FLAG(uint64_t, max_alerts, 100, "alerts of one incident or triage request");
+ABSL_FLAG(uint64_t, max_series, 1'000'000, "distinct series stored; a new one past it is refused (400)");
+// Faults survived.
+ABSL_FLAG(uint64_t, min_free_disk_bytes, 64 << 20,
+          "writes answer 507 while the store's disk has less free space than this (0: no check)");
+ABSL_FLAG(uint64_t, max_wal_bytes, 64 << 20, "RocksDB WAL size at most (max_total_wal_size)");
+ABSL_FLAG(uint64_t, max_drills, 200, "drill stores kept (the oldest are deleted)");
+ABSL_FLAG(std::string, drill_retention, "90d", "drill stores older than this are deleted");
+// The HTTP server.
+ABSL_FLAG(uint64_t, http_max_connections, 10000, "open HTTP connections at most");
+ABSL_FLAG(std::string, http_read_header_timeout, "10s", "from a request's first byte to its last header");
+ABSL_FLAG(std::string, http_read_timeout, "60s", "to read a body (each piece of a streamed one)");
+ABSL_FLAG(std::string, http_idle_timeout, "30s", "a kept-alive connection waiting for a request");
+ABSL_FLAG(std::string, http_write_timeout, "30s", "to write a response");
+ABSL_FLAG(int32_t, http_workers, 16, "HTTP requests handled at once");
+ABSL_FLAG(uint64_t, http_max_queued, 1024, "HTTP requests waiting for a worker (503 past it)");
+
+namespace triage::server {
+
+namespace {
+
+constexpr char kIntro[] = R"(usage: triaged [--flag=value ...]
+
+The always-on triage daemon: gRPC, HTTP (the page, the Connect JSON gateway,
+remote_write, the Alertmanager webhook), an embedded RocksDB store.
+The bound ports are logged and written to DATA_DIR/ports.json.
+SIGTERM/SIGINT: stop accepting, finish requests in flight, close the store, exit 0.
+
+flags (durations like 90s, 5m, 24h, 35d):
+)";
+
+// Our flags, in the order flags.cc defines them.
+std::vector<absl::CommandLineFlag*> OwnFlags() {
+  std::vector<absl::CommandLineFlag*> out;
+  for (const auto& [name, flag] : absl::GetAllFlags()) {
+    if (flag->Filename().find("triage/server/flags.cc") != std::string::npos) out.push_back(flag);
+  }
+  std::sort(out.begin(), out.end(),
+            [](auto* a, auto* b) { return a->Name() < b->Name(); });
+  return out;
+}
+
+std::string Dashed(absl::string_view name) { return absl::StrReplaceAll(name, {{"_", "-"}}); }
+
+void PrintUsage() {
+  std::cout << kIntro;
+  for (absl::CommandLineFlag* f : OwnFlags()) {
+    std::string def = f->DefaultValue();
+    std::cout << absl::StrFormat("  --%-28s %s (default %s)\n", Dashed(f->Name()), f->Help(),
+                                 def.empty() ? "\"\"" : def);
+  }
+}
+
+absl::StatusOr<int64_t> Duration(const absl::Flag<std::string>& flag, const char* name,
+                                 bool positive = true) {
+  absl::StatusOr<int64_t> ms = ParseDurationMs(absl::GetFlag(flag));
+  if (!ms.ok()) {
+    return absl::InvalidArgumentError(absl::StrFormat("--%s: %s", name, ms.status().message()));
+  }
+  if (positive && *ms <= 0) {
+    return absl::InvalidArgumentError(absl::StrFormat("--%s must be positive", name));
+  }
+  return *ms;
+}
+
+}  // namespace
+
+absl::StatusOr<DaemonConfig> ParseDaemonFlags(int argc, char** argv) {
+  // --data-dir is --data_dir to absl; --help is ours.
+  std::vector<std::string> args;
+  for (int i = 0; i < argc; ++i) {
+    std::string a = argv[i];
+    if (i > 0 && (a == "--help" || a == "-h" || a == "-help" || a == "--helpfull")) {
+      PrintUsage();
+      std::exit(0);
+    }
+    if (i > 0 && a.starts_with("--")) {
+      size_t eq = a.find('=');
+      std::string name = absl::StrReplaceAll(
+          a.substr(2, eq == std::string::npos ? std::string::npos : eq - 2), {{"-", "_"}});
+      std::vector<absl::CommandLineFlag*> own = OwnFlags();
+      bool known = std::any_of(own.begin(), own.end(), [&](auto* f) {
+        return f->Name() == name || (name.starts_with("no") && f->Name() == name.substr(2));
+      });
+      if (!known) return absl::InvalidArgumentError("unknown flag --" + Dashed(name));
+      a = "--" + name + (eq == std::string::npos ? "" : a.substr(eq));
+    }
+    args.push_back(std::move(a));
+  }
+  std::vector<char*> cargs;
+  for (std::string& a : args) cargs.push_back(a.data());
+  std::vector<char*> rest = absl::ParseCommandLine(static_cast<int>(cargs.size()), cargs.data());
+  if (rest.size() > 1) {
+    return absl::InvalidArgumentError(absl::StrFormat("unexpected argument %s", rest[1]));
+  }
+
+  DaemonConfig c;
+  c.data_dir = absl::GetFlag(FLAGS_data_dir);
+  c.grpc_addr = absl::GetFlag(FLAGS_grpc_addr);
+  c.http_addr = absl::GetFlag(FLAGS_http_addr);
+  c.tree = absl::GetFlag(FLAGS_tree);
+  c.web_root = absl::GetFlag(FLAGS_web_root);
+  c.sync = absl::GetFlag(FLAGS_sync);
+  c.max_body_bytes = absl::GetFlag(FLAGS_max_body_bytes);
+  if (c.max_body_bytes == 0) return absl::InvalidArgumentError("--max-body-bytes must be positive");
+  c.alertmanager_url = absl::GetFlag(FLAGS_alertmanager_url);
+  c.service_label = absl::GetFlag(FLAGS_service_label);
+  c.metric_label = absl::GetFlag(FLAGS_metric_label);
+  c.metric_annotation = absl::GetFlag(FLAGS_metric_annotation);
+  c.page_url = absl::GetFlag(FLAGS_page_url);
+  absl::StatusOr<int64_t> d = Duration(FLAGS_retention, "retention", false);
+  if (!d.ok()) return d.status();
+  c.retention_ms = *d;
+  if (!(d = Duration(FLAGS_resend_interval, "resend-interval")).ok()) return d.status();
+  c.resend_ms = *d;
+  if (!(d = Duration(FLAGS_kl_refresh, "kl-refresh")).ok()) return d.status();
+  c.kl_refresh_ms = *d;
+
+  c.limits.max_labels_per_series = absl::GetFlag(FLAGS_max_labels_per_series);
+  c.limits.max_label_name_bytes = absl::GetFlag(FLAGS_max_label_name_length);
+  c.limits.max_label_value_bytes = absl::GetFlag(FLAGS_max_label_value_length);
+  c.limits.max_depends_on = absl::GetFlag(FLAGS_max_depends_on);
+  c.limits.max_text_bytes = absl::GetFlag(FLAGS_max_text_bytes);
+  c.limits.max_alerts = absl::GetFlag(FLAGS_max_alerts);
+  c.max_series = absl::GetFlag(FLAGS_max_series);
+  c.min_free_disk_bytes = absl::GetFlag(FLAGS_min_free_disk_bytes);
+  c.max_wal_bytes = absl::GetFlag(FLAGS_max_wal_bytes);
+  c.max_drills = absl::GetFlag(FLAGS_max_drills);
+  if (!(d = Duration(FLAGS_drill_retention, "drill-retention")).ok()) return d.status();
+  c.drill_retention_ms = *d;
+
+  c.http.addr = c.http_addr;
+  c.http.max_connections = absl::GetFlag(FLAGS_http_max_connections);
+  c.http.workers = std::max(1, absl::GetFlag(FLAGS_http_workers));
+  c.http.max_queued = absl::GetFlag(FLAGS_http_max_queued);
+  c.http.max_header_bytes = 64 << 10;
+  if (!(d = Duration(FLAGS_http_read_header_timeout, "http-read-header-timeout")).ok()) {
+    return d.status();
+  }
+  c.http.header_timeout_ms = *d;
+  if (!(d = Duration(FLAGS_http_read_timeout, "http-read-timeout")).ok()) return d.status();
+  c.http.body_timeout_ms = *d;
+  if (!(d = Duration(FLAGS_http_idle_timeout, "http-idle-timeout")).ok()) return d.status();
+  c.http.idle_timeout_ms = *d;
+  if (!(d = Duration(FLAGS_http_write_timeout, "http-write-timeout")).ok()) return d.status();
+  c.http.write_timeout_ms = *d;
+  return c;
+}
+
+}  // namespace triage::server

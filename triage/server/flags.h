@@ -1,0 +1,46 @@
+// triaged's command line: every flag is an absl flag defined in flags.cc
+// (so `triaged --help` lists each with its default), spelled with dashes on
+// the command line (--data-dir; --data_dir works too). ParseDaemonFlags
+// checks and converts them into one DaemonConfig that main() wires from.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "collectors/validate.h"
+#include "triage/server/http_server.h"
+
+namespace triage::server {
+
+struct DaemonConfig {
+  std::string data_dir;
+  std::string grpc_addr;
+  std::string http_addr;
+  std::string tree;
+  int64_t retention_ms = 0;
+  std::string web_root;
+  size_t max_body_bytes = 0;
+  bool sync = false;
+  // Alert routing.
+  std::string alertmanager_url;
+  std::string service_label, metric_label, metric_annotation;
+  std::string page_url;
+  int64_t resend_ms = 0;
+  int64_t kl_refresh_ms = 0;
+  // Limits and faults.
+  collectors::Limits limits;
+  uint64_t max_series = 0;
+  uint64_t min_free_disk_bytes = 0;
+  uint64_t max_wal_bytes = 0;
+  size_t max_drills = 0;
+  int64_t drill_retention_ms = 0;
+  HttpServerOptions http;  // addr filled from http_addr.
+};
+
+// Parses argv (printing usage and exiting 0 for --help); InvalidArgument
+// names the bad flag.
+absl::StatusOr<DaemonConfig> ParseDaemonFlags(int argc, char** argv);
+
+}  // namespace triage::server

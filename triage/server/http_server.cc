@@ -1,0 +1,577 @@
+#include "triage/server/http_server.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <limits>
+#include <mutex>
+#include <thread>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+
+namespace triage::server {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+namespace ssl = net::ssl;
+using tcp = net::ip::tcp;
+using SteadyClock = std::chrono::steady_clock;
+
+std::string_view HttpRequest::Header(std::string_view name) const {
+  for (const auto& [k, v] : headers) {
+    if (k == name) return v;
+  }
+  return {};
+}
+
+bool HttpRequest::HasHeader(std::string_view name) const {
+  return std::any_of(headers.begin(), headers.end(),
+                     [&](const auto& h) { return h.first == name; });
+}
+
+namespace {
+
+// A fixed set of threads running tasks from a bounded queue.
+class WorkerPool {
+ public:
+  WorkerPool(int threads, size_t max_queued) : max_queued_(max_queued) {
+    for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Run(); });
+  }
+  ~WorkerPool() { Stop(); }
+
+  // False when the queue is full (the caller answers 503).
+  bool Submit(std::function<void()> task) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_ || queue_.size() >= max_queued_) return false;
+      queue_.push_back(std::move(task));
+    }
+    cv_.notify_one();
+    return true;
+  }
+
+  // Runs what is queued, then joins the threads.
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    for (std::thread& t : threads_) t.join();
+    threads_.clear();
+  }
+
+ private:
+  void Run() {
+    while (true) {
+      std::function<void()> task;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty()) return;
+        task = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      task();
+    }
+  }
+
+  const size_t max_queued_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> queue_;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
+
+std::string PercentDecode(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '%' && i + 2 < in.size() && hex(in[i + 1]) >= 0 && hex(in[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex(in[i + 1]) * 16 + hex(in[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(in[i]);
+    }
+  }
+  return out;
+}
+
+std::string Serialize(const HttpResponse& r, bool head, bool close) {
+  std::string out = absl::StrFormat(
+      "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\nCache-Control: no-store\r\n",
+      r.status, std::string(http::obsolete_reason(static_cast<http::status>(r.status))),
+      r.content_type, r.body.size());
+  for (const auto& [k, v] : r.headers) absl::StrAppend(&out, k, ": ", v, "\r\n");
+  out += close ? "Connection: close\r\n\r\n" : "\r\n";
+  if (!head) out += r.body;
+  return out;
+}
+
+HttpResponse Plain(int status, std::string body) {
+  return HttpResponse{status, "text/plain; charset=utf-8", std::move(body), {}, true};
+}
+
+}  // namespace
+
+struct HttpServer::Impl {
+  Impl(HttpServerOptions o, HttpService& s, Metrics& m)
+      : options(std::move(o)),
+        service(s),
+        metrics(m),
+        pool(options.workers, options.max_queued),
+        acceptor(net::make_strand(ioc)) {}
+
+  void Accept();
+
+  const HttpServerOptions options;
+  HttpService& service;
+  Metrics& metrics;
+  std::atomic<size_t> connections{0};
+  std::atomic<int> in_flight{0};
+  std::atomic<bool> stopping{false};
+  WorkerPool pool;
+  net::io_context ioc;
+  tcp::acceptor acceptor;
+  std::vector<std::thread> threads;
+  int port = 0;
+};
+
+namespace {
+
+using Impl = HttpServer::Impl;
+
+template <class Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
+ public:
+  Session(Impl& impl, Stream stream, std::string peer, bool tls)
+      : impl_(impl), stream_(std::move(stream)), peer_(std::move(peer)), tls_(tls) {
+    impl_.metrics.http_connections.Increment();
+  }
+  ~Session() {
+    impl_.connections.fetch_sub(1);
+    impl_.metrics.http_connections.Decrement();
+  }
+
+  void Start() {
+    if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+      WaitForRequest();
+    } else {
+      Lowest().expires_after(std::chrono::milliseconds(impl_.options.header_timeout_ms));
+      stream_.async_handshake(ssl::stream_base::server,
+                              [self = this->shared_from_this()](beast::error_code ec) {
+                                if (ec) return self->Failed(ec, "tls handshake");
+                                self->WaitForRequest();
+                              });
+    }
+  }
+
+ private:
+  class StreamedBody;
+
+  beast::tcp_stream& Lowest() { return beast::get_lowest_layer(stream_); }
+
+  // Between requests: wait (idle timeout) for the first byte of the next one.
+  void WaitForRequest() {
+    if (impl_.stopping) return Close();
+    parser_.emplace();
+    parser_->header_limit(static_cast<uint32_t>(impl_.options.max_header_bytes));
+    // Each route has its own limit (RequestPlan). Not boost::none: Beast 1.74
+    // compares a Content-Length against an empty limit as "over it".
+    parser_->body_limit(std::numeric_limits<uint64_t>::max());
+    if (buffer_.size() > 0) return ReadHeader();
+    Lowest().expires_after(std::chrono::milliseconds(impl_.options.idle_timeout_ms));
+    stream_.async_read_some(buffer_.prepare(4096), [self = this->shared_from_this()](
+                                                       beast::error_code ec, size_t n) {
+      if (ec) return self->Close();  // Idle timeout or the client left.
+      self->buffer_.commit(n);
+      self->ReadHeader();
+    });
+  }
+
+  void ReadHeader() {
+    Lowest().expires_after(std::chrono::milliseconds(impl_.options.header_timeout_ms));
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                              self->OnHeader(ec);
+                            });
+  }
+
+  void OnHeader(beast::error_code ec) {
+    if (ec == beast::error::timeout) {
+      impl_.metrics.http_timeouts.Increment();
+      return Close();
+    }
+    if (ec == http::error::end_of_stream || ec == net::error::eof ||
+        ec == net::error::connection_reset) {
+      return Close();
+    }
+    if (ec == http::error::header_limit) {
+      return Finish(Plain(431, absl::StrFormat("request headers are over %d bytes\n",
+                                               impl_.options.max_header_bytes)));
+    }
+    if (ec) {
+      impl_.metrics.http_bad_framing.Increment();
+      return Finish(Plain(400, absl::StrFormat("bad request: %s\n", ec.message())));
+    }
+    const auto& h = parser_->get();
+    request_ = HttpRequest();
+    request_.method = std::string(h.method_string());
+    request_.target = std::string(h.target());
+    std::string_view target = request_.target;
+    size_t q = target.find('?');
+    request_.path = PercentDecode(target.substr(0, q));
+    if (q != std::string_view::npos) request_.query = std::string(target.substr(q + 1));
+    int transfer_encodings = 0;
+    for (const auto& f : h) {
+      std::string name = absl::AsciiStrToLower(std::string(f.name_string()));
+      if (name == "transfer-encoding") ++transfer_encodings;
+      request_.headers.emplace_back(std::move(name), std::string(f.value()));
+    }
+    request_.peer = peer_;
+    request_.tls = tls_;
+    if (parser_->content_length()) request_.content_length = *parser_->content_length();
+    keep_alive_ = parser_->keep_alive();
+    // Only "chunked", alone, may frame a request body (RFC 9112 6.1); any
+    // other transfer coding, or two of them, makes the length ambiguous.
+    if (transfer_encodings > 1 ||
+        (transfer_encodings == 1 &&
+         (!parser_->chunked() ||
+          !absl::EqualsIgnoreCase(
+              absl::StripAsciiWhitespace(std::string(request_.Header("transfer-encoding"))),
+              "chunked")))) {
+      impl_.metrics.http_bad_framing.Increment();
+      return Finish(Plain(400, "bad request: Transfer-Encoding must be exactly \"chunked\"\n"));
+    }
+    plan_ = impl_.service.Plan(request_);
+    if (plan_.answer) {
+      // Answered without the body: unless there is none, the connection
+      // cannot be reused.
+      bool bodyless = parser_->is_done();
+      HttpResponse r = std::move(*plan_.answer);
+      r.close = r.close || !bodyless;
+      return Finish(std::move(r));
+    }
+    if (request_.content_length && *request_.content_length > plan_.max_body_bytes) {
+      return Finish(TooLarge());
+    }
+    if (parser_->is_done()) return Dispatch();
+    if (absl::EqualsIgnoreCase(std::string(request_.Header("expect")), "100-continue")) {
+      continue_ = "HTTP/1.1 100 Continue\r\n\r\n";
+      Lowest().expires_after(std::chrono::milliseconds(impl_.options.write_timeout_ms));
+      net::async_write(stream_, net::buffer(continue_),
+                       [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                         if (ec) return self->Close();
+                         self->AfterHeader();
+                       });
+      return;
+    }
+    AfterHeader();
+  }
+
+  HttpResponse TooLarge() {
+    HttpResponse r;
+    r.status = 413;
+    r.body = absl::StrFormat(R"({"code":"resource_exhausted","message":"request body is over %d bytes"})",
+                             plan_.max_body_bytes);
+    r.close = true;
+    return r;
+  }
+
+  void AfterHeader() {
+    if (plan_.stream_body) return Dispatch();
+    // Read the whole body here, on the I/O thread, before taking a worker.
+    string_parser_.emplace(std::move(*parser_));
+    string_parser_->body_limit(plan_.max_body_bytes);
+    Lowest().expires_after(std::chrono::milliseconds(impl_.options.body_timeout_ms));
+    http::async_read(stream_, buffer_, *string_parser_,
+                     [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                       self->OnBody(ec);
+                     });
+  }
+
+  void OnBody(beast::error_code ec) {
+    if (ec == http::error::body_limit) return Finish(TooLarge());
+    if (ec == beast::error::timeout) {
+      impl_.metrics.http_timeouts.Increment();
+      return Close();
+    }
+    if (ec == http::error::end_of_stream || ec == net::error::eof ||
+        ec == net::error::connection_reset) {
+      return Close();
+    }
+    if (ec) {
+      impl_.metrics.http_bad_framing.Increment();
+      return Finish(Plain(400, absl::StrFormat("bad request body: %s\n", ec.message())));
+    }
+    request_.body = std::move(string_parser_->get().body());
+    string_parser_.reset();
+    Dispatch();
+  }
+
+  void Dispatch() {
+    Lowest().expires_never();
+    impl_.in_flight.fetch_add(1);
+    auto self = this->shared_from_this();
+    bool queued = impl_.pool.Submit([self] {
+      StreamedBody body(*self);
+      HttpResponse response = self->impl_.service.Handle(self->request_, body);
+      // A streamed body the handler did not read to the end leaves the
+      // connection in the middle of a request: close it.
+      if (self->plan_.stream_body && !(self->parser_ && self->parser_->is_done())) {
+        response.close = true;
+      }
+      net::post(self->stream_.get_executor(), [self, r = std::move(response)]() mutable {
+        self->impl_.in_flight.fetch_sub(1);
+        self->Finish(std::move(r));
+      });
+    });
+    if (!queued) {
+      impl_.in_flight.fetch_sub(1);
+      impl_.metrics.http_overloaded.Increment();
+      HttpResponse busy = Plain(503, "busy: too many requests waiting; retry\n");
+      busy.headers.emplace_back("Retry-After", "1");
+      Finish(std::move(busy));
+    }
+  }
+
+  // Writes the response (one send), then serves the next request or closes.
+  void Finish(HttpResponse r) {
+    const bool close = r.close || !keep_alive_ || impl_.stopping;
+    out_ = Serialize(r, request_.method == "HEAD", close);
+    Lowest().expires_after(std::chrono::milliseconds(impl_.options.write_timeout_ms));
+    net::async_write(stream_, net::buffer(out_),
+                     [self = this->shared_from_this(), close](beast::error_code ec, size_t) {
+                       self->out_.clear();
+                       if (ec || close) return self->Close();
+                       self->WaitForRequest();
+                     });
+  }
+
+  void Failed(beast::error_code ec, const char*) {
+    if (ec == beast::error::timeout) impl_.metrics.http_timeouts.Increment();
+    Close();
+  }
+
+  // Closes after a lingering read: a client still sending a body we did not
+  // read (an early 413 or 401) must get to read our answer, which an
+  // immediate close would destroy with a reset.
+  void Close() {
+    beast::error_code ignored;
+    if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      Lowest().expires_after(std::chrono::seconds(2));
+      Drain();
+    } else {
+      Lowest().expires_after(std::chrono::seconds(2));
+      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {
+        self->Lowest().close();
+      });
+    }
+  }
+
+  void Drain() {
+    buffer_.clear();
+    stream_.async_read_some(buffer_.prepare(64 << 10), [self = this->shared_from_this()](
+                                                           beast::error_code ec, size_t n) {
+      self->drained_ += n;
+      if (ec || self->drained_ > (256u << 20)) return self->Lowest().close();
+      self->Drain();
+    });
+  }
+
+  Impl& impl_;
+  Stream stream_;
+  const std::string peer_;
+  uint64_t drained_ = 0;
+  const bool tls_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::buffer_body>> parser_;
+  std::optional<http::request_parser<http::string_body>> string_parser_;
+  HttpRequest request_;
+  RequestPlan plan_;
+  bool keep_alive_ = true;
+  std::string continue_;
+  std::string out_;
+};
+
+// The body of a streaming route: each Read runs one parse step on the
+// session's strand and waits for it on the worker.
+template <class Stream>
+class Session<Stream>::StreamedBody : public BodyReader {
+ public:
+  explicit StreamedBody(Session& s) : s_(s) {}
+
+  absl::StatusOr<size_t> Read(std::string* out, size_t max) override {
+    if (!s_.plan_.stream_body) return 0;
+    buf_.resize(std::max<size_t>(max, 1));
+    while (true) {
+      if (!s_.parser_ || s_.parser_->is_done()) return 0;
+      std::promise<std::pair<beast::error_code, size_t>> done;
+      auto result = done.get_future();
+      net::post(s_.stream_.get_executor(), [this, &done] {
+        auto& body = s_.parser_->get().body();
+        body.data = buf_.data();
+        body.size = buf_.size();
+        s_.Lowest().expires_after(std::chrono::milliseconds(s_.impl_.options.body_timeout_ms));
+        http::async_read_some(s_.stream_, s_.buffer_, *s_.parser_,
+                              [this, &done](beast::error_code ec, size_t) {
+                                if (ec == http::error::need_buffer) ec = {};
+                                size_t n = buf_.size() - s_.parser_->get().body().size;
+                                s_.Lowest().expires_never();
+                                done.set_value({ec, n});
+                              });
+      });
+      auto [ec, n] = result.get();
+      if (ec == beast::error::timeout) {
+        s_.impl_.metrics.http_timeouts.Increment();
+        s_.parser_.reset();
+        return absl::DeadlineExceededError("the client sent the body too slowly");
+      }
+      if (ec == http::error::end_of_stream || ec == net::error::eof ||
+          ec == net::error::connection_reset || ec == http::error::partial_message) {
+        s_.parser_.reset();
+        return absl::AbortedError("the client closed the connection before the body's end");
+      }
+      if (ec) {
+        s_.impl_.metrics.http_bad_framing.Increment();
+        s_.parser_.reset();
+        return absl::InvalidArgumentError("bad request body: " + ec.message());
+      }
+      total_ += n;
+      if (total_ > s_.plan_.max_body_bytes) {
+        s_.parser_.reset();
+        return absl::ResourceExhaustedError(
+            absl::StrFormat("request body is over %d bytes", s_.plan_.max_body_bytes));
+      }
+      if (n > 0) {
+        out->append(buf_.data(), n);
+        return n;
+      }
+    }
+  }
+
+ private:
+  Session& s_;
+  std::string buf_;
+  uint64_t total_ = 0;
+};
+
+}  // namespace
+
+void HttpServer::Impl::Accept() {
+  acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted || stopping) return;
+    if (!ec) {
+      if (connections.fetch_add(1) >= options.max_connections) {
+        connections.fetch_sub(1);
+        metrics.http_connections_refused.Increment();
+        beast::error_code ignored;
+        socket.close(ignored);
+      } else {
+        beast::error_code ignored;
+        socket.set_option(tcp::no_delay(true), ignored);
+        std::string peer;
+        auto ep = socket.remote_endpoint(ignored);
+        if (!ignored) peer = absl::StrFormat("%s:%d", ep.address().to_string(), ep.port());
+        std::shared_ptr<ssl::context> tls = options.tls ? options.tls() : nullptr;
+        if (tls != nullptr) {
+          std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
+              *this, beast::ssl_stream<beast::tcp_stream>(beast::tcp_stream(std::move(socket)), *tls),
+              peer, true)
+              ->Start();
+        } else {
+          std::make_shared<Session<beast::tcp_stream>>(*this, beast::tcp_stream(std::move(socket)),
+                                                       peer, false)
+              ->Start();
+        }
+      }
+    }
+    Accept();
+  });
+}
+
+HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(HttpServerOptions options,
+                                                              HttpService& service,
+                                                              Metrics& metrics) {
+  std::string addr = options.addr;
+  size_t colon = addr.rfind(':');
+  if (colon == std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrFormat("http: %s is not HOST:PORT", addr));
+  }
+  std::string host = addr.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  int port_number = 0;
+  if (!absl::SimpleAtoi(addr.substr(colon + 1), &port_number) || port_number < 0 ||
+      port_number > 65535) {
+    return absl::InvalidArgumentError(absl::StrFormat("http: bad port in %s", addr));
+  }
+  auto impl = std::make_unique<Impl>(std::move(options), service, metrics);
+  beast::error_code ec;
+  net::ip::address address = net::ip::make_address(host.empty() ? "0.0.0.0" : host, ec);
+  if (ec) {
+    return absl::InvalidArgumentError(absl::StrFormat("http: %s is not an IP address", host));
+  }
+  tcp::endpoint endpoint(address, static_cast<uint16_t>(port_number));
+  impl->acceptor.open(endpoint.protocol(), ec);
+  if (!ec) impl->acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) impl->acceptor.bind(endpoint, ec);
+  if (!ec) impl->acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return absl::UnavailableError(
+        absl::StrFormat("http: cannot listen on %s: %s", addr, ec.message()));
+  }
+  impl->port = impl->acceptor.local_endpoint().port();
+  impl->Accept();
+  for (int i = 0; i < std::max(1, impl->options.io_threads); ++i) {
+    impl->threads.emplace_back([io = &impl->ioc] { io->run(); });
+  }
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
+}
+
+int HttpServer::port() const { return impl_->port; }
+
+void HttpServer::Stop(int64_t grace_ms) {
+  if (impl_->threads.empty()) return;
+  impl_->stopping = true;
+  net::post(impl_->acceptor.get_executor(), [this] {
+    beast::error_code ignored;
+    impl_->acceptor.close(ignored);
+  });
+  auto deadline = SteadyClock::now() + std::chrono::milliseconds(grace_ms);
+  while (impl_->in_flight.load() > 0 && SteadyClock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  impl_->pool.Stop();
+  impl_->ioc.stop();
+  for (std::thread& t : impl_->threads) t.join();
+  impl_->threads.clear();
+}
+
+HttpServer::~HttpServer() { Stop(); }
+
+}  // namespace triage::server
