@@ -312,7 +312,7 @@ class Parser {
       SkipSpace();
       if (pos_ >= s_.size() || s_[pos_] != ':') return Fail("expected ':' after an object key");
       ++pos_;
-      v->members.emplace_back(std::move(key), JsonValue());
+      v->members.push_back(JsonMember{std::move(key), JsonValue()});
       if (!Value(&v->members.back().second, depth + 1)) return false;
       SkipSpace();
       if (pos_ >= s_.size()) return Fail("unterminated object");

@@ -17,6 +17,8 @@
 
 namespace triage::collectors {
 
+struct JsonMember;
+
 struct JsonValue {
   enum class Type { kNull, kBool, kNumber, kString, kArray, kObject };
   Type type = Type::kNull;
@@ -25,13 +27,20 @@ struct JsonValue {
   bool integral = false;         // The number was written without fraction or exponent.
   std::string text;              // kString: the decoded string. kNumber: the token as written.
   std::vector<JsonValue> items;  // kArray.
-  std::vector<std::pair<std::string, JsonValue>> members;  // kObject, in document order.
+  std::vector<JsonMember> members;  // kObject, in document order.
 
   // The last member named `key` (JSON allows repeats; the last one wins), or nullptr.
   const JsonValue* Find(std::string_view key) const;
   bool is_null() const { return type == Type::kNull; }
   // "null", "a boolean", "a number", "a string", "an array", "an object".
   const char* TypeName() const;
+};
+
+// One member of an object (a struct rather than std::pair, which would need
+// JsonValue complete inside its own definition).
+struct JsonMember {
+  std::string first;
+  JsonValue second;
 };
 
 // Parses one JSON document. Errors name the column (1-based byte offset):

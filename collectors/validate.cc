@@ -1,5 +1,6 @@
 #include "collectors/validate.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "absl/strings/str_format.h"
@@ -204,7 +205,10 @@ void ValidateLabels(const google::protobuf::Map<std::string, std::string>& label
                           limits.max_labels_per_series),
           "max_labels_per_series");
   }
-  for (const auto& [name, value] : labels) {
+  // In name order, so that the same input always gets the same errors.
+  std::vector<std::pair<std::string_view, std::string_view>> sorted(labels.begin(), labels.end());
+  std::sort(sorted.begin(), sorted.end());
+  for (const auto& [name, value] : sorted) {
     if (name.size() > limits.max_label_name_bytes) {
       c.Add(field,
             absl::StrFormat("label name \"%s\" is longer than %d bytes", Shown(name),

@@ -69,5 +69,13 @@ TEST(JsonTest, AppendJsonStringEscapes) {
   EXPECT_EQ(out, R"("a\"b\\c\n\u0001")");
 }
 
+TEST(JsonTest, StringsMustBeValidUtf8) {
+  EXPECT_THAT(std::string(ParseJson("{\"a\":\"bad \xc0\xaf\"}").status().message()),
+              HasSubstr("column 6: a string that is not valid UTF-8"));
+  EXPECT_THAT(std::string(ParseJson(R"(["\udc00"])").status().message()),
+              HasSubstr("unpaired surrogate"));
+  EXPECT_TRUE(ParseJson("[\"caf\xc3\xa9\", \"\\ud83d\\ude00\"]").ok());
+}
+
 }  // namespace
 }  // namespace triage::collectors

@@ -1,5 +1,8 @@
 #include "triage/store/store.h"
 
+#include <atomic>
+#include <filesystem>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/unit/test_records.h"
@@ -227,6 +230,77 @@ TEST(StoreTest, AFailedBatchAllocatesNoSeriesId) {
   ASSERT_TRUE(store->Write(good).ok());
   EXPECT_EQ((*store->ReadSeries("a", "m", 0, kT))[0].points(0).value(), 1);
   EXPECT_EQ((*store->ReadSeries("b", "m", 0, kT))[0].points(0).value(), 2);
+}
+
+TEST(StoreTest, WritesStopAtTheFreeSpaceReserveAndResumeWhenSpaceReturns) {
+  std::atomic<uint64_t> free{100 << 20};
+  MemStore store(StoreOptions{.min_free_bytes = 64 << 20,
+                              .free_bytes = [&]() -> absl::StatusOr<uint64_t> { return free.load(); }});
+  v1::RecordBatch b;
+  *b.add_changes() = Change("a", "config", "svc", kT);
+  ASSERT_TRUE(store->Write(b).ok());
+  EXPECT_TRUE(store->Writable().ok());
+  free = 10 << 20;
+  *b.mutable_changes(0) = Change("b", "config", "svc", kT);
+  absl::Status s = store->Write(b);
+  EXPECT_TRUE(IsInsufficientStorage(s)) << s;
+  EXPECT_TRUE(absl::IsUnavailable(s));
+  EXPECT_THAT(store->Writable().message(), HasSubstr("below the reserve"));
+  EXPECT_TRUE(IsInsufficientStorage(store->PutIncident(v1::Incident())));
+  EXPECT_THAT(Ids(*store->ChangesBetween(0, kT * 2)), ElementsAre("a")) << "reads keep working";
+  free = 100 << 20;
+  EXPECT_TRUE(store->Write(b).ok());
+  EXPECT_TRUE(store->Writable().ok());
+  EXPECT_THAT(Ids(*store->ChangesBetween(0, kT * 2)), ElementsAre("a", "b"));
+}
+
+TEST(StoreTest, RefusesWhatItCouldNotReadBack) {
+  MemStore store;
+  v1::RecordBatch b;
+  *b.add_changes() = Change("ok", "config", "svc", kT);
+  *b.add_changes() = Change("bad", "config", "svc", kT);
+  b.mutable_changes(1)->set_summary("bad \xc0\xaf");
+  absl::Status s = store->Write(b);
+  EXPECT_TRUE(absl::IsInvalidArgument(s)) << s;
+  EXPECT_THAT(s.message(), HasSubstr("could not be read back"));
+  EXPECT_TRUE(store->ChangesBetween(0, kT * 2)->empty()) << "nothing of the batch is written";
+  v1::Incident incident;
+  incident.set_id("u8");
+  incident.set_title("\xc0\xaf");
+  EXPECT_FALSE(store->PutIncident(incident).ok());
+  EXPECT_TRUE(store->ListIncidents()->empty());
+}
+
+TEST(StoreTest, CapsDistinctSeries) {
+  MemStore store(StoreOptions{.max_series = 2});
+  auto series = [](const std::string& k) {
+    v1::Series s = triage::testing::Series("m", {{"service", "svc"}, {"k", k}});
+    AddPoint(&s, kT, 1);
+    return s;
+  };
+  v1::RecordBatch two;
+  *two.add_series() = series("a");
+  *two.add_series() = series("b");
+  ASSERT_TRUE(store->Write(two).ok());
+  EXPECT_EQ(store->SeriesCount(), 2u);
+  v1::RecordBatch third;
+  *third.add_series() = series("a");
+  *third.add_series() = series("c");
+  absl::Status s = store->Write(third);
+  EXPECT_TRUE(absl::IsFailedPrecondition(s)) << s;
+  EXPECT_THAT(s.message(), HasSubstr("series limit"));
+  EXPECT_TRUE(store->Write(two).ok()) << "known series are still written";
+  EXPECT_EQ(store->SeriesCount(), 2u);
+}
+
+TEST(StoreTest, AStoreThatCannotBeOpenedSaysWhy) {
+  std::string dir = ::testing::TempDir() + "/store-lock-test";
+  std::filesystem::remove_all(dir);
+  absl::StatusOr<std::unique_ptr<Store>> first = Store::Open({.path = dir});
+  ASSERT_TRUE(first.ok()) << first.status();
+  absl::StatusOr<std::unique_ptr<Store>> second = Store::Open({.path = dir});
+  ASSERT_FALSE(second.ok());
+  EXPECT_THAT(std::string(second.status().message()), HasSubstr("in use by another process"));
 }
 
 }  // namespace

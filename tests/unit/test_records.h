@@ -17,15 +17,21 @@ namespace triage::testing {
 class MemStore {
  public:
   explicit MemStore(int64_t retention_ms = 0, const Clock* clock = nullptr)
-      : env_(rocksdb::NewMemEnv(rocksdb::Env::Default())),
-        retention_ms_(retention_ms),
-        clock_(clock) {
+      : env_(rocksdb::NewMemEnv(rocksdb::Env::Default())) {
+    options_.retention_ms = retention_ms;
+    options_.clock = clock;
+    Reopen();
+  }
+  // With any options; the path and Env are the in-memory ones.
+  explicit MemStore(store::StoreOptions options)
+      : env_(rocksdb::NewMemEnv(rocksdb::Env::Default())), options_(std::move(options)) {
     Reopen();
   }
   void Reopen() {
     store_.reset();
-    auto s = store::Store::Open(
-        {.path = "/db", .env = env_.get(), .retention_ms = retention_ms_, .clock = clock_});
+    options_.path = "/db";
+    options_.env = env_.get();
+    auto s = store::Store::Open(options_);
     EXPECT_TRUE(s.ok()) << s.status();
     store_ = std::move(*s);
   }
@@ -34,8 +40,7 @@ class MemStore {
 
  private:
   std::unique_ptr<rocksdb::Env> env_;
-  int64_t retention_ms_;
-  const Clock* clock_;
+  store::StoreOptions options_;
   std::unique_ptr<store::Store> store_;
 };
 

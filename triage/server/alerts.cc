@@ -10,7 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "collectors/json.h"
-#include "collectors/validate.h"
+#include "collectors/alertmanager.h"
 #include "google/protobuf/util/json_util.h"
 #include "triage/base/names.h"
 #include "triage/base/time.h"
@@ -98,17 +98,10 @@ AlertRouter::~AlertRouter() { Stop(); }
 
 absl::StatusOr<v1::WebhookReply> AlertRouter::HandleWebhook(std::string_view body) {
   const int64_t now = clock_.NowMs();
-  v1::AlertmanagerWebhook hook;
-  google::protobuf::util::JsonParseOptions po;
-  po.ignore_unknown_fields = true;
-  auto parsed = google::protobuf::util::JsonStringToMessage(std::string(body), &hook, po);
-  if (!parsed.ok()) {
-    return absl::InvalidArgumentError("not an Alertmanager webhook: " +
-                                      std::string(parsed.message()));
-  }
-  collectors::InputErrorList errors;
-  collectors::Validate(hook, collectors::Origin{}, core_.options().limits, &errors);
-  if (!errors.empty()) return core_.Refused(errors.ToStatus());
+  absl::StatusOr<v1::AlertmanagerWebhook> parsed =
+      collectors::ParseAlertmanagerWebhook(body, core_.options().limits);
+  if (!parsed.ok()) return core_.Refused(parsed.status());
+  const v1::AlertmanagerWebhook& hook = *parsed;
   const int64_t window =
       ParseDurationMs(core_.tree()->settings().shared_alert_window()).value_or(10 * kMinuteMs);
 

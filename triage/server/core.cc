@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "collectors/bundle_reader.h"
 #include "collectors/bundle_writer.h"
+#include "collectors/change_event.h"
 #include "collectors/remote_write.h"
 #include "collectors/validate.h"
 #include "google/protobuf/arena.h"
@@ -106,14 +107,12 @@ absl::StatusOr<v1::IngestResponse> Core::IngestBundle(std::string_view name,
   return response;
 }
 
-absl::StatusOr<v1::IngestResponse> Core::AddChange(v1::Change change) {
-  int64_t now = clock_.NowMs();
-  if (!change.has_time()) *change.mutable_time() = FromMs(now);
-  if (change.id().empty()) {
-    change.set_id(absl::StrFormat("chg-%d-%04x", now, next_change_suffix_.fetch_add(1) & 0xffff));
-  }
+absl::StatusOr<v1::IngestResponse> Core::AddChange(std::string_view json) {
+  absl::StatusOr<v1::Change> change = collectors::ParseChangeEvent(
+      json, clock_.NowMs(), next_change_suffix_.fetch_add(1), options_.limits);
+  if (!change.ok()) return Refused(change.status());
   v1::RecordBatch batch;
-  *batch.add_changes() = std::move(change);
+  *batch.add_changes() = std::move(*change);
   return Write(batch);
 }
 

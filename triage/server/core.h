@@ -47,8 +47,9 @@ class Core {
   // as "NAME:LINE: field: problem" lines. An incident record is stored and
   // walked as of its alerts' fired_at; the report is stored and returned.
   absl::StatusOr<v1::IngestResponse> IngestBundle(std::string_view name, std::string_view ndjson);
-  // One change event (webhooks, CI): time defaults to now and id to a fresh one.
-  absl::StatusOr<v1::IngestResponse> AddChange(v1::Change change);
+  // One change event as JSON (webhooks, CI): time defaults to now and id to a
+  // fresh one.
+  absl::StatusOr<v1::IngestResponse> AddChange(std::string_view json);
   // One remote_write 1.0 body (snappy + protobuf).
   absl::StatusOr<v1::IngestResponse> RemoteWrite(std::string_view body);
 

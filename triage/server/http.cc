@@ -8,7 +8,6 @@
 
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
-#include "google/protobuf/util/json_util.h"
 #include "prometheus/text_serializer.h"
 #include "triage/base/proto_json.h"
 #include "triage/server/errors.h"
@@ -184,18 +183,8 @@ HttpResponse TriageHttp::RemoteWrite(const HttpRequest& request) {
 }
 
 HttpResponse TriageHttp::Change(const HttpRequest& request) {
-  v1::Change change;
-  google::protobuf::util::JsonParseOptions o;
-  o.ignore_unknown_fields = true;
-  auto parsed = google::protobuf::util::JsonStringToMessage(request.body, &change, o);
-  if (!parsed.ok()) {
-    return ErrorResponse(absl::StatusCode::kInvalidArgument,
-                         "not a change event: " + std::string(parsed.message()));
-  }
-  absl::StatusOr<v1::IngestResponse> r = core_.AddChange(std::move(change));
-  if (!r.ok()) {
-    return ErrorResponse(r.status(), /*insufficient_storage_507=*/true);
-  }
+  absl::StatusOr<v1::IngestResponse> r = core_.AddChange(request.body);
+  if (!r.ok()) return ErrorResponse(r.status(), /*insufficient_storage_507=*/true);
   return Json(200, ProtoJson(*r));
 }
 

@@ -15,6 +15,7 @@
 #include "rocksdb/merge_operator.h"
 #include "rocksdb/options.h"
 #include "rocksdb/slice_transform.h"
+#include "rocksdb/sst_file_manager.h"
 #include "rocksdb/write_batch.h"
 #include "triage/base/time.h"
 #include "triage/store/keys.h"
@@ -247,10 +248,10 @@ Store::~Store() {
   db_->Close().PermitUncheckedError();
 }
 
-absl::Status Store::BeforeWrite() {
+absl::Status Store::BeforeWrite(uint64_t bytes) {
   if (options_.min_free_bytes > 0) {
     absl::StatusOr<uint64_t> free = FreeBytes();
-    if (free.ok() && *free < options_.min_free_bytes) {
+    if (free.ok() && *free < options_.min_free_bytes + bytes) {
       std::string why = absl::StrFormat(
           "store: %d bytes free on the store's disk, below the reserve of %d "
           "(--min-free-disk-bytes); writes resume when space is freed",
@@ -267,9 +268,13 @@ absl::Status Store::BeforeWrite() {
   }
   if (write_failed_) {
     // A write failed inside RocksDB (a background error puts it in read-only
-    // mode); space is back, so try to leave that mode.
+    // mode); space is back, so leave that mode. Busy: RocksDB is recovering
+    // by itself; the client retries.
     rocksdb::Status r = db_->Resume();
-    if (!r.ok()) return ToAbsl(r, "resume after a failed write");
+    if (!r.ok()) {
+      return absl::UnavailableError(
+          absl::StrFormat("store: recovering from a failed write (%s); retry", r.ToString()));
+    }
     write_failed_ = false;
   }
   writable_ = true;
@@ -287,7 +292,7 @@ absl::Status Store::AfterWrite(absl::Status s) {
 }
 
 absl::Status Store::Commit(rocksdb::WriteBatch* wb, std::string_view what) {
-  if (absl::Status s = BeforeWrite(); !s.ok()) return s;
+  if (absl::Status s = BeforeWrite(wb->GetDataSize()); !s.ok()) return s;
   rocksdb::WriteOptions wo;
   wo.sync = options_.sync;
   return AfterWrite(ToAbsl(db_->Write(wo, wb), what));
@@ -322,6 +327,17 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   db_options.allow_concurrent_memtable_write = false;  // Needed by the hash memtable.
   if (options.max_wal_bytes > 0) db_options.max_total_wal_size = options.max_wal_bytes;
   if (options.env != nullptr) db_options.env = options.env;
+  // Memtables take at most this much memory (and so a flush writes at most
+  // this much); with a free-space reserve they take half of it, so a flush
+  // always fits in the reserve, and compactions start only when their
+  // output fits too (the SstFileManager checks).
+  db_options.db_write_buffer_size = 64 << 20;
+  if (options.min_free_bytes > 0) {
+    db_options.db_write_buffer_size =
+        std::max<uint64_t>(1 << 20, std::min<uint64_t>(64 << 20, options.min_free_bytes / 2));
+    db_options.sst_file_manager.reset(rocksdb::NewSstFileManager(db_options.env));
+    db_options.sst_file_manager->SetCompactionBufferSize(options.min_free_bytes / 2);
+  }
 
   std::vector<std::unique_ptr<rocksdb::CompactionFilter>> filters(kNumCf);
   if (options.retention_ms > 0) {
@@ -361,7 +377,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
       rocksdb::DB::Open(db_options, options.path, descriptors, &store->handles_, &raw);
   if (!s.ok()) {
     std::string why = s.ToString();
-    if (why.find("lock") != std::string::npos && why.find("unavailable") != std::string::npos) {
+    if (why.find("/LOCK") != std::string::npos || why.find("lock hold") != std::string::npos) {
       return absl::UnavailableError(absl::StrFormat(
           "store %s is in use by another process (its LOCK is held: is another triaged "
           "running on this data dir?)",

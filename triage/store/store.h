@@ -43,7 +43,7 @@ class WriteBatch;
 namespace triage::store {
 
 struct StoreOptions {
-  std::string path;
+  std::string path = "";
   // The file system and clock RocksDB uses; nullptr is the default Env. Tests
   // pass an in-memory Env. Not owned; must outlive the Store.
   rocksdb::Env* env = nullptr;
@@ -166,7 +166,8 @@ class Store {
   Store(std::vector<std::unique_ptr<rocksdb::CompactionFilter>> filters, StoreOptions options);
   // Refuses a write while space is short; resumes RocksDB after a failed
   // write once space is back.
-  absl::Status BeforeWrite() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // `bytes`: the size of the write, which the reserve must hold on top.
+  absl::Status BeforeWrite(uint64_t bytes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // Records the outcome of a RocksDB write (a failure makes Writable() say so).
   absl::Status AfterWrite(absl::Status s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   absl::Status Commit(rocksdb::WriteBatch* wb, std::string_view what)

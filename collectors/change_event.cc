@@ -1,0 +1,27 @@
+#include "collectors/change_event.h"
+
+#include "absl/strings/str_format.h"
+#include "google/protobuf/util/json_util.h"
+#include "triage/base/time.h"
+
+namespace triage::collectors {
+
+absl::StatusOr<v1::Change> ParseChangeEvent(std::string_view body, int64_t now_ms,
+                                            uint32_t id_suffix, const Limits& limits) {
+  v1::Change change;
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = true;
+  auto parsed = google::protobuf::util::JsonStringToMessage(
+      google::protobuf::StringPiece(body.data(), body.size()), &change, options);
+  if (!parsed.ok()) {
+    return InvalidField("body", "not a change event: " + std::string(parsed.message()));
+  }
+  if (!change.has_time()) *change.mutable_time() = FromMs(now_ms);
+  if (change.id().empty()) change.set_id(absl::StrFormat("chg-%d-%04x", now_ms, id_suffix & 0xffff));
+  InputErrorList errors;
+  Validate(change, Origin{.prefix = "changes[0]"}, limits, &errors);
+  if (!errors.empty()) return errors.ToStatus();
+  return change;
+}
+
+}  // namespace triage::collectors
