@@ -9,7 +9,7 @@ packages=(
   build-essential cmake pkg-config
   libgrpc++-dev libgrpc-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   prometheus-cpp-dev librocksdb-dev libabsl-dev libsnappy-dev zlib1g-dev
-  libgtest-dev libgmock-dev libbenchmark-dev libboost-dev libssl-dev clang-14 libclang-rt-14-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libboost-dev libssl-dev libyaml-cpp-dev clang-14 libclang-rt-14-dev
   python3 curl python3-grpcio python3-protobuf prometheus prometheus-alertmanager
   chromium
 )

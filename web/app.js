@@ -597,7 +597,9 @@ function showTooltip(anchor, group, onset, inScope) {
       version ? h('div', {}, version) : null,
       (c.actor || c.summary) ? h('div', {}, [c.actor && `by ${c.actor}`, c.summary].filter(Boolean).join(' — ')) : null,
       h('div', {}, h('span', { class: `rel ${t <= onset ? 'before' : 'after'}` }, relOnset(t, onset)), ` · ${both(t)}`),
-      c.url ? h('div', {}, h('a', { href: c.url, target: '_blank', rel: 'noopener' }, c.url)) : null,
+      c.url ? h('div', {}, /^https?:\/\//i.test(c.url)
+        ? h('a', { href: c.url, target: '_blank', rel: 'noopener noreferrer' }, c.url)
+        : h('span', { class: 'muted' }, c.url)) : null,
       inScope.has(c.id) ? null : h('div', { class: 'muted' }, 'not on this service, its dependencies or consumers'));
   }));
   tip.hidden = false;

@@ -32,7 +32,8 @@ for (let i = 0; i < 500; i++) {
   lines.push(JSON.stringify({ type: 'change', id: `c-${i}`, kind: kinds[i % kinds.length], service: 'bench',
     time: new Date(end - Math.floor((7 * 86400e3 * (i + 0.5)) / 500)).toISOString(), summary: `change ${i}` }));
 }
-const r = await fetch(`${base}/api/v1/bundle`, { method: 'POST', body: lines.join('\n') });
+const r = await fetch(`${base}/api/v1/bundle`, {
+  method: 'POST', headers: { 'Content-Type': 'application/x-ndjson' }, body: lines.join('\n') });
 if (r.status !== 200) throw new Error(await r.text());
 
 const browser = await chromium.launch({ executablePath: '/usr/bin/chromium',

@@ -45,7 +45,8 @@ async function stopDaemon(d) {
 
 async function loadBundle(d, name) {
   const gz = fs.readFileSync(path.join(SOURCE, 'deploy', 'demo', 'scenarios', `${name}.jsonl.gz`));
-  const r = await fetch(`${d.base}/api/v1/bundle`, { method: 'POST', body: zlib.gunzipSync(gz) });
+  const r = await fetch(`${d.base}/api/v1/bundle`, {
+    method: 'POST', headers: { 'Content-Type': 'application/x-ndjson' }, body: zlib.gunzipSync(gz) });
   assert.equal(r.status, 200, await r.text());
 }
 
@@ -79,7 +80,8 @@ before(async () => {
   // A burst of deploys one minute apart right after the scenario's deploy:
   // closer than 8 px on a 24 h chart, so they merge into one marker.
   for (let i = 1; i <= 4; i++) {
-    const r = await fetch(`${daemon.base}/api/v1/changes`, { method: 'POST', body: JSON.stringify({
+    const r = await fetch(`${daemon.base}/api/v1/changes`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({
       id: `burst-${i}`, kind: 'config', service: 'reranker', time: `2026-05-05T02:3${i}:00Z`,
       actor: 'ci', summary: `flag flip ${i}` }) });
     assert.equal(r.status, 200);

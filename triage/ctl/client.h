@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
+
 namespace triage::ctl {
 
 // A parsed command line: positionals, and --name value flags in order.
@@ -16,6 +18,20 @@ struct CommandLine {
   std::string Get(const std::string& name, const std::string& fallback = "") const;
   std::vector<std::string> All(const std::string& name) const;
 };
+
+// The connection flags every server command takes.
+inline const std::vector<std::string>& ConnectionFlags() {
+  static const std::vector<std::string> kFlags = {"server",    "ca-file",  "cert-file",
+                                                  "key-file",  "insecure-skip-verify",
+                                                  "user",      "password-file", "token-file"};
+  return kFlags;
+}
+
+// Sets how the commands below reach triaged: TLS when --ca-file,
+// --cert-file or --insecure-skip-verify is given (the last for tests only),
+// and Basic (--user, --password-file) or Bearer (--token-file) credentials,
+// read from their files. InvalidArgument names the flag.
+absl::Status ConfigureConnection(const CommandLine& args);
 
 int IngestCommand(const std::string& server, const CommandLine& args);
 int ChangeAddCommand(const std::string& server, const CommandLine& args);

@@ -12,6 +12,7 @@
 #include "rules/tree.h"
 #include "triage/ctl/client.h"
 #include "triage/ctl/replay.h"
+#include "triage/server/web_config.h"
 
 namespace {
 
@@ -50,6 +51,13 @@ Against a running triaged (--server HOST:PORT, default 127.0.0.1:7070):
       Fire drills on recorded incidents, in stores of their own, scored.
   export --incident ID > bundle.jsonl
       A complete bundle of a stored incident (replay gives the same report).
+  check web-config FILE
+      Validate a web config (--web-config-file); exit 0 ok, 1 invalid (as promtool).
+
+Connecting (every server command): --server HOST:PORT; TLS with --ca-file FILE
+(and --cert-file FILE --key-file FILE for a client certificate), or
+--insecure-skip-verify (tests only: no certificate check); credentials with
+--user NAME --password-file FILE (Basic) or --token-file FILE (Bearer).
 TIME is RFC 3339 (2026-04-28T03:00:00Z), Unix milliseconds, or "now".
 
 Exit codes: 0 ok, 1 triage mismatch, 2 bad input or usage, 3 server error.
@@ -65,7 +73,7 @@ using Args = triage::ctl::CommandLine;
 
 // Splits argv into positionals and --flag[=value] / --flag value options.
 bool ParseArgs(const std::vector<std::string>& argv, Args* a, std::string* error) {
-  static const std::vector<std::string> kBool = {"json"};
+  static const std::vector<std::string> kBool = {"json", "insecure-skip-verify"};
   for (size_t i = 0; i < argv.size(); ++i) {
     const std::string& s = argv[i];
     if (s.rfind("--", 0) != 0 || s.size() == 2) {
@@ -90,12 +98,14 @@ bool ParseArgs(const std::vector<std::string>& argv, Args* a, std::string* error
   return true;
 }
 
-// The first flag not in `known`, or "".
-std::string Unknown(const Args& args, const std::vector<std::string>& known) {
+// The first flag not in `known` (nor a connection flag when `remote`), or "".
+std::string Unknown(const Args& args, const std::vector<std::string>& known, bool remote = true) {
+  const std::vector<std::string>& connection = triage::ctl::ConnectionFlags();
   for (const auto& f : args.flags) {
-    if (f.first != "server" && std::find(known.begin(), known.end(), f.first) == known.end()) {
-      return "--" + f.first;
-    }
+    bool ok = std::find(known.begin(), known.end(), f.first) != known.end() ||
+              (remote && std::find(connection.begin(), connection.end(), f.first) !=
+                             connection.end());
+    if (!ok) return "--" + f.first;
   }
   return "";
 }
@@ -245,6 +255,22 @@ int RulesCheck(const Args& args) {
   return kOk;
 }
 
+// check web-config FILE: like promtool check web-config (0 ok, 1 invalid).
+int CheckWebConfig(const Args& args) {
+  if (args.positional.size() != 2 || args.positional[0] != "web-config") {
+    return Usage("usage: triagectl check web-config FILE");
+  }
+  const std::string& path = args.positional[1];
+  absl::StatusOr<triage::server::WebConfig> c = triage::server::LoadWebConfig(path);
+  if (!c.ok()) {
+    std::cerr << path << " FAILED: " << c.status().message() << "\n";
+    return 1;
+  }
+  for (const std::string& w : c->warnings) std::cerr << path << " WARNING: " << w << "\n";
+  std::cout << path << " SUCCESS\n";
+  return kOk;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -270,11 +296,15 @@ int main(int argc, char** argv) {
       {"replay", {"tree", "json"}, Replay},
       {"regress", {"tree"}, Regress},
       {"rules", {"regress"}, RulesCheck},
+      {"check", {}, CheckWebConfig},
   };
   for (const Command& c : kLocal) {
     if (command != c.name) continue;
-    if (std::string u = Unknown(args, c.flags); !u.empty()) return Usage("unknown flag " + u);
+    if (std::string u = Unknown(args, c.flags, false); !u.empty()) return Usage("unknown flag " + u);
     return c.run(args);
+  }
+  if (absl::Status s = triage::ctl::ConfigureConnection(args); !s.ok()) {
+    return Usage(std::string(s.message()));
   }
   struct RemoteCommand {
     const char* name;

@@ -1,7 +1,5 @@
 #include "triage/server/alerts.h"
 
-#include <civetweb.h>
-
 #include <algorithm>
 #include <chrono>
 #include <map>
@@ -64,35 +62,17 @@ void AppendObject(std::string* out, const std::map<std::string, std::string>& m)
   out->push_back('}');
 }
 
-struct Url {
-  std::string host;
-  int port = 80;
-  std::string path;
-};
-
-bool ParseUrl(const std::string& url, Url* out) {
-  const std::string scheme = "http://";
-  if (url.rfind(scheme, 0) != 0) return false;
-  std::string rest = url.substr(scheme.size());
-  size_t slash = rest.find('/');
-  std::string hostport = rest.substr(0, slash);
-  out->path = slash == std::string::npos ? "" : rest.substr(slash);
-  while (!out->path.empty() && out->path.back() == '/') out->path.pop_back();
-  size_t colon = hostport.rfind(':');
-  if (colon == std::string::npos) {
-    out->host = hostport;
-  } else {
-    out->host = hostport.substr(0, colon);
-    out->port = std::atoi(hostport.c_str() + colon + 1);
-  }
-  return !out->host.empty() && out->port > 0;
-}
-
 }  // namespace
 
 AlertRouter::AlertRouter(store::Store& store, Core& core, const Clock& clock, Metrics& metrics,
                          AlertOptions options)
-    : store_(store), core_(core), clock_(clock), metrics_(metrics), options_(std::move(options)) {}
+    : store_(store), core_(core), clock_(clock), metrics_(metrics), options_(std::move(options)) {
+  if (!options_.alertmanager_url.empty()) {
+    absl::StatusOr<std::unique_ptr<HttpClient>> client =
+        HttpClient::Create(options_.alertmanager_client);
+    if (client.ok()) client_ = std::move(*client);  // main() checked the options already.
+  }
+}
 
 AlertRouter::~AlertRouter() { Stop(); }
 
@@ -366,27 +346,19 @@ void AlertRouter::Enqueue(const v1::IncidentState& state, const v1::TriageReport
 }
 
 bool AlertRouter::Post(const std::string& body, std::string* error) {
-  Url url;
-  if (!ParseUrl(options_.alertmanager_url, &url)) {
-    *error = "bad --alertmanager-url " + options_.alertmanager_url;
+  if (client_ == nullptr) {
+    *error = "no Alertmanager client";
     return false;
   }
-  char ebuf[256] = "";
-  mg_connection* conn = mg_connect_client(url.host.c_str(), url.port, 0, ebuf, sizeof(ebuf));
-  if (conn == nullptr) {
-    *error = ebuf;
+  std::string url = options_.alertmanager_url;
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  absl::StatusOr<HttpClientResponse> r = client_->Post(url + "/api/v2/alerts", "application/json", body);
+  if (!r.ok()) {
+    *error = std::string(r.status().message());
     return false;
   }
-  mg_printf(conn,
-            "POST %s/api/v2/alerts HTTP/1.1\r\nHost: %s:%d\r\nContent-Type: application/json\r\n"
-            "Content-Length: %zu\r\nConnection: close\r\n\r\n",
-            url.path.c_str(), url.host.c_str(), url.port, body.size());
-  mg_write(conn, body.data(), body.size());
-  int rc = mg_get_response(conn, ebuf, sizeof(ebuf), 10000);
-  int status = rc >= 0 ? mg_get_response_info(conn)->status_code : 0;
-  mg_close_connection(conn);
-  if (status >= 200 && status < 300) return true;
-  *error = status > 0 ? absl::StrFormat("Alertmanager answered %d", status) : std::string(ebuf);
+  if (r->status >= 200 && r->status < 300) return true;
+  *error = absl::StrFormat("Alertmanager answered %d", r->status);
   return false;
 }
 

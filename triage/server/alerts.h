@@ -24,6 +24,7 @@
 #include "absl/status/statusor.h"
 #include "triage/base/clock.h"
 #include "triage/server/core.h"
+#include "triage/server/http_client.h"
 #include "triage/server/metrics.h"
 #include "triage/store/store.h"
 #include "triage/v1/alerts.pb.h"
@@ -35,6 +36,7 @@ struct AlertOptions {
   std::string metric_label = "metric";              // Label giving its metric ...
   std::string metric_annotation = "metric";         // ... else this annotation.
   std::string alertmanager_url;                     // Empty: no enriched alerts are sent.
+  HttpClientOptions alertmanager_client;            // TLS and credentials for it.
   std::string page_url = "http://127.0.0.1:7080/";  // Base of the links in annotations.
   int64_t resend_ms = 60'000;                       // Re-send firing incidents this often.
   int64_t kl_refresh_ms = 60'000;                   // triage_feature_kl gauges refresh.
@@ -73,6 +75,7 @@ class AlertRouter {
 
   store::Store& store_;
   Core& core_;
+  std::unique_ptr<HttpClient> client_;  // Null without an Alertmanager URL.
   const Clock& clock_;
   Metrics& metrics_;
   const AlertOptions options_;

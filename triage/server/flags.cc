@@ -1,6 +1,7 @@
 #include "triage/server/flags.h"
 
 #include <algorithm>
+#include <fstream>
 #include <iostream>
 #include <map>
 
@@ -50,6 +51,20 @@ ABSL_FLAG(std::string, http_idle_timeout, "30s", "a kept-alive connection waitin
 ABSL_FLAG(std::string, http_write_timeout, "30s", "to write a response");
 ABSL_FLAG(int32_t, http_workers, 16, "HTTP requests handled at once");
 ABSL_FLAG(uint64_t, http_max_queued, 1024, "HTTP requests waiting for a worker (503 past it)");
+// Who may do what.
+ABSL_FLAG(std::string, web_config_file, "",
+          "Prometheus-style web config: TLS, basic_auth_users, and triage's user_roles, "
+          "bearer_tokens, allowed_hosts (re-read on SIGHUP)");
+ABSL_FLAG(bool, insecure_listen_any, false,
+          "without a web config, serve addresses other than loopback anyway (insecure)");
+ABSL_FLAG(std::vector<std::string>, cors_origin, {},
+          "origins (scheme://host:port) a browser may call triaged from, comma-separated");
+ABSL_FLAG(std::string, alertmanager_ca_file, "", "CA certificates for an https:// Alertmanager");
+ABSL_FLAG(std::string, alertmanager_cert_file, "", "client certificate for Alertmanager");
+ABSL_FLAG(std::string, alertmanager_key_file, "", "its key");
+ABSL_FLAG(std::string, alertmanager_basic_auth_file, "", "a file holding user:password for Alertmanager");
+ABSL_FLAG(std::string, alertmanager_bearer_token_file, "", "a file holding a bearer token for Alertmanager");
+ABSL_FLAG(bool, alertmanager_insecure_skip_verify, false, "do not check Alertmanager's certificate (tests only)");
 
 namespace triage::server {
 
@@ -85,6 +100,16 @@ void PrintUsage() {
     std::cout << absl::StrFormat("  --%-28s %s (default %s)\n", Dashed(f->Name()), f->Help(),
                                  def.empty() ? "\"\"" : def);
   }
+}
+
+// A secret from a file: its content without the trailing newline.
+absl::StatusOr<std::string> Secret(const std::string& path, const char* flag) {
+  if (path.empty()) return std::string();
+  std::ifstream in(path);
+  if (!in) return absl::InvalidArgumentError(absl::StrFormat("--%s: cannot read %s", flag, path));
+  std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+  return s;
 }
 
 absl::StatusOr<int64_t> Duration(const absl::Flag<std::string>& flag, const char* name,
@@ -180,7 +205,35 @@ absl::StatusOr<DaemonConfig> ParseDaemonFlags(int argc, char** argv) {
   c.http.idle_timeout_ms = *d;
   if (!(d = Duration(FLAGS_http_write_timeout, "http-write-timeout")).ok()) return d.status();
   c.http.write_timeout_ms = *d;
+
+  c.web_config_file = absl::GetFlag(FLAGS_web_config_file);
+  c.insecure_listen_any = absl::GetFlag(FLAGS_insecure_listen_any);
+  c.cors_origins = absl::GetFlag(FLAGS_cors_origin);
+  HttpClientOptions& am = c.alertmanager_client;
+  am.ca_file = absl::GetFlag(FLAGS_alertmanager_ca_file);
+  am.cert_file = absl::GetFlag(FLAGS_alertmanager_cert_file);
+  am.key_file = absl::GetFlag(FLAGS_alertmanager_key_file);
+  am.insecure_skip_verify = absl::GetFlag(FLAGS_alertmanager_insecure_skip_verify);
+  absl::StatusOr<std::string> secret =
+      Secret(absl::GetFlag(FLAGS_alertmanager_basic_auth_file), "alertmanager-basic-auth-file");
+  if (!secret.ok()) return secret.status();
+  am.basic_auth = *secret;
+  if (!am.basic_auth.empty() && am.basic_auth.find(':') == std::string::npos) {
+    return absl::InvalidArgumentError("--alertmanager-basic-auth-file must hold user:password");
+  }
+  secret = Secret(absl::GetFlag(FLAGS_alertmanager_bearer_token_file),
+                  "alertmanager-bearer-token-file");
+  if (!secret.ok()) return secret.status();
+  am.bearer_token = *secret;
   return c;
+}
+
+bool IsLoopbackAddress(const std::string& addr) {
+  std::string host = addr.substr(0, addr.rfind(':'));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  return host == "localhost" || host == "::1" || host.starts_with("127.");
 }
 
 }  // namespace triage::server

@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "collectors/validate.h"
+#include "triage/server/http_client.h"
 #include "triage/server/http_server.h"
 
 namespace triage::server {
@@ -37,7 +38,15 @@ struct DaemonConfig {
   size_t max_drills = 0;
   int64_t drill_retention_ms = 0;
   HttpServerOptions http;  // addr filled from http_addr.
+  // Who may do what.
+  std::string web_config_file;
+  bool insecure_listen_any = false;
+  std::vector<std::string> cors_origins;
+  HttpClientOptions alertmanager_client;  // Files read: credentials, not paths.
 };
+
+// True for 127.0.0.0/8, ::1 and localhost (HOST of HOST:PORT).
+bool IsLoopbackAddress(const std::string& addr);
 
 // Parses argv (printing usage and exiting 0 for --help); InvalidArgument
 // names the bad flag.

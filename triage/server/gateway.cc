@@ -4,6 +4,7 @@
 #include <future>
 
 #include "absl/strings/str_format.h"
+#include "triage/server/auth.h"
 #include "triage/server/connect_codec.h"
 #include "triage/server/errors.h"
 #include "google/protobuf/descriptor.h"
@@ -13,8 +14,8 @@
 
 namespace triage::server {
 
-ConnectGateway::ConnectGateway(std::shared_ptr<grpc::Channel> channel)
-    : channel_(std::move(channel)), stub_(channel_) {}
+ConnectGateway::ConnectGateway(std::shared_ptr<grpc::Channel> channel, std::string secret)
+    : channel_(std::move(channel)), secret_(std::move(secret)), stub_(channel_) {}
 
 bool ConnectGateway::Handles(std::string_view path) { return IsConnectPath(path); }
 
@@ -32,6 +33,7 @@ HttpResponse ConnectGateway::Call(std::string_view path, std::string_view conten
   grpc::ByteBuffer response_buffer;
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  context.AddMetadata(GrpcGuard::kGatewayHeader, secret_);
   std::promise<grpc::Status> done;
   stub_.UnaryCall(&context, "/" + method->service()->full_name() + "/" + method->name(),
                   grpc::StubOptions(), &request_buffer, &response_buffer,

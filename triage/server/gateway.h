@@ -22,7 +22,9 @@ namespace triage::server {
 
 class ConnectGateway {
  public:
-  explicit ConnectGateway(std::shared_ptr<grpc::Channel> channel);
+  // `secret` goes with every call (GrpcGuard::kGatewayHeader): the HTTP port
+  // has checked the caller already.
+  ConnectGateway(std::shared_ptr<grpc::Channel> channel, std::string secret);
 
   // True when `path` names a triage.v1 method (served or not).
   static bool Handles(std::string_view path);
@@ -30,6 +32,7 @@ class ConnectGateway {
 
  private:
   std::shared_ptr<grpc::Channel> channel_;
+  const std::string secret_;
   grpc::GenericStub stub_;
 };
 

@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "prometheus/text_serializer.h"
@@ -14,27 +16,45 @@
 
 namespace triage::server {
 
+// What a POST body may be labelled (absent is taken as the route's own).
+enum class Body { kNone, kJson, kNdjson, kProtobuf };
+
 struct TriageHttp::Route {
   const char* method;  // GET routes answer HEAD too.
   const char* path;    // Exact, or a prefix when `prefix`.
   bool prefix;
   const char* name;    // The `route` label of triage_http_requests_total.
+  v1::Role role;       // ROLE_UNSPECIFIED: the role of the RPC named by the path.
+  Body body;
   HttpResponse (TriageHttp::*handle)(const HttpRequest&);
 };
 
+// The one table of HTTP routes and the roles they need (RPCs: auth.proto).
 const TriageHttp::Route TriageHttp::kRoutes[] = {
-    {"GET", "/healthz", false, "healthz", &TriageHttp::Health},
-    {"GET", "/readyz", false, "readyz", &TriageHttp::Ready},
-    {"GET", "/metrics", false, "metrics", &TriageHttp::MetricsText},
-    {"POST", "/triage.v1.", true, "connect", &TriageHttp::Connect},
-    {"POST", "/api/v1/bundle", false, "/api/v1/bundle", &TriageHttp::Bundle},
-    {"POST", "/api/v1/write", false, "/api/v1/write", &TriageHttp::RemoteWrite},
-    {"POST", "/api/v1/changes", false, "/api/v1/changes", &TriageHttp::Change},
-    {"POST", "/api/v1/alerts", false, "/api/v1/alerts", &TriageHttp::Alerts},
-    {"GET", "/", true, "static", &TriageHttp::Static},
+    {"GET", "/healthz", false, "healthz", v1::PUBLIC, Body::kNone, &TriageHttp::Health},
+    {"GET", "/readyz", false, "readyz", v1::PUBLIC, Body::kNone, &TriageHttp::Ready},
+    {"GET", "/metrics", false, "metrics", v1::READ, Body::kNone, &TriageHttp::MetricsText},
+    // The Connect codec checks its own content types.
+    {"POST", "/triage.v1.", true, "connect", v1::ROLE_UNSPECIFIED, Body::kNone,
+     &TriageHttp::Connect},
+    {"POST", "/api/v1/bundle", false, "/api/v1/bundle", v1::INGEST, Body::kNdjson,
+     &TriageHttp::Bundle},
+    {"POST", "/api/v1/write", false, "/api/v1/write", v1::INGEST, Body::kProtobuf,
+     &TriageHttp::RemoteWrite},
+    {"POST", "/api/v1/changes", false, "/api/v1/changes", v1::INGEST, Body::kJson,
+     &TriageHttp::Change},
+    {"POST", "/api/v1/alerts", false, "/api/v1/alerts", v1::INGEST, Body::kJson,
+     &TriageHttp::Alerts},
+    {"GET", "/", true, "static", v1::READ, Body::kNone, &TriageHttp::Static},
 };
 
 namespace {
+
+// Only the page's own files: no inline script, no other origin.
+constexpr char kContentSecurityPolicy[] =
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'";
 
 HttpResponse Json(int status, std::string body) {
   return HttpResponse{status, "application/json", std::move(body), {}, false};
@@ -46,6 +66,49 @@ HttpResponse Text(int status, std::string body) {
 
 bool Matches(const TriageHttp::Route& r, std::string_view path) {
   return r.prefix ? path.starts_with(r.path) : path == r.path;
+}
+
+// The media type without parameters, lower-cased ("application/json").
+std::string MediaType(std::string_view content_type) {
+  std::string t(content_type.substr(0, content_type.find(';')));
+  return absl::AsciiStrToLower(absl::StripAsciiWhitespace(t));
+}
+
+bool Accepts(Body body, const std::string& type) {
+  if (type.empty()) return true;  // curl -d, Prometheus's clients: take the route's own.
+  switch (body) {
+    case Body::kNone:
+      return true;
+    case Body::kJson:
+      return type == "application/json" || (type.starts_with("application/") && type.ends_with("+json"));
+    case Body::kNdjson:
+      return type == "application/x-ndjson" || type == "application/jsonl" ||
+             type == "application/json" || type == "application/jsonlines" ||
+             type == "application/gzip";
+    case Body::kProtobuf:
+      return type == "application/x-protobuf" || type == "application/protobuf";
+  }
+  return false;
+}
+
+const char* Expected(Body body) {
+  switch (body) {
+    case Body::kJson:
+      return "application/json";
+    case Body::kNdjson:
+      return "application/x-ndjson";
+    case Body::kProtobuf:
+      return "application/x-protobuf";
+    default:
+      return "";
+  }
+}
+
+// "host:port" without the port, lower-cased; [v6] keeps its brackets off.
+std::string HostName(std::string_view host) {
+  std::string h = absl::AsciiStrToLower(std::string(host));
+  if (!h.empty() && h.front() == '[') return h.substr(1, h.find(']') - 1);
+  return h.substr(0, h.rfind(':') == std::string::npos ? h.size() : h.rfind(':'));
 }
 
 std::string ContentTypeOf(const std::string& file) {
@@ -69,8 +132,13 @@ std::string ContentTypeOf(const std::string& file) {
 }  // namespace
 
 TriageHttp::TriageHttp(const HttpOptions& options, Core& core, ConnectGateway& gateway,
-                       prometheus::Registry& registry, Metrics& metrics)
-    : options_(options), core_(core), gateway_(gateway), registry_(registry), metrics_(metrics) {
+                       const Authenticator& auth, prometheus::Registry& registry, Metrics& metrics)
+    : options_(options),
+      core_(core),
+      gateway_(gateway),
+      auth_(auth),
+      registry_(registry),
+      metrics_(metrics) {
   char resolved[PATH_MAX];
   if (!options.web_root.empty() && realpath(options.web_root.c_str(), resolved) != nullptr) {
     web_root_ = resolved;
@@ -79,10 +147,11 @@ TriageHttp::TriageHttp(const HttpOptions& options, Core& core, ConnectGateway& g
 
 absl::StatusOr<std::unique_ptr<TriageHttp>> TriageHttp::Start(const HttpOptions& options,
                                                               Core& core, ConnectGateway& gateway,
+                                                              const Authenticator& auth,
                                                               prometheus::Registry& registry,
                                                               Metrics& metrics) {
-  auto http =
-      std::unique_ptr<TriageHttp>(new TriageHttp(options, core, gateway, registry, metrics));
+  auto http = std::unique_ptr<TriageHttp>(
+      new TriageHttp(options, core, gateway, auth, registry, metrics));
   absl::StatusOr<std::unique_ptr<HttpServer>> server =
       HttpServer::Start(options.server, *http, metrics);
   if (!server.ok()) return server.status();
@@ -109,11 +178,110 @@ void TriageHttp::Count(const std::string& route, int status) {
   metrics_.http_requests.Add({{"route", route}, {"code", std::to_string(status)}}).Increment();
 }
 
+void TriageHttp::Decorate(const HttpRequest& request, HttpResponse* r) const {
+  r->headers.emplace_back("X-Content-Type-Options", "nosniff");
+  r->headers.emplace_back("Referrer-Policy", "no-referrer");
+  r->headers.emplace_back("X-Frame-Options", "DENY");
+  if (r->content_type.starts_with("text/html")) {
+    r->headers.emplace_back("Content-Security-Policy", kContentSecurityPolicy);
+  }
+  if (std::shared_ptr<const WebConfig> c = auth_.config()) {
+    for (const auto& h : c->headers) r->headers.push_back(h);
+  }
+  std::string_view origin = request.Header("origin");
+  if (!origin.empty() && std::find(options_.cors_origins.begin(), options_.cors_origins.end(),
+                                   origin) != options_.cors_origins.end()) {
+    r->headers.emplace_back("Access-Control-Allow-Origin", std::string(origin));
+    r->headers.emplace_back("Vary", "Origin");
+  }
+}
+
+std::optional<HttpResponse> TriageHttp::Preflight(const HttpRequest& request) {
+  std::string_view origin = request.Header("origin");
+  bool allowed = !origin.empty() && std::find(options_.cors_origins.begin(),
+                                              options_.cors_origins.end(),
+                                              origin) != options_.cors_origins.end();
+  if (!allowed) return Text(403, "cross-origin requests are not allowed from this origin\n");
+  HttpResponse r{204, "text/plain", "", {}, false};
+  r.headers.emplace_back("Access-Control-Allow-Methods", "GET, POST");
+  r.headers.emplace_back("Access-Control-Allow-Headers",
+                         "authorization, content-type, connect-protocol-version, "
+                         "connect-timeout-ms, content-encoding, accept-encoding");
+  r.headers.emplace_back("Access-Control-Max-Age", "600");
+  return r;
+}
+
+std::optional<HttpResponse> TriageHttp::Admit(const HttpRequest& request, const Route& route) {
+  std::shared_ptr<const WebConfig> config = auth_.config();
+  // DNS rebinding: a name the operator did not list never reaches us.
+  if (config != nullptr && !config->allowed_hosts.empty()) {
+    std::string host = HostName(request.Header("host"));
+    if (std::find(config->allowed_hosts.begin(), config->allowed_hosts.end(), host) ==
+        config->allowed_hosts.end()) {
+      return Text(421, "this server does not answer for that Host\n");
+    }
+  }
+  v1::Role needed = route.role;
+  std::string what = route.name;
+  if (needed == v1::ROLE_UNSPECIFIED) {  // A Connect route: the RPC's role.
+    std::string name = request.path.substr(1);
+    size_t slash = name.find('/');
+    if (slash != std::string::npos) name[slash] = '.';
+    needed = RoleOf(google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(name));
+    what = request.path;
+    if (needed == v1::ROLE_UNSPECIFIED) needed = v1::READ;  // Unknown method: 404 once admitted.
+  }
+  if (needed != v1::PUBLIC) {
+    absl::StatusOr<Principal> who = auth_.Authenticate(request.Header("authorization"));
+    if (!who.ok()) {
+      HttpResponse r = ErrorResponse(who.status());
+      r.headers.emplace_back("WWW-Authenticate", auth_.Challenge());
+      return r;
+    }
+    if (absl::Status s = Authorize(*who, needed, what); !s.ok()) {
+      metrics_.forbidden.Add({{"role", std::string(RoleName(needed))}}).Increment();
+      return ErrorResponse(s);
+    }
+  }
+  if (request.method == "POST") {
+    // A page on another origin must not change state through the user's browser.
+    std::string_view origin = request.Header("origin");
+    std::string self = absl::StrFormat("%s%s", request.tls ? "https://" : "http://",
+                                       request.Header("host"));
+    bool listed = std::find(options_.cors_origins.begin(), options_.cors_origins.end(), origin) !=
+                  options_.cors_origins.end();
+    if ((!origin.empty() && origin != self && !listed) ||
+        (request.Header("sec-fetch-site") == "cross-site" && !listed)) {
+      return ErrorResponse(absl::StatusCode::kPermissionDenied,
+                           "cross-origin request refused (see --cors-origin)");
+    }
+    if (request.content_length && *request.content_length > options_.max_body_bytes) {
+      HttpResponse r = ErrorResponse(
+          absl::StatusCode::kResourceExhausted,
+          absl::StrFormat("request body is over %d bytes", options_.max_body_bytes), 413);
+      r.close = true;
+      return r;
+    }
+    std::string type = MediaType(request.Header("content-type"));
+    if (!Accepts(route.body, type)) {
+      return ErrorResponse(absl::StatusCode::kInvalidArgument,
+                           absl::StrFormat("Content-Type must be %s, got \"%s\"",
+                                           Expected(route.body), type),
+                           415);
+    }
+  }
+  return std::nullopt;
+}
+
 RequestPlan TriageHttp::Plan(HttpRequest& request) {
   RequestPlan plan;
   plan.max_body_bytes = options_.max_body_bytes;
+  std::optional<HttpResponse> answer;
+  std::string name = "other";
   const Route* route = Find(request);
-  if (route == nullptr) {
+  if (request.method == "OPTIONS") {
+    answer = Preflight(request);
+  } else if (route == nullptr) {
     bool api = request.path.starts_with("/api/") || request.path.starts_with("/triage.v1.");
     HttpResponse r;
     if (request.method == "POST") {
@@ -125,12 +293,18 @@ RequestPlan TriageHttp::Plan(HttpRequest& request) {
       r = Text(405, "method not allowed\n");
       r.headers.emplace_back("Allow", "GET, HEAD");
     }
-    Count("other", r.status);
-    if (r.status < 500) metrics_.Rejected("other").Increment();
-    plan.answer = std::move(r);
-    return plan;
+    answer = std::move(r);
+  } else {
+    name = route->name;
+    answer = Admit(request, *route);
+    if (std::string_view(route->method) == "GET") plan.max_body_bytes = 0;
   }
-  if (std::string_view(route->method) == "GET") plan.max_body_bytes = 0;
+  if (answer) {
+    Count(name, answer->status);
+    if (answer->status < 500) metrics_.Rejected(name).Increment();
+    Decorate(request, &*answer);
+    plan.answer = std::move(answer);
+  }
   return plan;
 }
 
@@ -139,6 +313,7 @@ HttpResponse TriageHttp::Handle(HttpRequest& request, BodyReader&) {
   HttpResponse r = (this->*(route->handle))(request);
   if (r.status >= 400 && r.status < 500) metrics_.Rejected(route->name).Increment();
   Count(route->name, r.status);
+  Decorate(request, &r);
   return r;
 }
 

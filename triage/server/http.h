@@ -6,8 +6,14 @@
 //   POST /api/v1/alerts                 Alertmanager webhook (version 4)
 //   GET  /metrics /healthz /readyz      Prometheus text format; liveness; readiness for writes
 //   GET  /...                           the files of the web root (never outside it)
-// Every route is a row of one table (method, path, body limit, handler).
-// Bodies over the limit get 413 before they are read.
+// Every route is a row of one table (method, path, role, content types,
+// handler); Connect routes take the role their RPC declares. Before a body
+// is read: the Host (when the web config names hosts), credentials (401 with
+// WWW-Authenticate) and role (403), a browser's Origin (a state-changing
+// request from another origin is 403 unless --cors-origin lists it), the
+// Content-Type (415) and the body's size (413). Every answer carries the
+// security headers (CSP allowing only the page's own scripts, nosniff,
+// no-referrer) and the web config's own.
 //
 // Thread-safe. Core, gateway, registry and metrics are not owned and must
 // outlive it.
@@ -19,6 +25,7 @@
 
 #include "prometheus/registry.h"
 #include "triage/server/alerts.h"
+#include "triage/server/auth.h"
 #include "triage/server/core.h"
 #include "triage/server/gateway.h"
 #include "triage/server/http_server.h"
@@ -30,12 +37,14 @@ struct HttpOptions {
   HttpServerOptions server;  // Address, threads, connection and time limits.
   std::string web_root;      // Directory served at GET /.
   size_t max_body_bytes = 16 << 20;
+  std::vector<std::string> cors_origins;  // Origins a browser may call from (exact match).
 };
 
 class TriageHttp : public HttpService {
  public:
   static absl::StatusOr<std::unique_ptr<TriageHttp>> Start(const HttpOptions& options, Core& core,
                                                            ConnectGateway& gateway,
+                                                           const Authenticator& auth,
                                                            prometheus::Registry& registry,
                                                            Metrics& metrics);
   ~TriageHttp() override;
@@ -56,8 +65,13 @@ class TriageHttp : public HttpService {
  private:
   static const Route kRoutes[];  // One table of routes; the first match wins.
   TriageHttp(const HttpOptions& options, Core& core, ConnectGateway& gateway,
-             prometheus::Registry& registry, Metrics& metrics);
+             const Authenticator& auth, prometheus::Registry& registry, Metrics& metrics);
   const Route* Find(const HttpRequest& request) const;
+  // The checks made before a body is read; an answer when one fails.
+  std::optional<HttpResponse> Admit(const HttpRequest& request, const Route& route);
+  std::optional<HttpResponse> Preflight(const HttpRequest& request);
+  // Security headers, the web config's headers, CORS for allowed origins.
+  void Decorate(const HttpRequest& request, HttpResponse* response) const;
   HttpResponse Health(const HttpRequest& request);
   HttpResponse Ready(const HttpRequest& request);
   HttpResponse MetricsText(const HttpRequest& request);
@@ -72,6 +86,7 @@ class TriageHttp : public HttpService {
   const HttpOptions options_;
   Core& core_;
   ConnectGateway& gateway_;
+  const Authenticator& auth_;
   prometheus::Registry& registry_;
   Metrics& metrics_;
   std::string web_root_;

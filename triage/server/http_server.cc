@@ -143,6 +143,8 @@ struct HttpServer::Impl {
         acceptor(net::make_strand(ioc)) {}
 
   void Accept();
+  // Asio's wrapper of an OpenSSL context, made once per context.
+  std::shared_ptr<ssl::context> TlsContext(std::shared_ptr<ssl_ctx_st> native);
 
   const HttpServerOptions options;
   HttpService& service;
@@ -155,6 +157,9 @@ struct HttpServer::Impl {
   tcp::acceptor acceptor;
   std::vector<std::thread> threads;
   int port = 0;
+  std::mutex tls_mu;
+  std::shared_ptr<ssl_ctx_st> tls_native;
+  std::shared_ptr<ssl::context> tls_context;
 };
 
 namespace {
@@ -494,7 +499,8 @@ void HttpServer::Impl::Accept() {
         std::string peer;
         auto ep = socket.remote_endpoint(ignored);
         if (!ignored) peer = absl::StrFormat("%s:%d", ep.address().to_string(), ep.port());
-        std::shared_ptr<ssl::context> tls = options.tls ? options.tls() : nullptr;
+        std::shared_ptr<ssl::context> tls =
+            options.tls ? TlsContext(options.tls()) : std::shared_ptr<ssl::context>();
         if (tls != nullptr) {
           std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
               *this, beast::ssl_stream<beast::tcp_stream>(beast::tcp_stream(std::move(socket)), *tls),
@@ -509,6 +515,17 @@ void HttpServer::Impl::Accept() {
     }
     Accept();
   });
+}
+
+std::shared_ptr<ssl::context> HttpServer::Impl::TlsContext(std::shared_ptr<ssl_ctx_st> native) {
+  if (native == nullptr) return nullptr;
+  std::lock_guard<std::mutex> lock(tls_mu);
+  if (native != tls_native) {
+    SSL_CTX_up_ref(native.get());  // The wrapper owns one reference.
+    tls_context = std::make_shared<ssl::context>(native.get());
+    tls_native = std::move(native);
+  }
+  return tls_context;
 }
 
 HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

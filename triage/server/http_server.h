@@ -28,9 +28,7 @@
 #include "absl/status/statusor.h"
 #include "triage/server/metrics.h"
 
-namespace boost::asio::ssl {
-class context;
-}
+struct ssl_ctx_st;
 
 namespace triage::server {
 
@@ -96,9 +94,10 @@ struct HttpServerOptions {
   int64_t body_timeout_ms = 60'000;    // A body read in full, or each piece of a streamed one.
   int64_t idle_timeout_ms = 30'000;    // A kept-alive connection waiting for its next request.
   int64_t write_timeout_ms = 30'000;
-  // When set, every connection speaks TLS with the context it returns at
-  // accept time (so a reloaded context applies to new connections only).
-  std::function<std::shared_ptr<boost::asio::ssl::context>()> tls;
+  // When set, every connection speaks TLS with the (OpenSSL) context it
+  // returns at accept time, so a reloaded context applies to new connections
+  // and never drops an open one.
+  std::function<std::shared_ptr<ssl_ctx_st>()> tls;
 };
 
 class HttpServer {

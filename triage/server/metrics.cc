@@ -65,6 +65,25 @@ Metrics::Metrics(prometheus::Registry& registry)
                         .Help("Drill stores kept on disk.")
                         .Register(registry)
                         .Add({})),
+      auth_failures(prometheus::BuildCounter()
+                        .Name("triage_auth_failures_total")
+                        .Help("Requests refused 401, by reason (never the credentials).")
+                        .Register(registry)),
+      forbidden(prometheus::BuildCounter()
+                    .Name("triage_forbidden_total")
+                    .Help("Requests refused 403 for want of a role, by that role.")
+                    .Register(registry)),
+      insecure_listen(prometheus::BuildGauge()
+                          .Name("triage_insecure_listen")
+                          .Help("1 when --insecure-listen-any serves a non-loopback address "
+                                "without a web config.")
+                          .Register(registry)
+                          .Add({})),
+      web_config_reload_success(prometheus::BuildGauge()
+                                    .Name("triage_web_config_last_reload_successful")
+                                    .Help("1 when the web config last (re)loaded without error.")
+                                    .Register(registry)
+                                    .Add({})),
       walk_seconds(
           prometheus::BuildHistogram()
               .Name("triage_walk_duration_seconds")

@@ -38,6 +38,11 @@ struct Metrics {
   prometheus::Gauge& store_writable;     // 1 while writes are taken (disk above its reserve).
   prometheus::Gauge& disk_free_bytes;    // On the store's file system.
   prometheus::Gauge& drills_stored;      // Drill stores kept (--max-drills, --drill-retention).
+  // Security.
+  prometheus::Family<prometheus::Counter>& auth_failures;  // {reason}: missing, wrong_password, ...
+  prometheus::Family<prometheus::Counter>& forbidden;      // {role}: the role that was missing.
+  prometheus::Gauge& insecure_listen;                      // 1 with --insecure-listen-any.
+  prometheus::Gauge& web_config_reload_success;            // 1 when the last (re)load worked.
   prometheus::Histogram& walk_seconds;
   prometheus::Counter& walks;
   // Alert routing.

@@ -1,8 +1,10 @@
-// The gRPC services of triage.v1: thin adapters that call Core and convert
-// absl::Status to grpc::Status (the codes map one to one). Thread-safe as
-// Core is; they keep a reference to Core, which must outlive them.
+// The gRPC services of triage.v1: thin adapters that check the caller
+// (GrpcGuard, from the method's role), call Core and convert absl::Status to
+// grpc::Status (the codes map one to one). Thread-safe as Core is; they keep
+// references to Core and the guard, which must outlive them.
 #pragma once
 
+#include "triage/server/auth.h"
 #include "triage/server/core.h"
 #include "triage/server/drills.h"
 #include "triage/server/errors.h"
@@ -13,7 +15,7 @@ namespace triage::server {
 
 class IngestServiceImpl final : public v1::IngestService::Service {
  public:
-  explicit IngestServiceImpl(Core& core) : core_(core) {}
+  IngestServiceImpl(Core& core, const GrpcGuard& guard) : core_(core), guard_(guard) {}
   grpc::Status WriteChanges(grpc::ServerContext*, const v1::WriteChangesRequest*,
                             v1::IngestResponse*) override;
   grpc::Status WriteSeries(grpc::ServerContext*, const v1::WriteSeriesRequest*,
@@ -32,13 +34,15 @@ class IngestServiceImpl final : public v1::IngestService::Service {
                             v1::IngestResponse*) override;
 
  private:
-  grpc::Status Write(const v1::RecordBatch& batch, v1::IngestResponse* response);
+  grpc::Status Write(grpc::ServerContext* context, const char* method, const v1::RecordBatch& batch,
+                     v1::IngestResponse* response);
   Core& core_;
+  const GrpcGuard& guard_;
 };
 
 class TriageServiceImpl final : public v1::TriageService::Service {
  public:
-  explicit TriageServiceImpl(Core& core) : core_(core) {}
+  TriageServiceImpl(Core& core, const GrpcGuard& guard) : core_(core), guard_(guard) {}
   grpc::Status Triage(grpc::ServerContext*, const v1::TriageRequest*, v1::TriageReport*) override;
   grpc::Status GetIncident(grpc::ServerContext*, const v1::GetIncidentRequest*,
                            v1::IncidentView*) override;
@@ -51,21 +55,23 @@ class TriageServiceImpl final : public v1::TriageService::Service {
 
  private:
   Core& core_;
+  const GrpcGuard& guard_;
 };
 
 class OverlayServiceImpl final : public v1::OverlayService::Service {
  public:
-  explicit OverlayServiceImpl(Core& core) : core_(core) {}
+  OverlayServiceImpl(Core& core, const GrpcGuard& guard) : core_(core), guard_(guard) {}
   grpc::Status GetOverlay(grpc::ServerContext*, const v1::OverlayRequest*,
                           v1::OverlayResponse*) override;
 
  private:
   Core& core_;
+  const GrpcGuard& guard_;
 };
 
 class RulesServiceImpl final : public v1::RulesService::Service {
  public:
-  explicit RulesServiceImpl(Core& core) : core_(core) {}
+  RulesServiceImpl(Core& core, const GrpcGuard& guard) : core_(core), guard_(guard) {}
   grpc::Status GetTree(grpc::ServerContext*, const v1::GetTreeRequest*, v1::Tree*) override;
   grpc::Status CheckTree(grpc::ServerContext*, const v1::CheckTreeRequest*,
                          v1::CheckTreeResponse*) override;
@@ -74,11 +80,12 @@ class RulesServiceImpl final : public v1::RulesService::Service {
 
  private:
   Core& core_;
+  const GrpcGuard& guard_;
 };
 
 class DrillServiceImpl final : public v1::DrillService::Service {
  public:
-  explicit DrillServiceImpl(Drills& drills) : drills_(drills) {}
+  DrillServiceImpl(Drills& drills, const GrpcGuard& guard) : drills_(drills), guard_(guard) {}
   grpc::Status StartDrill(grpc::ServerContext*, const v1::StartDrillRequest*, v1::Drill*) override;
   grpc::Status OpenCategory(grpc::ServerContext*, const v1::DrillActionRequest*,
                             v1::DrillStepResponse*) override;
@@ -89,6 +96,7 @@ class DrillServiceImpl final : public v1::DrillService::Service {
 
  private:
   Drills& drills_;
+  const GrpcGuard& guard_;
 };
 
 }  // namespace triage::server
