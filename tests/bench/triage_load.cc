@@ -11,7 +11,10 @@
 //     prints MB/s and records/s per run and the median.
 //   triage_load triage --grpc PORT --service S --metric M --at TIME [--calls 1000]
 //     Sequential gRPC Triage calls; prints p50, p90, p99 and max latency.
+// Every mode takes --ca FILE (TLS, trusting FILE) and --auth "Bearer T" or
+// --auth "Basic BASE64" (an Authorization header on every request).
 #include <arpa/inet.h>
+#include <openssl/ssl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <snappy.h>
@@ -23,6 +26,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <string>
@@ -55,7 +59,11 @@ double Median(std::vector<double> v) {
   return v.empty() ? 0 : v[v.size() / 2];
 }
 
-// One keep-alive HTTP/1.1 connection to 127.0.0.1:port.
+// TLS for every connection when --ca is given (set in main).
+SSL_CTX* g_tls = nullptr;
+std::string g_auth;  // The Authorization header value, if any.
+
+// One keep-alive HTTP/1.1 connection to 127.0.0.1:port (TLS with g_tls).
 class Http {
  public:
   explicit Http(int port) {
@@ -70,18 +78,38 @@ class Http {
     }
     int one = 1;
     setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (g_tls != nullptr) {
+      ssl_ = SSL_new(g_tls);
+      SSL_set_fd(ssl_, fd_);
+      SSL_set_tlsext_host_name(ssl_, "localhost");
+      if (SSL_connect(ssl_) != 1) {
+        std::cerr << "TLS handshake failed\n";
+        std::exit(1);
+      }
+    }
   }
-  ~Http() { close(fd_); }
+  ~Http() {
+    if (ssl_ != nullptr) SSL_free(ssl_);
+    close(fd_);
+  }
+
+  ssize_t Send(const char* p, size_t n) {
+    return ssl_ != nullptr ? SSL_write(ssl_, p, static_cast<int>(n)) : send(fd_, p, n, 0);
+  }
+  ssize_t Recv(char* p, size_t n) {
+    return ssl_ != nullptr ? SSL_read(ssl_, p, static_cast<int>(n)) : recv(fd_, p, n, 0);
+  }
 
   // Returns the status code.
   int Post(const std::string& path, const std::string& headers, const std::string& body) {
     std::string req =
-        absl::StrFormat("POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %d\r\n%s\r\n", path,
-                        body.size(), headers);
+        absl::StrFormat("POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %d\r\n%s%s\r\n",
+                        path, body.size(), headers,
+                        g_auth.empty() ? "" : "Authorization: " + g_auth + "\r\n");
     req += body;
     size_t off = 0;
     while (off < req.size()) {
-      ssize_t n = send(fd_, req.data() + off, req.size() - off, 0);
+      ssize_t n = Send(req.data() + off, req.size() - off);
       if (n <= 0) return -1;
       off += static_cast<size_t>(n);
     }
@@ -90,7 +118,7 @@ class Http {
     char buf[65536];
     size_t header_end;
     while ((header_end = in.find("\r\n\r\n")) == std::string::npos) {
-      ssize_t n = recv(fd_, buf, sizeof(buf), 0);
+      ssize_t n = Recv(buf, sizeof(buf));
       if (n <= 0) return -1;
       in.append(buf, static_cast<size_t>(n));
     }
@@ -100,7 +128,7 @@ class Http {
     if (cl != std::string::npos && cl < header_end)
       length = std::strtoul(in.c_str() + cl + 16, nullptr, 10);
     while (in.size() < header_end + 4 + length) {
-      ssize_t n = recv(fd_, buf, sizeof(buf), 0);
+      ssize_t n = Recv(buf, sizeof(buf));
       if (n <= 0) return -1;
       in.append(buf, static_cast<size_t>(n));
     }
@@ -109,6 +137,7 @@ class Http {
 
  private:
   int fd_;
+  SSL* ssl_ = nullptr;
 };
 
 int RemoteWrite(const std::map<std::string, std::string>& f) {
@@ -205,8 +234,15 @@ int Bundle(const std::map<std::string, std::string>& f) {
 
 int Triage(const std::map<std::string, std::string>& f) {
   const int port = Int(f, "grpc", 7070), calls = Int(f, "calls", 1000);
-  auto stub = triage::v1::TriageService::NewStub(grpc::CreateChannel(
-      absl::StrFormat("127.0.0.1:%d", port), grpc::InsecureChannelCredentials()));
+  std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials();
+  if (f.contains("ca")) {
+    std::ifstream in(f.at("ca"));
+    grpc::SslCredentialsOptions o;
+    o.pem_root_certs.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    creds = grpc::SslCredentials(o);
+  }
+  auto stub = triage::v1::TriageService::NewStub(
+      grpc::CreateChannel(absl::StrFormat("localhost:%d", port), creds));
   triage::v1::TriageRequest req;
   triage::v1::AlertSpec* a = req.add_alerts();
   a->set_service(f.at("service"));
@@ -216,6 +252,7 @@ int Triage(const std::map<std::string, std::string>& f) {
   std::string localized;
   for (int i = 0; i < calls; ++i) {
     grpc::ClientContext ctx;
+    if (!g_auth.empty()) ctx.AddMetadata("authorization", g_auth);
     triage::v1::TriageReport report;
     auto start = Clock::now();
     grpc::Status s = stub->Triage(&ctx, req, &report);
@@ -245,6 +282,12 @@ int main(int argc, char** argv) {
   }
   std::string cmd = argv[1];
   auto f = Flags(argc, argv);
+  if (f.contains("ca")) {
+    g_tls = SSL_CTX_new(TLS_client_method());
+    SSL_CTX_load_verify_locations(g_tls, f.at("ca").c_str(), nullptr);
+    SSL_CTX_set_verify(g_tls, SSL_VERIFY_PEER, nullptr);
+  }
+  if (f.contains("auth")) g_auth = f.at("auth");
   if (cmd == "remote-write") return RemoteWrite(f);
   if (cmd == "bundle") return Bundle(f);
   if (cmd == "triage") return Triage(f);
