@@ -7,7 +7,7 @@
 #include "absl/strings/str_join.h"
 #include "collectors/gzip.h"
 #include "collectors/json.h"
-#include "triage/base/time.h"
+#include "proto/model/time.h"
 
 namespace triage::collectors {
 
@@ -247,7 +247,7 @@ void BundleDecoder::Finish() {
     errors_.Add(Origin{name_, line_ > 0 ? 1 : 0}, "type",
                 "the bundle has no incident record (exactly one is required)");
   }
-  std::vector<std::string> cycle = graph_.FindCycle();
+  std::vector<std::string> cycle = FindDependencyCycle(dependencies_);
   if (!cycle.empty()) {
     errors_.Add(Origin{name_, dependency_lines_[cycle.front()]}, "depends_on",
                 absl::StrFormat("dependency cycle: %s", absl::StrJoin(cycle, " -> ")));
@@ -304,10 +304,8 @@ void BundleDecoder::Dependency(Fields& f) {
   f.Strings("depends_on", true, d.mutable_depends_on());
   if (!f.ok() || !Valid(d)) return;
   // A service's records add up: two records for one service mean both edges.
-  std::vector<std::string> edges;
-  if (auto it = graph_.edges().find(d.service()); it != graph_.edges().end()) edges = it->second;
+  std::vector<std::string>& edges = dependencies_[d.service()];
   edges.insert(edges.end(), d.depends_on().begin(), d.depends_on().end());
-  graph_.Set(d.service(), edges);
   dependency_lines_.emplace(d.service(), line_);
   *records_.add_dependencies() = std::move(d);
 }

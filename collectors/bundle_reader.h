@@ -25,7 +25,7 @@
 
 #include "absl/status/status.h"
 #include "collectors/validate.h"
-#include "triage/base/graph.h"
+#include "proto/model/dependencies.h"
 #include "triage/v1/errors.pb.h"
 #include "triage/v1/records.pb.h"
 
@@ -97,7 +97,7 @@ class BundleDecoder {
   v1::RecordBatch records_;
   v1::Incident incident_;
   int incident_line_ = 0;
-  DependencyGraph graph_;
+  DependencyEdges dependencies_;
   std::map<std::string, int> dependency_lines_;
   struct FeatureEdges {
     int line;

@@ -4,7 +4,7 @@
 #include <map>
 
 #include "collectors/json.h"
-#include "triage/base/time.h"
+#include "proto/model/time.h"
 
 namespace triage::collectors {
 

@@ -2,7 +2,7 @@
 
 #include "absl/strings/str_format.h"
 #include "google/protobuf/util/json_util.h"
-#include "triage/base/time.h"
+#include "proto/model/time.h"
 
 namespace triage::collectors {
 

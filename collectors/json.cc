@@ -4,7 +4,7 @@
 #include <cstdlib>
 
 #include "absl/strings/str_format.h"
-#include "triage/base/names.h"
+#include "proto/model/names.h"
 
 namespace triage::collectors {
 

@@ -5,8 +5,8 @@
 
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "triage/base/names.h"
-#include "triage/base/time.h"
+#include "proto/model/names.h"
+#include "proto/model/time.h"
 
 namespace triage::collectors {
 

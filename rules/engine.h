@@ -1,20 +1,21 @@
 // The triage engine: walks a tree's categories for one incident over the data
-// in a Store and returns the report (proto/triage/v1/report.proto), exactly
-// as shared/spec/triage-tree.md defines it. The incident's "now" is the
-// latest fired_at of its alerts; the wall clock is never read, so replays and
-// drills give the same answer at any time.
+// its sources hold (rules/sources.h) and returns the report
+// (proto/triage/v1/report.proto), exactly as shared/spec/triage-tree.md
+// defines it. The incident's "now" is the latest fired_at of its alerts; the
+// wall clock is never read, so replays and drills give the same answer at
+// any time.
 //
-// Thread safety: Walk is const and may run concurrently; the Store does its
-// own locking. The Engine keeps references to `tree` and `store`, which must
-// outlive it.
+// Thread safety: Walk is const and may run concurrently; the sources are
+// thread-safe. The Engine keeps references to `tree` and the sources, which
+// must outlive it.
 //
-//   Engine engine(tree, *store);
+//   Engine engine(tree, {.records = &store, .metrics = &store, .features = &store});
 //   absl::StatusOr<v1::TriageReport> report = engine.Walk(incident);
 #pragma once
 
 #include "absl/status/statusor.h"
+#include "rules/sources.h"
 #include "rules/tree.h"
-#include "triage/store/store.h"
 #include "triage/v1/records.pb.h"
 #include "triage/v1/report.pb.h"
 #include "triage/v1/tree.pb.h"
@@ -29,8 +30,8 @@ class Engine {
   // defaults applied).
   // `history` (root causes of resolved incidents) drives the LEARNED order
   // and the expected-minutes figures; not owned, may be null.
-  Engine(const v1::Tree& tree, const store::Store& store, const RootCauseHistory* history = nullptr)
-      : tree_(tree), store_(store), history_(history) {}
+  Engine(const v1::Tree& tree, Sources sources, const RootCauseHistory* history = nullptr)
+      : tree_(tree), sources_(sources), history_(history) {}
 
   // Walks the tree for `incident` (at least one alert with service, metric
   // and fired_at). Fails only on store errors or an incident without alerts.
@@ -38,7 +39,7 @@ class Engine {
 
  private:
   const v1::Tree& tree_;
-  const store::Store& store_;
+  const Sources sources_;
   const RootCauseHistory* history_;
 };
 

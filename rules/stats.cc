@@ -6,7 +6,7 @@
 #include <map>
 
 #include "absl/strings/str_format.h"
-#include "triage/base/time.h"
+#include "proto/model/time.h"
 
 namespace triage::rules {
 

@@ -9,8 +9,8 @@
 #include "absl/strings/str_join.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
-#include "triage/base/names.h"
-#include "triage/base/time.h"
+#include "proto/model/names.h"
+#include "proto/model/time.h"
 
 namespace triage::rules {
 
@@ -303,6 +303,8 @@ absl::StatusOr<v1::Tree> LoadTreeFile(const std::string& path) {
 absl::StatusOr<v1::Tree> DefaultTree() {
   return ParseTree("default_tree.textproto", DefaultTreeText());
 }
+
+int64_t DurationMs(std::string_view text) { return ParseDurationMs(text).value_or(0); }
 
 std::string CheckKind(const v1::Category& category) {
   if (category.check_case() == v1::Category::CHECK_NOT_SET) return "";

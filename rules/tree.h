@@ -31,6 +31,9 @@ absl::StatusOr<v1::Tree> ParseTree(std::string_view file, std::string_view text)
 absl::StatusOr<v1::Tree> LoadTreeFile(const std::string& path);
 absl::StatusOr<v1::Tree> DefaultTree();
 
+// Milliseconds of a duration string the tree check validated (0 if invalid).
+int64_t DurationMs(std::string_view text);
+
 // The check kind a category binds ("change_log", "feature_drift", ...).
 std::string CheckKind(const v1::Category& category);
 

@@ -53,7 +53,7 @@ void BM_Walk(benchmark::State& state) {
   auto store = triage::store::Store::Open({.path = dir});
   if (!(*store)->Write(r.bundle.records()).ok()) state.SkipWithError("write failed");
   triage::v1::Tree tree = *triage::rules::DefaultTree();
-  triage::rules::Engine engine(tree, **store);
+  triage::rules::Engine engine(tree, {store->get(), store->get(), store->get()});
   double load_ms = 0;
   for (auto _ : state) {
     auto report = engine.Walk(r.bundle.incident());

@@ -36,7 +36,7 @@
 #include "absl/strings/str_format.h"
 #include "grpcpp/create_channel.h"
 #include "prometheus/remote.pb.h"
-#include "triage/base/time.h"
+#include "proto/model/time.h"
 #include "triage/v1/service.grpc.pb.h"
 
 namespace {

@@ -5,6 +5,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "rules/tree.h"
+#include "tests/unit/memory_source.h"
 #include "tests/unit/test_records.h"
 
 namespace triage::rules {
@@ -16,7 +17,7 @@ using ::testing::IsEmpty;
 using triage::testing::AddPoint;
 using triage::testing::Change;
 using triage::testing::Dependency;
-using triage::testing::MemStore;
+using triage::testing::MemorySource;
 using triage::testing::Numeric;
 
 const int64_t kNow = *ParseRfc3339("2026-05-01T03:00:00Z");
@@ -29,7 +30,7 @@ double Noise(int64_t m) { return 0.004 * std::sin(m * 1.7) + 0.002 * std::cos(m 
 class EngineTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    store_ = std::make_unique<MemStore>();
+    source_ = std::make_unique<MemorySource>();
     batch_.Clear();
     incident_.Clear();
     *batch_.add_dependencies() = Dependency("svc", {"dep", "src"});
@@ -101,8 +102,8 @@ class EngineTest : public ::testing::Test {
 
   v1::TriageReport Walk() {
     *batch_.add_series() = quality_;
-    EXPECT_TRUE((*store_)->Write(batch_).ok());
-    absl::StatusOr<v1::TriageReport> r = Engine(tree_, **store_).Walk(incident_);
+    source_->Write(batch_);
+    absl::StatusOr<v1::TriageReport> r = Engine(tree_, source_->sources()).Walk(incident_);
     EXPECT_TRUE(r.ok()) << r.status();
     return r.ok() ? *r : v1::TriageReport();
   }
@@ -122,7 +123,7 @@ class EngineTest : public ::testing::Test {
     return out;
   }
 
-  std::unique_ptr<MemStore> store_;
+  std::unique_ptr<MemorySource> source_;
   v1::RecordBatch batch_;
   v1::Series quality_;
   v1::Incident incident_;
@@ -449,14 +450,15 @@ TEST_F(EngineTest, LearnedOrderIsUsedAndReported) {
   tree_.set_ordering(v1::Tree::LEARNED);
   RootCauseHistory history{{{"managed_service", 20}}, 20};
   *batch_.add_series() = quality_;
-  ASSERT_TRUE((*store_)->Write(batch_).ok());
-  absl::StatusOr<v1::TriageReport> r = Engine(tree_, **store_, &history).Walk(incident_);
+  source_->Write(batch_);
+  absl::StatusOr<v1::TriageReport> r = Engine(tree_, source_->sources(), &history).Walk(incident_);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->ordering(), "learned");
   EXPECT_EQ(r->verdicts(0).category(), "managed_service");
   EXPECT_EQ(r->history_incidents(), 20);
   EXPECT_LT(r->expected_minutes(), r->expected_minutes_cost_order());
-  absl::StatusOr<v1::TriageReport> plain = Engine(*DefaultTree(), **store_).Walk(incident_);
+  absl::StatusOr<v1::TriageReport> plain =
+      Engine(*DefaultTree(), source_->sources()).Walk(incident_);
   EXPECT_EQ(plain->ordering(), "cost");
   EXPECT_EQ(plain->verdicts(0).category(), "code_deploy");
 }

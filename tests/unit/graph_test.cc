@@ -1,9 +1,9 @@
-#include "triage/base/graph.h"
+#include "rules/graph.h"
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace triage {
+namespace triage::rules {
 namespace {
 
 using ::testing::ElementsAre;
@@ -43,4 +43,4 @@ TEST(GraphTest, FindsCycles) {
 }
 
 }  // namespace
-}  // namespace triage
+}  // namespace triage::rules

@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "gtest/gtest.h"
-#include "triage/base/time.h"
+#include "proto/model/time.h"
 
 namespace triage::rules {
 namespace {

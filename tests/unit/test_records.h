@@ -7,7 +7,7 @@
 
 #include "gtest/gtest.h"
 #include "rocksdb/env.h"
-#include "triage/base/time.h"
+#include "proto/model/time.h"
 #include "triage/store/store.h"
 #include "triage/v1/records.pb.h"
 

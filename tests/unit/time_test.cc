@@ -1,4 +1,4 @@
-#include "triage/base/time.h"
+#include "proto/model/time.h"
 
 #include "gtest/gtest.h"
 

@@ -10,7 +10,7 @@
 #include "prometheus/remote.pb.h"
 #include "snappy.h"
 #include "tests/unit/test_records.h"
-#include "triage/base/names.h"
+#include "proto/model/names.h"
 
 namespace triage::collectors {
 namespace {

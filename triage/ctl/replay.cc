@@ -11,8 +11,8 @@
 #include "absl/strings/str_join.h"
 #include "collectors/bundle_reader.h"
 #include "rules/engine.h"
-#include "triage/base/proto_json.h"
-#include "triage/base/time.h"
+#include "proto/model/proto_json.h"
+#include "proto/model/time.h"
 #include "triage/store/store.h"
 
 namespace triage::ctl {
@@ -71,7 +71,7 @@ absl::StatusOr<ReplayResult> Replay(const std::string& bundle_path, const v1::Tr
   result.write_ms = MsSince(start);
 
   start = Clock::now();
-  rules::Engine engine(tree, **store);
+  rules::Engine engine(tree, {store->get(), store->get(), store->get()});
   absl::StatusOr<v1::TriageReport> report = engine.Walk(result.incident);
   if (!report.ok()) return report.status();
   result.walk_ms = MsSince(start);

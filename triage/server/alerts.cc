@@ -10,8 +10,8 @@
 #include "collectors/json.h"
 #include "collectors/alertmanager.h"
 #include "google/protobuf/util/json_util.h"
-#include "triage/base/names.h"
-#include "triage/base/time.h"
+#include "proto/model/names.h"
+#include "proto/model/time.h"
 
 namespace triage::server {
 

@@ -15,10 +15,12 @@
 #include "collectors/remote_write.h"
 #include "collectors/validate.h"
 #include "google/protobuf/arena.h"
+#include "rules/checks.h"
+#include "rules/drift.h"
 #include "rules/engine.h"
 #include "rules/stats.h"
 #include "rules/tree.h"
-#include "triage/base/time.h"
+#include "proto/model/time.h"
 
 namespace triage::server {
 
@@ -150,7 +152,8 @@ absl::StatusOr<v1::TriageReport> Core::Walk(const v1::Incident& incident) {
   auto start = std::chrono::steady_clock::now();
   absl::StatusOr<rules::RootCauseHistory> history = History(incident.id());
   if (!history.ok()) return history.status();
-  absl::StatusOr<v1::TriageReport> report = rules::Engine(*tree, store_, &*history).Walk(incident);
+  absl::StatusOr<v1::TriageReport> report =
+      rules::Engine(*tree, Sources(), &*history).Walk(incident);
   metrics_.walk_seconds.Observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   metrics_.walks.Increment();
@@ -191,31 +194,10 @@ absl::StatusOr<v1::TriageReport> Core::TriageIncident(const v1::Incident& incide
 
 absl::StatusOr<std::vector<v1::FeatureDrift>> Core::FeatureDrift(const std::string& service,
                                                                  int64_t now_ms) {
-  std::shared_ptr<const v1::Tree> tree = this->tree();
-  v1::Tree drift_only;
-  *drift_only.mutable_settings() = tree->settings();
-  for (const v1::Category& c : tree->category()) {
-    if (!c.has_feature_drift()) continue;
-    v1::Category* copy = drift_only.add_category();
-    *copy = c;
-    copy->mutable_feature_drift()->set_top_k(1 << 20);
-    break;
-  }
-  if (drift_only.category_size() == 0) return std::vector<v1::FeatureDrift>();
-  v1::Incident probe;
-  probe.set_id("kl:" + service);
-  v1::Alert* a = probe.add_alerts();
-  a->set_service(service);
-  a->set_metric("__kl__");
-  *a->mutable_fired_at() = FromMs(now_ms);
-  absl::StatusOr<v1::TriageReport> report = rules::Engine(drift_only, store_).Walk(probe);
-  if (!report.ok()) return report.status();
-  std::vector<v1::FeatureDrift> out;
-  for (const v1::FeatureDrift& d : report->verdicts(0).drift()) {
-    if (d.service() == service) out.push_back(d);
-  }
-  return out;
+  return rules::ServiceDrift(*tree(), store_, service, now_ms);
 }
+
+rules::Sources Core::Sources() const { return {&store_, &store_, &store_}; }
 
 absl::StatusOr<v1::IncidentView> Core::GetIncident(const std::string& id) {
   v1::IncidentView view;
@@ -338,7 +320,7 @@ absl::StatusOr<v1::OverlayResponse> Core::Overlay(const v1::OverlayRequest& requ
 
   absl::StatusOr<std::vector<v1::Change>> changes = store_.ChangesBetween(start, end);
   if (!changes.ok()) return changes.status();
-  absl::StatusOr<DependencyGraph> graph = store_.Dependencies();
+  absl::StatusOr<rules::DependencyGraph> graph = store_.Dependencies();
   if (!graph.ok()) return graph.status();
   std::set<std::string> scope = graph->Deps(request.service());
   for (const std::string& c : graph->Consumers(request.service())) scope.insert(c);
@@ -373,7 +355,7 @@ absl::StatusOr<v1::ReloadTreeResponse> Core::ReloadTree(const v1::ReloadTreeRequ
     const std::string& expected = incident.expected().category();
     if (expected.empty() || expected == "unknown") continue;
     response.set_checked(response.checked() + 1);
-    absl::StatusOr<v1::TriageReport> report = rules::Engine(*tree, store_).Walk(incident);
+    absl::StatusOr<v1::TriageReport> report = rules::Engine(*tree, Sources()).Walk(incident);
     if (!report.ok()) return report.status();
     if (report->localized_category() != expected) {
       response.add_broken(absl::StrFormat("%s: expected %s, got %s", incident.id(), expected,
@@ -457,37 +439,15 @@ absl::StatusOr<v1::ExportIncidentResponse> Core::ExportIncident(const std::strin
   if (state.ok() && !state->root_cause().empty() && state->root_cause() != "unknown") {
     incident->mutable_expected()->set_category(state->root_cause());
   }
-  std::shared_ptr<const v1::Tree> tree = this->tree();
   absl::StatusOr<v1::TriageReport> report =
       Walk(*incident);  // Onset and deps as the walk sees them.
   if (!report.ok()) return report.status();
   const int64_t now = ToMs(report->now());
-  const int64_t onset = ToMs(report->onset());
-  const v1::TreeSettings& settings = tree->settings();
-  auto dur = [](const std::string& d, int64_t fallback) {
-    return ParseDurationMs(d).value_or(fallback);
-  };
-  // The widest windows the tree's checks read.
-  int64_t series_back = dur(settings.onset_baseline_start(), 7 * kDayMs);
-  int64_t hist_back = 30 * kDayMs, upstream_back = 8 * kDayMs;
-  std::set<std::string> traffic_metrics;
-  for (const v1::Category& c : tree->category()) {
-    if (c.has_feature_drift())
-      hist_back = std::max(hist_back, dur(c.feature_drift().baseline_start(), 0));
-    if (c.has_upstream_health()) {
-      upstream_back =
-          std::max(upstream_back, dur(c.upstream_health().row_baseline_start(), 0) + kDayMs);
-    }
-    if (c.has_traffic_mix()) {
-      traffic_metrics.insert(c.traffic_mix().metric());
-      series_back = std::max(series_back, dur(c.traffic_mix().baseline_start(), 0));
-    }
-  }
-  upstream_back = std::max(upstream_back,
-                           now - (onset - dur(settings.candidate_before(), kDayMs)) + 2 * kDayMs);
+  // Exactly the spans the tree's checks read.
+  const rules::ReadSpans spans = rules::SpansOf(*tree(), now, ToMs(report->onset()));
 
   v1::RecordBatch b;
-  absl::StatusOr<DependencyGraph> graph = store_.Dependencies();
+  absl::StatusOr<rules::DependencyGraph> graph = store_.Dependencies();
   if (!graph.ok()) return graph.status();
   for (const auto& [service, deps] : graph->edges()) {
     v1::Dependency* d = b.add_dependencies();
@@ -495,22 +455,21 @@ absl::StatusOr<v1::ExportIncidentResponse> Core::ExportIncident(const std::strin
     for (const std::string& x : deps) d->add_depends_on(x);
   }
   absl::StatusOr<std::vector<v1::Change>> changes =
-      store_.ChangesBetween(onset - dur(settings.candidate_before(), kDayMs),
-                            std::max(now, onset + dur(settings.candidate_after(), 5 * kMinuteMs)));
+      store_.ChangesBetween(spans.changes_from, spans.changes_to);
   if (!changes.ok()) return changes.status();
   for (v1::Change& c : *changes) *b.add_changes() = std::move(c);
   std::set<std::pair<std::string, std::string>> series_done;
   auto add_series = [&](const std::string& service, const std::string& metric) -> absl::Status {
     if (!series_done.insert({service, metric}).second) return absl::OkStatus();
     absl::StatusOr<std::vector<v1::Series>> series =
-        store_.ReadSeries(service, metric, now - series_back, now);
+        store_.ReadSeries(service, metric, spans.series_from, now);
     if (!series.ok()) return series.status();
     for (v1::Series& s : *series) *b.add_series() = std::move(s);
     return absl::OkStatus();
   };
   for (const v1::Alert& a : incident->alerts()) {
     if (absl::Status s = add_series(a.service(), a.metric()); !s.ok()) return s;
-    for (const std::string& m : traffic_metrics) {
+    for (const std::string& m : spans.traffic_metrics) {
       if (absl::Status s = add_series(a.service(), m); !s.ok()) return s;
     }
     absl::StatusOr<std::vector<v1::EvalSet>> sets = store_.EvalSets(a.service(), now);
@@ -519,15 +478,15 @@ absl::StatusOr<v1::ExportIncidentResponse> Core::ExportIncident(const std::strin
   }
   for (const std::string& service : report->dependencies()) {
     absl::StatusOr<std::vector<v1::Histogram>> hs =
-        store_.Histograms(service, now - hist_back, now);
+        store_.Histograms(service, spans.histograms_from, now);
     if (!hs.ok()) return hs.status();
     for (v1::Histogram& h : *hs) *b.add_histograms() = std::move(h);
     absl::StatusOr<std::vector<v1::Upstream>> ups =
-        store_.UpstreamReports(service, now - upstream_back, now);
+        store_.UpstreamReports(service, spans.upstream_from, now);
     if (!ups.ok()) return ups.status();
     for (v1::Upstream& u : *ups) *b.add_upstreams() = std::move(u);
     absl::StatusOr<std::vector<v1::DependencyHealth>> probes =
-        store_.Probes(service, std::numeric_limits<int64_t>::min() / 2, now);
+        store_.Probes(service, spans.probes_from, now);
     if (!probes.ok()) return probes.status();
     for (v1::DependencyHealth& p : *probes) *b.add_dependency_health() = std::move(p);
   }

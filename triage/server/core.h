@@ -58,7 +58,8 @@ class Core {
   // and stores the incident and the report.
   absl::StatusOr<v1::TriageReport> TriageIncident(const v1::Incident& incident);
   // KL drift of every feature of `service` at `now_ms`, by the tree's
-  // feature_drift category (empty when the tree has none).
+  // feature_drift category (empty when the tree has none): the
+  // triage_feature_kl gauges.
   absl::StatusOr<std::vector<v1::FeatureDrift>> FeatureDrift(const std::string& service,
                                                              int64_t now_ms);
   absl::StatusOr<v1::IncidentView> GetIncident(const std::string& id);
@@ -97,6 +98,8 @@ class Core {
   Core(store::Store& store, const Clock& clock, Metrics& metrics, CoreOptions options,
        v1::Tree tree);
   absl::StatusOr<v1::TriageReport> Walk(const v1::Incident& incident);
+  // What walks read: the store (and, with a metrics source, that for series).
+  rules::Sources Sources() const;
   // Root causes recorded for stored incidents other than `except_id`.
   absl::StatusOr<rules::RootCauseHistory> History(const std::string& except_id);
   void Count(const v1::RecordBatch& batch, v1::IngestResponse* response);

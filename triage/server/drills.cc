@@ -9,7 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "collectors/bundle_reader.h"
 #include "rules/engine.h"
-#include "triage/base/time.h"
+#include "proto/model/time.h"
 
 namespace triage::server {
 
@@ -61,7 +61,8 @@ absl::StatusOr<v1::Drill> Drills::Start(const v1::StartDrillRequest& request) {
     if (!s.ok()) return s.status();
     if (absl::Status st = (*s)->Write(read.bundle.records()); !st.ok()) return st;
     std::shared_ptr<const v1::Tree> tree = core_.tree();
-    absl::StatusOr<v1::TriageReport> report = rules::Engine(*tree, **s).Walk(incident);
+    absl::StatusOr<v1::TriageReport> report =
+        rules::Engine(*tree, {s->get(), s->get(), s->get()}).Walk(incident);
     if (!report.ok()) return report.status();
     if (absl::Status st = (*s)->PutIncidentRecords(&incident, nullptr, &*report); !st.ok())
       return st;

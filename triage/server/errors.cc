@@ -4,7 +4,7 @@
 #include "collectors/validate.h"
 #include "google/protobuf/any.pb.h"
 #include "google/rpc/status.pb.h"
-#include "triage/base/proto_json.h"
+#include "proto/model/proto_json.h"
 #include "triage/store/store.h"
 #include "triage/v1/errors.pb.h"
 

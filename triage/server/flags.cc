@@ -10,7 +10,7 @@
 #include "absl/flags/reflection.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
-#include "triage/base/time.h"
+#include "proto/model/time.h"
 
 // Store and addresses.
 ABSL_FLAG(std::string, data_dir, "./data", "store directory");

@@ -10,7 +10,7 @@
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/support/byte_buffer.h"
-#include "triage/base/proto_json.h"
+#include "proto/model/proto_json.h"
 
 namespace triage::server {
 

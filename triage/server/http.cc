@@ -11,7 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "prometheus/text_serializer.h"
-#include "triage/base/proto_json.h"
+#include "proto/model/proto_json.h"
 #include "triage/server/errors.h"
 
 namespace triage::server {

@@ -10,7 +10,7 @@
 
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "triage/base/time.h"
+#include "proto/model/time.h"
 #include "triage/server/tls.h"
 #include "yaml-cpp/yaml.h"
 

@@ -17,7 +17,7 @@
 #include "rocksdb/slice_transform.h"
 #include "rocksdb/sst_file_manager.h"
 #include "rocksdb/write_batch.h"
-#include "triage/base/time.h"
+#include "proto/model/time.h"
 #include "triage/store/keys.h"
 
 namespace triage::store {
@@ -457,7 +457,7 @@ absl::Status Store::Write(const v1::RecordBatch& batch) {
   rocksdb::ReadOptions ro;
 
   if (batch.dependencies_size() > 0) {
-    absl::StatusOr<DependencyGraph> graph = Dependencies();
+    absl::StatusOr<rules::DependencyGraph> graph = Dependencies();
     if (!graph.ok()) return graph.status();
     for (const v1::Dependency& d : batch.dependencies()) {
       graph->Set(d.service(), {d.depends_on().begin(), d.depends_on().end()});
@@ -853,12 +853,12 @@ absl::StatusOr<v1::TriageReport> Store::GetReport(const std::string& incident_id
   return m;
 }
 
-absl::StatusOr<DependencyGraph> Store::Dependencies() const {
+absl::StatusOr<rules::DependencyGraph> Store::Dependencies() const {
   std::vector<v1::Dependency> deps;
   absl::Status s = Scan(kDependencies, "", "",
                         [&](std::string_view, std::string_view v) { return ParseInto(v, &deps); });
   if (!s.ok()) return s;
-  DependencyGraph g;
+  rules::DependencyGraph g;
   for (const v1::Dependency& d : deps) {
     g.Set(d.service(), {d.depends_on().begin(), d.depends_on().end()});
   }
@@ -951,6 +951,16 @@ absl::StatusOr<std::vector<v1::Histogram>> Store::Histograms(const std::string& 
       });
   if (!s.ok()) return s;
   return out;
+}
+
+absl::StatusOr<std::vector<rules::FeatureSums>> Store::FeatureDistributions(
+    const std::string& service, const rules::DriftWindow& window) const {
+  absl::StatusOr<std::vector<v1::Histogram>> hs =
+      Histograms(service, std::min(window.baseline_from, window.current_from), window.now);
+  if (!hs.ok()) return hs.status();
+  rules::FeatureAccumulator sums(window);
+  for (const v1::Histogram& h : *hs) sums.Add(h);
+  return sums.Finish();
 }
 
 namespace {

@@ -26,7 +26,8 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "triage/base/clock.h"
-#include "triage/base/graph.h"
+#include "rules/graph.h"
+#include "rules/sources.h"
 #include "triage/v1/alerts.pb.h"
 #include "triage/v1/drill.pb.h"
 #include "triage/v1/records.pb.h"
@@ -79,11 +80,13 @@ bool IsInsufficientStorage(const absl::Status& status);
 // Points are stored in chunks of one series each covering this much time.
 constexpr int64_t kChunkMs = 2 * 60 * 60 * 1000;
 
-class Store {
+class Store : public rules::RecordSource,
+              public rules::MetricSource,
+              public rules::FeatureSource {
  public:
   // Opens (creating if missing) the store at options.path.
   static absl::StatusOr<std::unique_ptr<Store>> Open(const StoreOptions& options);
-  ~Store();
+  ~Store() override;
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
@@ -139,27 +142,27 @@ class Store {
   absl::StatusOr<std::vector<std::pair<std::string, std::string>>> Features() const;
   absl::StatusOr<v1::TriageReport> GetReport(const std::string& incident_id) const;
 
-  // The whole dependency graph.
-  absl::StatusOr<DependencyGraph> Dependencies() const;
-  // Changes with from_ms <= time <= to_ms, oldest first.
-  absl::StatusOr<std::vector<v1::Change>> ChangesBetween(int64_t from_ms, int64_t to_ms) const;
+  // The engine's sources (rules/sources.h states their contracts).
+  absl::StatusOr<rules::DependencyGraph> Dependencies() const override;
+  absl::StatusOr<std::vector<v1::Change>> ChangesBetween(int64_t from_ms,
+                                                         int64_t to_ms) const override;
   absl::StatusOr<v1::Change> GetChange(const std::string& id) const;
-  // Every series of (service, metric) with its points in [from_ms, to_ms].
   absl::StatusOr<std::vector<v1::Series>> ReadSeries(const std::string& service,
                                                      const std::string& metric, int64_t from_ms,
-                                                     int64_t to_ms) const;
+                                                     int64_t to_ms) const override;
+  absl::StatusOr<std::vector<rules::FeatureSums>> FeatureDistributions(
+      const std::string& service, const rules::DriftWindow& window) const override;
   // Histograms of `service` with start < to_ms and end > from_ms.
   absl::StatusOr<std::vector<v1::Histogram>> Histograms(const std::string& service, int64_t from_ms,
                                                         int64_t to_ms) const;
-  // Reports whose consumer is `consumer`, from_ms <= time <= to_ms, by source then time.
   absl::StatusOr<std::vector<v1::Upstream>> UpstreamReports(const std::string& consumer,
-                                                            int64_t from_ms, int64_t to_ms) const;
-  // Eval sets of `service` with time <= to_ms, oldest first.
+                                                            int64_t from_ms,
+                                                            int64_t to_ms) const override;
   absl::StatusOr<std::vector<v1::EvalSet>> EvalSets(const std::string& service,
-                                                    int64_t to_ms) const;
-  // Probes of `service` with from_ms <= time <= to_ms, by check then time.
+                                                    int64_t to_ms) const override;
   absl::StatusOr<std::vector<v1::DependencyHealth>> Probes(const std::string& service,
-                                                           int64_t from_ms, int64_t to_ms) const;
+                                                           int64_t from_ms,
+                                                           int64_t to_ms) const override;
 
  private:
   enum Cf : int;

@@ -1,4 +1,4 @@
-#include "triage/base/proto_json.h"
+#include "proto/model/proto_json.h"
 
 #include "google/protobuf/util/json_util.h"
 

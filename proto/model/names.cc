@@ -1,4 +1,4 @@
-#include "triage/base/names.h"
+#include "proto/model/names.h"
 
 #include <algorithm>
 #include <cstdint>

@@ -8,7 +8,9 @@
 #include <string>
 #include <vector>
 
-namespace triage {
+#include "proto/model/dependencies.h"
+
+namespace triage::rules {
 
 class DependencyGraph {
  public:
@@ -24,10 +26,10 @@ class DependencyGraph {
   // ("a", "b", "a"), or empty when the graph is acyclic. Deterministic.
   std::vector<std::string> FindCycle() const;
 
-  const std::map<std::string, std::vector<std::string>>& edges() const { return edges_; }
+  const DependencyEdges& edges() const { return edges_; }
 
  private:
-  std::map<std::string, std::vector<std::string>> edges_;
+  DependencyEdges edges_;
 };
 
-}  // namespace triage
+}  // namespace triage::rules
