@@ -12,23 +12,12 @@
 #include <string>
 #include <vector>
 
+#include "rules/context.h"
 #include "rules/sources.h"
 #include "triage/v1/report.pb.h"
 #include "triage/v1/tree.pb.h"
 
 namespace triage::rules {
-
-// What every check needs to know about the incident.
-struct Context {
-  int64_t now = 0;
-  int64_t onset = 0;
-  int64_t candidate_from = 0;         // onset - candidate_before
-  int64_t candidate_to = 0;           // onset + candidate_after
-  std::vector<std::string> services;  // Alerted services, in alert order, unique.
-  std::set<std::string> deps;         // Union of deps(S).
-  std::set<std::string> consumers;    // Union of consumers(S), minus deps.
-  std::vector<v1::Change> changes;    // Every change in [candidate_from, now].
-};
 
 // The sources, with the time spent reading them (the report splits reads
 // from checks).
@@ -57,14 +46,6 @@ class Reads {
 // Runs the category's check kind, setting v's verdict and evidence.
 void RunCheck(const v1::Category& category, const Context& ctx, Reads& reads,
               v1::CategoryVerdict* v);
-
-// Candidate changes of `kinds` on `services` (or "*"), newest first.
-std::vector<const v1::Change*> Candidates(const Context& ctx,
-                                          const google::protobuf::RepeatedPtrField<std::string>& kinds,
-                                          const std::set<std::string>& services);
-
-// A change is on one of `services` or on "*".
-bool AppliesTo(const v1::Change& c, const std::set<std::string>& services);
 
 // Absolute [from, to] spans of what a walk at `now` with `onset` reads, over
 // every category of `tree` (an export of the incident holds exactly these).

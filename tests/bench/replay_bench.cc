@@ -9,7 +9,7 @@
 #include "rules/engine.h"
 #include "rules/stats.h"
 #include "rules/tree.h"
-#include "triage/ctl/replay.h"
+#include "triage/replay/replay.h"
 #include "triage/store/store.h"
 
 namespace {
@@ -69,7 +69,7 @@ BENCHMARK(BM_Walk)->Unit(benchmark::kMillisecond);
 void BM_Replay(benchmark::State& state) {
   triage::v1::Tree tree = *triage::rules::DefaultTree();
   for (auto _ : state) {
-    auto r = triage::ctl::Replay(g_bundle, tree);
+    auto r = triage::replay::ReplayFile(g_bundle, tree);
     if (!r.ok()) state.SkipWithError("replay failed");
     benchmark::DoNotOptimize(r);
   }

@@ -12,6 +12,7 @@
 #include "rules/tree.h"
 #include "triage/ctl/client.h"
 #include "triage/ctl/replay.h"
+#include "triage/replay/replay.h"
 #include "triage/server/web_config.h"
 
 namespace {
@@ -122,7 +123,7 @@ int Replay(const Args& args) {
     std::cerr << tree.status().message() << "\n";
     return kBadInput;
   }
-  absl::StatusOr<triage::ctl::ReplayResult> r = triage::ctl::Replay(args.positional[0], *tree);
+  absl::StatusOr<triage::replay::Replayed> r = triage::replay::ReplayFile(args.positional[0], *tree);
   if (!r.ok()) {
     std::cerr << r.status().message() << "\n";
     return absl::IsInvalidArgument(r.status()) || absl::IsNotFound(r.status()) ? kBadInput : 3;
@@ -175,7 +176,7 @@ int RunRegress(const triage::v1::Tree& tree, const std::vector<std::string>& pat
   int passed = 0, failed = 0, bad = 0, skipped = 0;
   for (const std::string& f : files) {
     auto start = std::chrono::steady_clock::now();
-    absl::StatusOr<triage::ctl::ReplayResult> r = triage::ctl::Replay(f, tree);
+    absl::StatusOr<triage::replay::Replayed> r = triage::replay::ReplayFile(f, tree);
     double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     if (!r.ok()) {

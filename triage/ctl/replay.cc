@@ -1,38 +1,14 @@
 #include "triage/ctl/replay.h"
 
-#include <unistd.h>
 
-#include <chrono>
-#include <cstdlib>
-#include <filesystem>
-
-#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "collectors/bundle_reader.h"
-#include "rules/engine.h"
 #include "proto/model/proto_json.h"
 #include "proto/model/time.h"
-#include "triage/store/store.h"
 
 namespace triage::ctl {
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double MsSince(Clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-}
-
-absl::StatusOr<std::string> MakeTempDir() {
-  const char* base = std::getenv("TMPDIR");
-  std::string tmpl = absl::StrFormat("%s/triage-replay-XXXXXX", base ? base : "/tmp");
-  if (mkdtemp(tmpl.data()) == nullptr) {
-    return absl::InternalError(absl::StrFormat("cannot create %s: %s", tmpl, std::strerror(errno)));
-  }
-  return tmpl;
-}
 
 const char* VerdictName(v1::Verdict v) {
   switch (v) {
@@ -48,36 +24,6 @@ const char* VerdictName(v1::Verdict v) {
 }
 
 }  // namespace
-
-absl::StatusOr<ReplayResult> Replay(const std::string& bundle_path, const v1::Tree& tree) {
-  ReplayResult result;
-  Clock::time_point start = Clock::now();
-  collectors::BundleReadResult read = collectors::ReadBundleFile(bundle_path);
-  if (!read.ok()) return read.ToStatus();
-  result.read_ms = MsSince(start);
-  result.incident = read.bundle.incident();
-
-  absl::StatusOr<std::string> dir = MakeTempDir();
-  if (!dir.ok()) return dir.status();
-  absl::Cleanup remove_dir = [&] {
-    std::error_code ec;
-    std::filesystem::remove_all(*dir, ec);
-  };
-  absl::StatusOr<std::unique_ptr<store::Store>> store = store::Store::Open({.path = *dir});
-  if (!store.ok()) return store.status();
-  start = Clock::now();
-  if (absl::Status s = (*store)->Write(read.bundle.records()); !s.ok()) return s;
-  if (absl::Status s = (*store)->PutIncident(result.incident); !s.ok()) return s;
-  result.write_ms = MsSince(start);
-
-  start = Clock::now();
-  rules::Engine engine(tree, {store->get(), store->get(), store->get()});
-  absl::StatusOr<v1::TriageReport> report = engine.Walk(result.incident);
-  if (!report.ok()) return report.status();
-  result.walk_ms = MsSince(start);
-  result.report = std::move(*report);
-  return result;
-}
 
 std::string ReportJson(const v1::TriageReport& report) { return ProtoJson(report); }
 

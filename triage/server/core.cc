@@ -21,6 +21,7 @@
 #include "rules/stats.h"
 #include "rules/tree.h"
 #include "proto/model/time.h"
+#include "triage/replay/replay.h"
 
 namespace triage::server {
 
@@ -96,15 +97,19 @@ absl::StatusOr<v1::IngestResponse> Core::IngestBundle(std::string_view name,
   collectors::BundleReadResult read = collectors::ReadBundle(
       name, ndjson, {.require_incident = false, .limits = options_.limits});
   if (!read.ok()) return Refused(read.ToStatus());
-  if (absl::Status s = store_.Write(read.bundle.records()); !s.ok()) return Refused(s);
+  absl::StatusOr<rules::RootCauseHistory> history =
+      read.has_incident ? History(read.bundle.incident().id()) : rules::RootCauseHistory();
+  if (!history.ok()) return history.status();
+  absl::StatusOr<replay::Replayed> replayed =
+      replay::Replay(store_, read, *tree(), Sources(), &*history);
+  if (!replayed.ok()) return Refused(replayed.status());
   v1::IngestResponse response;
   Count(read.bundle.records(), &response);
-  if (read.has_incident) {
+  if (replayed->has_incident) {
     (*response.mutable_accepted())["incident"] = 1;
     metrics_.Ingested("incident").Increment();
-    absl::StatusOr<v1::TriageReport> report = TriageIncident(read.bundle.incident());
-    if (!report.ok()) return report.status();
-    *response.mutable_report() = std::move(*report);
+    ObserveWalk(replayed->walk_ms);
+    *response.mutable_report() = std::move(replayed->report);
   }
   return response;
 }
@@ -154,10 +159,14 @@ absl::StatusOr<v1::TriageReport> Core::Walk(const v1::Incident& incident) {
   if (!history.ok()) return history.status();
   absl::StatusOr<v1::TriageReport> report =
       rules::Engine(*tree, Sources(), &*history).Walk(incident);
-  metrics_.walk_seconds.Observe(
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  metrics_.walks.Increment();
+  ObserveWalk(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                  .count());
   return report;
+}
+
+void Core::ObserveWalk(double ms) {
+  metrics_.walk_seconds.Observe(ms / 1000);
+  metrics_.walks.Increment();
 }
 
 absl::StatusOr<v1::TriageReport> Core::Triage(const v1::TriageRequest& request) {
@@ -186,9 +195,13 @@ absl::StatusOr<v1::TriageReport> Core::Triage(const v1::TriageRequest& request) 
 }
 
 absl::StatusOr<v1::TriageReport> Core::TriageIncident(const v1::Incident& incident) {
-  absl::StatusOr<v1::TriageReport> report = Walk(incident);
-  if (!report.ok()) return report.status();
-  if (absl::Status s = store_.PutIncidentRecords(&incident, nullptr, &*report); !s.ok()) return s;
+  absl::StatusOr<rules::RootCauseHistory> history = History(incident.id());
+  if (!history.ok()) return history.status();
+  auto start = std::chrono::steady_clock::now();
+  absl::StatusOr<v1::TriageReport> report =
+      replay::WalkAndStore(store_, Sources(), incident, *tree(), &*history);
+  ObserveWalk(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                  .count());
   return report;
 }
 

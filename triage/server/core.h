@@ -100,6 +100,7 @@ class Core {
   absl::StatusOr<v1::TriageReport> Walk(const v1::Incident& incident);
   // What walks read: the store (and, with a metrics source, that for series).
   rules::Sources Sources() const;
+  void ObserveWalk(double ms);
   // Root causes recorded for stored incidents other than `except_id`.
   absl::StatusOr<rules::RootCauseHistory> History(const std::string& except_id);
   void Count(const v1::RecordBatch& batch, v1::IngestResponse* response);

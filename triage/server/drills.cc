@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "collectors/bundle_reader.h"
 #include "rules/engine.h"
+#include "triage/replay/replay.h"
 #include "proto/model/time.h"
 
 namespace triage::server {
@@ -59,14 +60,11 @@ absl::StatusOr<v1::Drill> Drills::Start(const v1::StartDrillRequest& request) {
   {
     absl::StatusOr<std::unique_ptr<store::Store>> s = store::Store::Open({.path = path});
     if (!s.ok()) return s.status();
-    if (absl::Status st = (*s)->Write(read.bundle.records()); !st.ok()) return st;
-    std::shared_ptr<const v1::Tree> tree = core_.tree();
-    absl::StatusOr<v1::TriageReport> report =
-        rules::Engine(*tree, {s->get(), s->get(), s->get()}).Walk(incident);
-    if (!report.ok()) return report.status();
-    if (absl::Status st = (*s)->PutIncidentRecords(&incident, nullptr, &*report); !st.ok())
-      return st;
-    for (const v1::CategoryVerdict& v : report->verdicts()) drill.add_walk_order(v.category());
+    absl::StatusOr<replay::Replayed> replayed = replay::Replay(**s, read, *core_.tree());
+    if (!replayed.ok()) return replayed.status();
+    for (const v1::CategoryVerdict& v : replayed->report.verdicts()) {
+      drill.add_walk_order(v.category());
+    }
   }
   if (absl::Status st = store_.PutDrill(drill); !st.ok()) return st;
   if (absl::Status st = PruneLocked(drill.id()); !st.ok()) return st;
