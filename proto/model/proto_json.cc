@@ -4,10 +4,10 @@
 
 namespace triage {
 
-std::string ProtoJson(const google::protobuf::Message& message) {
+std::string ProtoJson(const google::protobuf::Message& message, JsonNames names) {
   google::protobuf::util::JsonPrintOptions options;
-  options.preserve_proto_field_names = true;
-  options.always_print_primitive_fields = true;
+  options.preserve_proto_field_names = names == JsonNames::kProto;
+  options.always_print_primitive_fields = names == JsonNames::kProto;
   std::string out;
   (void)google::protobuf::util::MessageToJsonString(message, &out, options);
   return out;

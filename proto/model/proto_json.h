@@ -1,6 +1,8 @@
-// The project's one JSON rendering of a message: the proto3 JSON mapping with
-// the proto field names (snake_case) and every field, defaults included.
-// Thread-safe.
+// The project's one JSON rendering of a message: the proto3 JSON mapping,
+// with the proto field names (snake_case) and every field, defaults
+// included; or, for peers with their own JSON names (Alertmanager's
+// startsAt, generatorURL), the json_name of each field and only the fields
+// that are set. Thread-safe.
 #pragma once
 
 #include <string>
@@ -9,6 +11,12 @@
 
 namespace triage {
 
-std::string ProtoJson(const google::protobuf::Message& message);
+enum class JsonNames {
+  kProto,     // snake_case proto names, defaults printed (triage's API).
+  kJsonName,  // json_name / lowerCamel names, defaults left out (peers' APIs).
+};
+
+std::string ProtoJson(const google::protobuf::Message& message,
+                      JsonNames names = JsonNames::kProto);
 
 }  // namespace triage

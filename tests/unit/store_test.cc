@@ -4,7 +4,9 @@
 #include <filesystem>
 
 #include "gmock/gmock.h"
+#include "google/protobuf/unknown_field_set.h"
 #include "gtest/gtest.h"
+#include "rocksdb/db.h"
 #include "tests/unit/test_records.h"
 
 namespace triage::store {
@@ -234,8 +236,9 @@ TEST(StoreTest, AFailedBatchAllocatesNoSeriesId) {
 
 TEST(StoreTest, WritesStopAtTheFreeSpaceReserveAndResumeWhenSpaceReturns) {
   std::atomic<uint64_t> free{100 << 20};
-  MemStore store(StoreOptions{.min_free_bytes = 64 << 20,
-                              .free_bytes = [&]() -> absl::StatusOr<uint64_t> { return free.load(); }});
+  MemStore store(
+      StoreOptions{.min_free_bytes = 64 << 20,
+                   .free_bytes = [&]() -> absl::StatusOr<uint64_t> { return free.load(); }});
   v1::RecordBatch b;
   *b.add_changes() = Change("a", "config", "svc", kT);
   ASSERT_TRUE(store->Write(b).ok());
@@ -301,6 +304,51 @@ TEST(StoreTest, AStoreThatCannotBeOpenedSaysWhy) {
   absl::StatusOr<std::unique_ptr<Store>> second = Store::Open({.path = dir});
   ASSERT_FALSE(second.ok());
   EXPECT_THAT(std::string(second.status().message()), HasSubstr("in use by another process"));
+}
+
+// A store written by an earlier triaged kept states as strings (field
+// numbers now reserved): opening it moves them into the enums, once.
+TEST(StoreTest, MigratesStringStatesOfAnEarlierVersion) {
+  MemStore store;
+  v1::IncidentState state;
+  state.set_id("old");
+  state.GetReflection()->MutableUnknownFields(&state)->AddLengthDelimited(2, "resolved");
+  v1::AlertInstance* alert = state.add_alerts();
+  alert->GetReflection()->MutableUnknownFields(alert)->AddLengthDelimited(2, "firing");
+  v1::ActionItem* item = state.add_action_items();
+  item->GetReflection()->MutableUnknownFields(item)->AddLengthDelimited(4, "done");
+  ASSERT_TRUE(store->PutIncidentRecords(nullptr, &state, nullptr).ok());
+  v1::Drill drill;
+  drill.set_id("d1");
+  drill.GetReflection()->MutableUnknownFields(&drill)->AddLengthDelimited(3, "finished");
+  v1::DrillStep* step = drill.add_steps();
+  step->GetReflection()->MutableUnknownFields(step)->AddLengthDelimited(3, "answer");
+  ASSERT_TRUE(store->PutDrill(drill).ok());
+  // Make it a v1 store: no schema version.
+  store.Close();
+  {
+    rocksdb::DBOptions o;
+    o.env = store.env();
+    std::vector<std::string> names;
+    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(o, "/db", &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    for (const std::string& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(o, "/db", cfs, &handles, &raw).ok());
+    ASSERT_TRUE(raw->Delete(rocksdb::WriteOptions(), handles[0], "schema_version").ok());
+    for (auto* h : handles) raw->DestroyColumnFamilyHandle(h);
+    delete raw;
+  }
+  store.Reopen();
+  v1::IncidentState migrated = *store->GetIncidentState("old");
+  EXPECT_EQ(migrated.status(), v1::IncidentState::resolved);
+  EXPECT_EQ(migrated.alerts(0).status(), v1::AlertInstance::firing);
+  EXPECT_EQ(migrated.action_items(0).status(), v1::ActionItem::done);
+  EXPECT_EQ(migrated.GetReflection()->GetUnknownFields(migrated).field_count(), 0);
+  v1::Drill d = *store->GetDrill("d1");
+  EXPECT_EQ(d.status(), v1::Drill::finished);
+  EXPECT_EQ(d.steps(0).action(), v1::DrillStep::answer);
 }
 
 }  // namespace

@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "rocksdb/env.h"
 #include "proto/model/time.h"
+#include "rocksdb/env.h"
 #include "triage/store/store.h"
 #include "triage/v1/records.pb.h"
 
@@ -36,6 +36,8 @@ class MemStore {
     store_ = std::move(*s);
   }
   store::Store& operator*() { return *store_; }
+  rocksdb::Env* env() { return env_.get(); }
+  void Close() { store_.reset(); }
   store::Store* operator->() { return store_.get(); }
 
  private:

@@ -1,14 +1,14 @@
 #include "triage/ctl/client.h"
 
 #include <algorithm>
-#include <fstream>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "collectors/gzip.h"
-#include "absl/strings/escaping.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/security/tls_certificate_provider.h"
@@ -145,8 +145,7 @@ absl::Status ConfigureConnection(const CommandLine& args) {
     if (!token.ok()) return token.status();
     c.authorization = "Bearer " + *token;
   }
-  const bool tls =
-      args.Has("ca-file") || args.Has("cert-file") || args.Has("insecure-skip-verify");
+  const bool tls = args.Has("ca-file") || args.Has("cert-file") || args.Has("insecure-skip-verify");
   if (!tls) return absl::OkStatus();
   auto file = [&](const char* flag) -> absl::StatusOr<std::string> {
     if (!args.Has(flag)) return std::string();
@@ -522,7 +521,7 @@ int ResolveCommand(const std::string& server, const CommandLine& args) {
   std::cout << absl::StrFormat("incident %s resolved; root cause %s\n", request.id(),
                                view.state().root_cause());
   for (const v1::ActionItem& a : view.state().action_items()) {
-    if (a.status() == "open") {
+    if (a.status() == v1::ActionItem::open) {
       std::cout << absl::StrFormat("open action item: %s (owner %s, due %s)\n", a.text(), a.owner(),
                                    FormatRfc3339(ToMs(a.due())).substr(0, 10));
     }
@@ -610,7 +609,8 @@ std::string Retro(const v1::IncidentView& v) {
   md += "\n## 6. Action items\n\n| action | owner | due | status |\n|---|---|---|---|\n";
   for (const v1::ActionItem& a : st.action_items()) {
     absl::StrAppendFormat(&md, "| %s | %s | %s | %s |\n", a.text(), a.owner(),
-                          FormatRfc3339(ToMs(a.due())).substr(0, 10), a.status());
+                          FormatRfc3339(ToMs(a.due())).substr(0, 10),
+                          v1::ActionItem::Status_Name(a.status()));
   }
   md += "| TODO | TODO | TODO | open |\n";
   md += "\n## 7. Calibration\n\n";

@@ -15,16 +15,15 @@
 #include "collectors/remote_write.h"
 #include "collectors/validate.h"
 #include "google/protobuf/arena.h"
+#include "proto/model/time.h"
 #include "rules/checks.h"
 #include "rules/drift.h"
 #include "rules/engine.h"
 #include "rules/stats.h"
 #include "rules/tree.h"
-#include "proto/model/time.h"
 #include "triage/replay/replay.h"
 
 namespace triage::server {
-
 
 Core::Core(store::Store& store, const Clock& clock, Metrics& metrics, CoreOptions options,
            v1::Tree tree)
@@ -94,8 +93,8 @@ absl::StatusOr<v1::IngestResponse> Core::Write(const v1::RecordBatch& batch) {
 
 absl::StatusOr<v1::IngestResponse> Core::IngestBundle(std::string_view name,
                                                       std::string_view ndjson) {
-  collectors::BundleReadResult read = collectors::ReadBundle(
-      name, ndjson, {.require_incident = false, .limits = options_.limits});
+  collectors::BundleReadResult read =
+      collectors::ReadBundle(name, ndjson, {.require_incident = false, .limits = options_.limits});
   if (!read.ok()) return Refused(read.ToStatus());
   absl::StatusOr<rules::RootCauseHistory> history =
       read.has_incident ? History(read.bundle.incident().id()) : rules::RootCauseHistory();
@@ -127,9 +126,8 @@ absl::StatusOr<v1::IngestResponse> Core::RemoteWrite(std::string_view body) {
   google::protobuf::Arena arena;
   auto* batch = google::protobuf::Arena::CreateMessage<v1::RecordBatch>(&arena);
   int64_t samples = 0;
-  if (absl::Status s =
-          collectors::DecodeRemoteWrite(body, options_.max_body_bytes, options_.limits, batch,
-                                        &samples);
+  if (absl::Status s = collectors::DecodeRemoteWrite(body, options_.max_body_bytes, options_.limits,
+                                                     batch, &samples);
       !s.ok()) {
     return Refused(s);
   }
@@ -159,8 +157,8 @@ absl::StatusOr<v1::TriageReport> Core::Walk(const v1::Incident& incident) {
   if (!history.ok()) return history.status();
   absl::StatusOr<v1::TriageReport> report =
       rules::Engine(*tree, Sources(), &*history).Walk(incident);
-  ObserveWalk(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-                  .count());
+  ObserveWalk(
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
   return report;
 }
 
@@ -171,7 +169,8 @@ void Core::ObserveWalk(double ms) {
 
 absl::StatusOr<v1::TriageReport> Core::Triage(const v1::TriageRequest& request) {
   const collectors::Limits& limits = options_.limits;
-  if (request.alerts_size() == 0) return collectors::InvalidField("alerts", "needs at least one alert");
+  if (request.alerts_size() == 0)
+    return collectors::InvalidField("alerts", "needs at least one alert");
   if (static_cast<size_t>(request.alerts_size()) > limits.max_alerts) {
     return collectors::InvalidField(
         "alerts", absl::StrFormat("%d alerts, more than the limit of %d", request.alerts_size(),
@@ -185,7 +184,8 @@ absl::StatusOr<v1::TriageReport> Core::Triage(const v1::TriageRequest& request) 
     a->set_service(spec.service());
     a->set_metric(spec.metric());
     *a->mutable_fired_at() = request.has_at() ? request.at() : FromMs(at);
-    if (id.size() < 128) absl::StrAppend(&id, id.size() > 6 ? "," : "", spec.service(), "/", spec.metric());
+    if (id.size() < 128)
+      absl::StrAppend(&id, id.size() > 6 ? "," : "", spec.service(), "/", spec.metric());
   }
   incident.set_id(id.substr(0, limits.max_id_bytes));
   collectors::InputErrorList errors;
@@ -200,14 +200,29 @@ absl::StatusOr<v1::TriageReport> Core::TriageIncident(const v1::Incident& incide
   auto start = std::chrono::steady_clock::now();
   absl::StatusOr<v1::TriageReport> report =
       replay::WalkAndStore(store_, Sources(), incident, *tree(), &*history);
-  ObserveWalk(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-                  .count());
+  ObserveWalk(
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
   return report;
 }
 
 absl::StatusOr<std::vector<v1::FeatureDrift>> Core::FeatureDrift(const std::string& service,
                                                                  int64_t now_ms) {
   return rules::ServiceDrift(*tree(), store_, service, now_ms);
+}
+
+void Core::RefreshDriftGauges() {
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> features = store_.Features();
+  if (!features.ok()) return;
+  std::set<std::string> services;
+  for (const auto& [service, _] : *features) services.insert(service);
+  const int64_t now = clock_.NowMs();
+  for (const std::string& service : services) {
+    absl::StatusOr<std::vector<v1::FeatureDrift>> drift = FeatureDrift(service, now);
+    if (!drift.ok()) continue;
+    for (const v1::FeatureDrift& d : *drift) {
+      metrics_.feature_kl.Add({{"service", d.service()}, {"feature", d.feature()}}).Set(d.kl());
+    }
+  }
 }
 
 rules::Sources Core::Sources() const { return {&store_, &store_, &store_}; }
@@ -300,9 +315,9 @@ absl::StatusOr<v1::OverlayResponse> Core::Overlay(const v1::OverlayRequest& requ
   if (!window_ms.ok()) {
     errors.Add(at, "window", std::string(window_ms.status().message()));
   } else if (*window_ms <= 0 || *window_ms > options_.max_window_ms) {
-    errors.Add(at, "window",
-               absl::StrFormat("%s is outside (0, %s]", window,
-                               FormatDuration(options_.max_window_ms)));
+    errors.Add(
+        at, "window",
+        absl::StrFormat("%s is outside (0, %s]", window, FormatDuration(options_.max_window_ms)));
   }
   int32_t max_points =
       request.max_points() == 0 ? options_.default_max_points : request.max_points();
@@ -413,8 +428,8 @@ absl::StatusOr<v1::IncidentView> Core::ResolveIncident(const v1::ResolveIncident
     return state.status();
   }
   const int64_t now = clock_.NowMs();
-  if (state->status() != "resolved") {
-    state->set_status("resolved");
+  if (state->status() != v1::IncidentState::resolved) {
+    state->set_status(v1::IncidentState::resolved);
     *state->mutable_resolved_at() = FromMs(now);
   }
   state->set_root_cause(cause);
@@ -424,14 +439,14 @@ absl::StatusOr<v1::IncidentView> Core::ResolveIncident(const v1::ResolveIncident
   for (v1::ActionItem& a : *state->mutable_action_items()) {
     if (a.text() != item) continue;
     has_item = true;
-    a.set_status(cause == "unknown" ? "open" : "done");
+    a.set_status(cause == "unknown" ? v1::ActionItem::open : v1::ActionItem::done);
   }
   if (cause == "unknown" && !has_item) {
     v1::ActionItem* a = state->add_action_items();
     a->set_text(item);
     a->set_owner("incident-commander");
     *a->mutable_due() = FromMs(now + 7 * kDayMs);
-    a->set_status("open");
+    a->set_status(v1::ActionItem::open);
   }
   v1::TimelineEntry* e = state->add_timeline();
   *e->mutable_time() = FromMs(now);

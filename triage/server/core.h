@@ -30,9 +30,9 @@ struct CoreOptions {
   size_t max_body_bytes = 16 << 20;  // Limit of one write's body (decoded, for snappy).
   int32_t default_max_points = 1000;
   int64_t max_window_ms = 35LL * 24 * 60 * 60 * 1000;
-  collectors::Limits limits;           // What one request may hold.
-  int32_t max_incidents_page = 500;    // ListIncidents page size at most ...
-  size_t max_reply_bytes = 16 << 20;   // ... and a page's bytes at most.
+  collectors::Limits limits;          // What one request may hold.
+  int32_t max_incidents_page = 500;   // ListIncidents page size at most ...
+  size_t max_reply_bytes = 16 << 20;  // ... and a page's bytes at most.
 };
 
 class Core {
@@ -62,6 +62,8 @@ class Core {
   // triage_feature_kl gauges.
   absl::StatusOr<std::vector<v1::FeatureDrift>> FeatureDrift(const std::string& service,
                                                              int64_t now_ms);
+  // Sets triage_feature_kl for every feature with histograms, at the clock's now.
+  void RefreshDriftGauges();
   absl::StatusOr<v1::IncidentView> GetIncident(const std::string& id);
   // A page of incidents (request.page_token onwards), each with its report
   // and alert state; next_page_token is set when more remain.

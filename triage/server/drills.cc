@@ -8,9 +8,9 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "collectors/bundle_reader.h"
+#include "proto/model/time.h"
 #include "rules/engine.h"
 #include "triage/replay/replay.h"
-#include "proto/model/time.h"
 
 namespace triage::server {
 
@@ -20,7 +20,7 @@ constexpr double kDefaultTargetMinutes = 15;
 
 // Hides the answer of a running drill.
 v1::Drill Visible(v1::Drill d) {
-  if (d.status() == "running") d.clear_score();
+  if (d.status() == v1::Drill::running) d.clear_score();
   return d;
 }
 
@@ -40,7 +40,7 @@ absl::StatusOr<v1::Drill> Drills::Start(const v1::StartDrillRequest& request) {
   v1::Drill drill;
   drill.set_id(absl::StrFormat("drill-%d-%d", now, ++counter_));
   drill.set_trainee(request.trainee().empty() ? "anonymous" : request.trainee());
-  drill.set_status("running");
+  drill.set_status(v1::Drill::running);
   *drill.mutable_page() = incident;
   drill.mutable_page()->clear_expected();
   int64_t page_time = 0;
@@ -101,7 +101,7 @@ absl::Status Drills::PruneLocked(const std::string& keep) {
 absl::StatusOr<v1::Drill> Drills::Running(const std::string& id) {
   absl::StatusOr<v1::Drill> drill = store_.GetDrill(id);
   if (!drill.ok()) return drill.status();
-  if (drill->status() != "running") {
+  if (drill->status() != v1::Drill::running) {
     return absl::FailedPreconditionError(absl::StrFormat("drill %s is finished", id));
   }
   return drill;
@@ -138,7 +138,7 @@ absl::StatusOr<v1::DrillStepResponse> Drills::Open(const v1::DrillActionRequest&
   step->set_minute(minute);
   *step->mutable_time() =
       FromMs(ToMs(drill->page_time()) + static_cast<int64_t>(minute * kMinuteMs));
-  step->set_action("open");
+  step->set_action(v1::DrillStep::open);
   step->set_category(v->category());
   step->set_verdict(v->verdict());
   step->set_evidence(v->evidence());
@@ -170,7 +170,7 @@ absl::StatusOr<v1::Drill> Drills::Answer(const v1::DrillActionRequest& request) 
   step->set_minute(minute);
   *step->mutable_time() =
       FromMs(ToMs(drill->page_time()) + static_cast<int64_t>(minute * kMinuteMs));
-  step->set_action("answer");
+  step->set_action(v1::DrillStep::answer);
   step->set_category(request.category());
 
   v1::DrillScore* score = drill->mutable_score();
@@ -182,7 +182,7 @@ absl::StatusOr<v1::Drill> Drills::Answer(const v1::DrillActionRequest& request) 
   int out_of_order = 0;
   double spent = 0;
   for (const v1::DrillStep& s : drill->steps()) {
-    if (s.action() != "open" || !opened.insert(s.category()).second) continue;
+    if (s.action() != v1::DrillStep::open || !opened.insert(s.category()).second) continue;
     spent += cost[s.category()];
     for (const std::string& c : order) {
       if (c == s.category()) break;
@@ -195,7 +195,7 @@ absl::StatusOr<v1::Drill> Drills::Answer(const v1::DrillActionRequest& request) 
   score->set_categories_opened(static_cast<int32_t>(opened.size()));
   score->set_out_of_order(out_of_order);
   score->set_check_minutes(spent);
-  drill->set_status("finished");
+  drill->set_status(v1::Drill::finished);
   if (absl::Status s = store_.PutDrill(*drill); !s.ok()) return s;
   return *drill;
 }
@@ -216,7 +216,7 @@ absl::StatusOr<v1::DrillReportResponse> Drills::Report(const std::string& traine
   for (const v1::Drill& d : *drills) {
     if (!trainee.empty() && d.trainee() != trainee) continue;
     *response.add_drills() = Visible(d);
-    if (d.status() != "finished") continue;
+    if (d.status() != v1::Drill::finished) continue;
     v1::TraineeSummary& t = trainees[d.trainee()];
     t.set_trainee(d.trainee());
     t.set_drills(t.drills() + 1);

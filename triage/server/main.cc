@@ -26,6 +26,7 @@
 #include "triage/server/gateway.h"
 #include "triage/server/http.h"
 #include "triage/server/metrics.h"
+#include "triage/server/periodic.h"
 #include "triage/server/services.h"
 #include "triage/server/tls.h"
 #include "triage/server/web_config.h"
@@ -86,11 +87,13 @@ std::shared_ptr<grpc::ServerCredentials> GrpcCredentials(const triage::server::W
   if (!tls.client_ca_file.empty()) options.watch_root_certs();
   const std::string& type = tls.client_auth_type;
   options.set_cert_request_type(
-      type == "RequestClientCert"            ? GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_BUT_DONT_VERIFY
-      : type == "RequireAnyClientCert"       ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_BUT_DONT_VERIFY
-      : type == "VerifyClientCertIfGiven"    ? GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY
-      : type == "RequireAndVerifyClientCert" ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
-                                             : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+      type == "RequestClientCert" ? GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_BUT_DONT_VERIFY
+      : type == "RequireAnyClientCert"
+          ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_BUT_DONT_VERIFY
+      : type == "VerifyClientCertIfGiven" ? GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY
+      : type == "RequireAndVerifyClientCert"
+          ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+          : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
   return grpc::experimental::TlsServerCredentials(options);
 }
 
@@ -155,14 +158,14 @@ int main(int argc, char** argv) {
   const triage::server::GrpcGuard guard(auth, triage::server::RandomSecret());
   TlsHolder tls;
   if (web != nullptr && web->tls) {
-    absl::StatusOr<std::shared_ptr<ssl_ctx_st>> ctx = triage::server::NewServerTlsContext(*web->tls);
+    absl::StatusOr<std::shared_ptr<ssl_ctx_st>> ctx =
+        triage::server::NewServerTlsContext(*web->tls);
     if (!ctx.ok()) return Fail(2, ctx.status().message());
     tls.Set(*ctx);
   }
-  auto core = triage::server::Core::Create(**store, clock, metrics,
-                                           {.tree_path = c.tree,
-                                            .max_body_bytes = c.max_body_bytes,
-                                            .limits = c.limits});
+  auto core = triage::server::Core::Create(
+      **store, clock, metrics,
+      {.tree_path = c.tree, .max_body_bytes = c.max_body_bytes, .limits = c.limits});
   if (!core.ok()) return Fail(2, core.status().message());
 
   triage::server::IngestServiceImpl ingest(**core, guard);
@@ -180,7 +183,8 @@ int main(int argc, char** argv) {
   grpc::ServerBuilder builder;
   int grpc_port = 0;
   builder.AddListeningPort(c.grpc_addr, GrpcCredentials(web.get()), &grpc_port);
-  const int max_message = static_cast<int>(std::min<size_t>(c.max_body_bytes + (1 << 20), INT32_MAX));
+  const int max_message =
+      static_cast<int>(std::min<size_t>(c.max_body_bytes + (1 << 20), INT32_MAX));
   builder.SetMaxReceiveMessageSize(max_message);
   builder.RegisterService(&ingest);
   builder.RegisterService(&triage_service);
@@ -203,8 +207,7 @@ int main(int argc, char** argv) {
                                              .metric_annotation = c.metric_annotation,
                                              .alertmanager_url = c.alertmanager_url,
                                              .alertmanager_client = c.alertmanager_client,
-                                             .resend_ms = c.resend_ms,
-                                             .kl_refresh_ms = c.kl_refresh_ms};
+                                             .sink = {.resend_ms = c.resend_ms}};
   // The page URL needs the HTTP port; the router is built once it is known.
   if (!c.alertmanager_url.empty()) {
     absl::StatusOr<std::unique_ptr<triage::server::HttpClient>> probe =
@@ -226,13 +229,16 @@ int main(int argc, char** argv) {
   if (!WritePorts(c.data_dir, grpc_port, (*http)->port())) {
     return Fail(1, absl::StrFormat("cannot write %s/ports.json", c.data_dir));
   }
-  alert_options.page_url =
-      c.page_url.empty() ? absl::StrFormat("%s://127.0.0.1:%d/", web != nullptr && web->tls ? "https" : "http",
-                                           (*http)->port())
-                         : c.page_url;
+  alert_options.sink.page_url =
+      c.page_url.empty()
+          ? absl::StrFormat("%s://127.0.0.1:%d/", web != nullptr && web->tls ? "https" : "http",
+                            (*http)->port())
+          : c.page_url;
   router =
       std::make_unique<triage::server::AlertRouter>(**store, **core, clock, metrics, alert_options);
   router->Start();
+  auto drift_gauges = std::make_unique<triage::server::Periodic>(
+      c.kl_refresh_ms, [&] { (*core)->RefreshDriftGauges(); });
   (*http)->SetAlertRouter(router.get());
   (*http)->SetReady(true);
   std::cerr << absl::StrFormat(
@@ -269,6 +275,7 @@ int main(int argc, char** argv) {
   (*http)->SetReady(false);
   (*http)->Stop();  // Waits for HTTP requests in flight.
   router->Stop();
+  drift_gauges.reset();
   grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
   grpc_server->Wait();
   http->reset();

@@ -25,11 +25,12 @@ Metrics::Metrics(prometheus::Registry& registry)
                                    .Help("Connections closed at once: --http-max-connections.")
                                    .Register(registry)
                                    .Add({})),
-      http_timeouts(prometheus::BuildCounter()
-                        .Name("triage_http_timeouts_total")
-                        .Help("Connections closed because headers, a body or a write were too slow.")
-                        .Register(registry)
-                        .Add({})),
+      http_timeouts(
+          prometheus::BuildCounter()
+              .Name("triage_http_timeouts_total")
+              .Help("Connections closed because headers, a body or a write were too slow.")
+              .Register(registry)
+              .Add({})),
       http_bad_framing(prometheus::BuildCounter()
                            .Name("triage_http_bad_framing_total")
                            .Help("Requests with ambiguous or broken framing (400, closed).")
@@ -130,7 +131,11 @@ Metrics::Metrics(prometheus::Registry& registry)
           prometheus::BuildGauge()
               .Name("triage_feature_kl")
               .Help("KL(last hour || 30-day baseline) of a feature, refreshed on a schedule.")
-              .Register(registry)) {}
+              .Register(registry)),
+      store_write_failures(prometheus::BuildCounter()
+                               .Name("triage_store_write_failures_total")
+                               .Help("Background store writes that failed (also logged), by what.")
+                               .Register(registry)) {}
 
 prometheus::Counter& Metrics::Ingested(const std::string& kind) {
   return ingested_records.Add({{"kind", kind}});

@@ -34,10 +34,10 @@ struct Metrics {
   prometheus::Counter& http_overloaded;           // No worker free in time: 503.
   // Input refused for going past a limit, by the limit's name.
   prometheus::Family<prometheus::Counter>& limit_rejections;
-  prometheus::Gauge& store_series;       // Distinct series stored (--max-series caps it).
-  prometheus::Gauge& store_writable;     // 1 while writes are taken (disk above its reserve).
-  prometheus::Gauge& disk_free_bytes;    // On the store's file system.
-  prometheus::Gauge& drills_stored;      // Drill stores kept (--max-drills, --drill-retention).
+  prometheus::Gauge& store_series;     // Distinct series stored (--max-series caps it).
+  prometheus::Gauge& store_writable;   // 1 while writes are taken (disk above its reserve).
+  prometheus::Gauge& disk_free_bytes;  // On the store's file system.
+  prometheus::Gauge& drills_stored;    // Drill stores kept (--max-drills, --drill-retention).
   // Security.
   prometheus::Family<prometheus::Counter>& auth_failures;  // {reason}: missing, wrong_password, ...
   prometheus::Family<prometheus::Counter>& forbidden;      // {role}: the role that was missing.
@@ -53,6 +53,9 @@ struct Metrics {
   prometheus::Counter& deliveries;
   prometheus::Counter& deliveries_dropped;            // Pushed out of the bounded queue.
   prometheus::Family<prometheus::Gauge>& feature_kl;  // {service, feature}
+  // Store writes that failed after the request was answered, by what
+  // (logged too; nothing is dropped silently).
+  prometheus::Family<prometheus::Counter>& store_write_failures;
 };
 
 }  // namespace triage::server

@@ -25,9 +25,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "triage/base/clock.h"
 #include "rules/graph.h"
 #include "rules/sources.h"
+#include "triage/base/clock.h"
 #include "triage/v1/alerts.pb.h"
 #include "triage/v1/drill.pb.h"
 #include "triage/v1/records.pb.h"
@@ -80,9 +80,7 @@ bool IsInsufficientStorage(const absl::Status& status);
 // Points are stored in chunks of one series each covering this much time.
 constexpr int64_t kChunkMs = 2 * 60 * 60 * 1000;
 
-class Store : public rules::RecordSource,
-              public rules::MetricSource,
-              public rules::FeatureSource {
+class Store : public rules::RecordSource, public rules::MetricSource, public rules::FeatureSource {
  public:
   // Opens (creating if missing) the store at options.path.
   static absl::StatusOr<std::unique_ptr<Store>> Open(const StoreOptions& options);
@@ -175,12 +173,30 @@ class Store : public rules::RecordSource,
   absl::Status AfterWrite(absl::Status s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   absl::Status Commit(rocksdb::WriteBatch* wb, std::string_view what)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // Series ids a batch allocates: the next free one, and the index keys it
+  // added to the cache (forgotten again if the batch fails).
+  struct SeriesIds {
+    uint64_t next = 1;
+    std::vector<std::string> new_keys = {};
+  };
   // The id of a series, allocating one (and adding its index entry to `wb`)
   // when new.
   absl::StatusOr<uint64_t> SeriesId(const v1::Series& series, rocksdb::WriteBatch* wb,
-                                    uint64_t* next_id, std::vector<std::string>* new_keys)
+                                    SeriesIds* ids) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // The parts of Write(), each adding its records to `wb`.
+  absl::Status WriteDependencies(const v1::RecordBatch& batch, rocksdb::WriteBatch* wb)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  absl::Status WriteChanges(const v1::RecordBatch& batch, rocksdb::WriteBatch* wb)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  absl::Status WriteSeries(const v1::RecordBatch& batch, SeriesIds* ids, rocksdb::WriteBatch* wb)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  absl::Status WriteHistograms(const v1::RecordBatch& batch, rocksdb::WriteBatch* wb)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  absl::Status WriteReports(const v1::RecordBatch& batch, rocksdb::WriteBatch* wb)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   rocksdb::ColumnFamilyHandle* cf(Cf c) const;
+  // Upgrades what an earlier triaged wrote (migrate.cc), once.
+  absl::Status Migrate();
   // Adds `m` under `key` to `wb`, refusing what could not be read back.
   absl::Status Put(rocksdb::WriteBatch* wb, Cf c, std::string_view key,
                    const google::protobuf::Message& m);
