@@ -1,5 +1,7 @@
-// The one reader of files that may be gzip-compressed (bundles are .jsonl or
-// .jsonl.gz): plain files come through as they are. Thread-safe.
+// gzip, the one way: the reader of files that may be gzip-compressed
+// (bundles are .jsonl or .jsonl.gz; plain files come through as they are),
+// and in-memory (de)compression of bodies (Content-Encoding: gzip).
+// Thread-safe.
 //
 //   absl::Status s = ReadGzipOrPlainFile(path, [&](std::string_view chunk) {
 //     decoder.Feed(chunk);
@@ -23,5 +25,13 @@ absl::Status ReadGzipOrPlainFile(const std::string& path,
 
 // The whole (decompressed) file.
 absl::StatusOr<std::string> ReadGzipOrPlainFile(const std::string& path);
+
+// Decompresses a gzip body. InvalidArgument when it is not gzip or is
+// truncated; ResourceExhausted when it inflates past `max_bytes` (a small
+// body may expand a thousandfold).
+absl::StatusOr<std::string> Gunzip(std::string_view gz, size_t max_bytes);
+
+// Compresses with gzip (level 6, the default of gzip(1)).
+std::string Gzip(std::string_view data);
 
 }  // namespace triage::collectors

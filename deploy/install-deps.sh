@@ -32,9 +32,10 @@ else
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# npm: the page's chart library (uPlot, served by triaged from web/node_modules)
-# and the browser test's driver (playwright-core, with Debian's chromium).
-for dir in web tests/browser; do
+# npm: the page's chart library (uPlot, served by triaged from web/node_modules),
+# the browser test's driver (playwright-core, with Debian's chromium) and the
+# Connect client the gateway is tested with (connect-es, protoc-gen-es).
+for dir in web tests/browser tests/connect; do
   stamp="$root/$dir/node_modules/.installed-lock.json"
   if ! cmp -s "$root/$dir/package-lock.json" "$stamp" 2>/dev/null; then
     (cd "$root/$dir" && npm ci --no-audit --no-fund --loglevel=error)

@@ -19,10 +19,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double MsSince(Clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-}
-
 std::string RollbackHint(const v1::Change& c) {
   if (c.kind() == "campaign") return absl::StrFormat("pause or throttle campaign %s", c.id());
   std::string target = c.service() == "*" ? "every service" : c.service();
@@ -70,7 +66,8 @@ absl::StatusOr<v1::TriageReport> Engine::Walk(const v1::Incident& incident) cons
   for (const std::string& d : ctx.deps) ctx.consumers.erase(d);
 
   // Onset: the earliest onset among the alerts.
-  OnsetParams onset_params{DurationMs(settings.onset_baseline_start()), DurationMs(settings.onset_baseline_end()),
+  OnsetParams onset_params{DurationMs(settings.onset_baseline_start()),
+                           DurationMs(settings.onset_baseline_end()),
                            DurationMs(settings.onset_search()), settings.onset_band_sigmas()};
   ctx.onset = ctx.now;
   for (const v1::Alert& a : incident.alerts()) {

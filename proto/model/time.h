@@ -6,6 +6,7 @@
 //   absl::StatusOr<int64_t> d = ParseDurationMs("24h");  // 86'400'000
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -34,5 +35,12 @@ std::string FormatDuration(int64_t ms);
 
 int64_t ToMs(const google::protobuf::Timestamp& ts);
 google::protobuf::Timestamp FromMs(int64_t unix_ms);
+
+// Milliseconds elapsed on the steady clock since `start` (for the timings
+// a report carries: walk_ms, check_ms, write_ms).
+inline double MsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+      .count();
+}
 
 }  // namespace triage

@@ -1,5 +1,6 @@
 // libFuzzer: the Connect request path. The input's first line is the path
-// (after /triage.v1.), the second the Content-Type, the rest the body.
+// (after /triage.v1.), the second the Content-Type, the third the
+// Content-Encoding, the rest the body.
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -14,11 +15,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }();
   (void)linked;
   std::string_view in(reinterpret_cast<const char*>(data), size);
-  size_t a = in.find('\n');
-  size_t b = a == std::string_view::npos ? a : in.find('\n', a + 1);
-  std::string path = "/triage.v1." + std::string(in.substr(0, a));
-  std::string_view type = a == std::string_view::npos ? "" : in.substr(a + 1, b - a - 1);
-  std::string_view body = b == std::string_view::npos ? "" : in.substr(b + 1);
-  (void)triage::server::DecodeConnectRequest(path, type, body);
+  auto line = [&in]() {
+    size_t end = in.find('\n');
+    std::string_view first = in.substr(0, end);
+    in = end == std::string_view::npos ? std::string_view() : in.substr(end + 1);
+    return first;
+  };
+  std::string path = "/triage.v1." + std::string(line());
+  triage::server::ConnectHeaders headers;
+  headers.content_type = line();
+  headers.content_encoding = line();
+  triage::server::ConnectRequest r =
+      triage::server::DecodeConnectRequest(path, headers, in, 1 << 20);
+  if (r.ok()) (void)triage::server::ConnectResponse(r, *r.message);
   return 0;
 }

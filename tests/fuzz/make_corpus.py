@@ -107,7 +107,10 @@ def main():
                     {k: v for k, v in c.items() if k != "type"} for c in by_type.get("change", [])[:2]]}),
                 ("RulesService/CheckTree", {"text": "category { id: \"x\" }"}),
             ]:
-                seeds["connect_fuzz"].append(f"{method}\napplication/json\n{json.dumps(body)}".encode())
+                text = json.dumps(body).encode()
+                seeds["connect_fuzz"].append(f"{method}\napplication/json\n\n".encode() + text)
+                seeds["connect_fuzz"].append(
+                    f"{method}\napplication/json\ngzip\n".encode() + gzip.compress(text))
     for target, items in seeds.items():
         d = os.path.join(out, target)
         os.makedirs(d, exist_ok=True)

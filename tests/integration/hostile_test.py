@@ -363,7 +363,10 @@ class Hostile(unittest.TestCase):
                 self.assertRefused(status, reply, 400, want)
                 reply = json.loads(reply)
                 self.assertTrue(reply["errors"], reply)
-                self.assertEqual(reply["details"][0]["field"] in reply["errors"][0], True)
+                detail = reply["details"][0]  # Connect's shape: type, value, debug.
+                self.assertEqual(detail["type"], "triage.v1.InputErrors")
+                self.assertTrue(detail["value"])
+                self.assertIn(detail["debug"]["errors"][0]["field"], reply["errors"][0])
             status, body = self.d.request("POST", "/api/v1/bundle", b"x" * 8_100_000)
             self.assertEqual(status, 413)
             # Bad protobuf over gRPC and remote_write.

@@ -10,6 +10,7 @@
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_format.h"
+#include "proto/model/time.h"
 #include "rules/engine.h"
 
 namespace triage::replay {
@@ -17,10 +18,6 @@ namespace triage::replay {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-double MsSince(Clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-}
 
 absl::StatusOr<std::string> MakeTempDir() {
   const char* base = std::getenv("TMPDIR");

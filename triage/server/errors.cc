@@ -93,10 +93,11 @@ HttpResponse ErrorResponse(const absl::Status& s, bool insufficient_storage_507)
   HttpResponse r;
   r.status = ConnectHttpStatus(s.code());
   if (std::optional<v1::InputErrors> errors = collectors::InputErrorsOf(s)) {
-    for (const v1::InputError& e : errors->errors()) {
-      reply.add_errors(collectors::Render(e));
-      *reply.add_details() = e;
-    }
+    for (const v1::InputError& e : errors->errors()) reply.add_errors(collectors::Render(e));
+    v1::ErrorDetail* detail = reply.add_details();
+    detail->set_type(std::string(v1::InputErrors::descriptor()->full_name()));
+    detail->set_value(errors->SerializeAsString());
+    *detail->mutable_debug() = *errors;
     reply.set_message(errors->errors_size() == 1 && !errors->truncated()
                           ? reply.errors(0)
                           : absl::StrFormat("%d errors%s; none of the request was stored",

@@ -21,22 +21,28 @@ ABSL_FLAG(std::string, retention, "35d", "drop time-stamped records older than t
 ABSL_FLAG(std::string, web_root, TRIAGE_WEB_ROOT, "files served at GET /");
 ABSL_FLAG(bool, sync, false, "fsync the WAL before acknowledging each write");
 // Alert routing.
-ABSL_FLAG(std::string, alertmanager_url, "", "send enriched alerts to URL/api/v2/alerts (empty: off)");
+ABSL_FLAG(std::string, alertmanager_url, "",
+          "send enriched alerts to URL/api/v2/alerts (empty: off)");
 ABSL_FLAG(std::string, service_label, "service", "alert label giving the service");
 ABSL_FLAG(std::string, metric_label, "metric", "alert label giving the metric ...");
 ABSL_FLAG(std::string, metric_annotation, "metric", "... else this annotation");
-ABSL_FLAG(std::string, page_url, "", "base of the page links in enriched alerts (empty: http://HTTP_ADDR/)");
-ABSL_FLAG(std::string, resend_interval, "1m", "re-send enriched alerts of firing incidents this often");
+ABSL_FLAG(std::string, page_url, "",
+          "base of the page links in enriched alerts (empty: http://HTTP_ADDR/)");
+ABSL_FLAG(std::string, resend_interval, "1m",
+          "re-send enriched alerts of firing incidents this often");
 ABSL_FLAG(std::string, kl_refresh, "1m", "refresh the triage_feature_kl gauges this often");
 // What one client may send (rejected with 400 and counted in triage_limit_rejections_total).
-ABSL_FLAG(uint64_t, max_body_bytes, 16 << 20, "largest accepted request body (decoded, for snappy)");
+ABSL_FLAG(uint64_t, max_body_bytes, 16 << 20,
+          "largest accepted request body (decoded, for snappy)");
 ABSL_FLAG(uint64_t, max_labels_per_series, 30, "labels of one series, its metric name included");
 ABSL_FLAG(uint64_t, max_label_name_length, 1024, "bytes of a label name");
 ABSL_FLAG(uint64_t, max_label_value_length, 2048, "bytes of a label value");
 ABSL_FLAG(uint64_t, max_depends_on, 1000, "entries of one dependency record");
-ABSL_FLAG(uint64_t, max_text_bytes, 4096, "bytes of any free-text field (title, summary, url, ...)");
+ABSL_FLAG(uint64_t, max_text_bytes, 4096,
+          "bytes of any free-text field (title, summary, url, ...)");
 ABSL_FLAG(uint64_t, max_alerts, 100, "alerts of one incident or triage request");
-ABSL_FLAG(uint64_t, max_series, 1'000'000, "distinct series stored; a new one past it is refused (400)");
+ABSL_FLAG(uint64_t, max_series, 1'000'000,
+          "distinct series stored; a new one past it is refused (400)");
 // Faults survived.
 ABSL_FLAG(uint64_t, min_free_disk_bytes, 64 << 20,
           "writes answer 507 while the store's disk has less free space than this (0: no check)");
@@ -45,12 +51,15 @@ ABSL_FLAG(uint64_t, max_drills, 200, "drill stores kept (the oldest are deleted)
 ABSL_FLAG(std::string, drill_retention, "90d", "drill stores older than this are deleted");
 // The HTTP server.
 ABSL_FLAG(uint64_t, http_max_connections, 10000, "open HTTP connections at most");
-ABSL_FLAG(std::string, http_read_header_timeout, "10s", "from a request's first byte to its last header");
+ABSL_FLAG(std::string, http_read_header_timeout, "10s",
+          "from a request's first byte to its last header");
 ABSL_FLAG(std::string, http_read_timeout, "60s", "to read a body (each piece of a streamed one)");
 ABSL_FLAG(std::string, http_idle_timeout, "30s", "a kept-alive connection waiting for a request");
 ABSL_FLAG(std::string, http_write_timeout, "30s", "to write a response");
 ABSL_FLAG(int32_t, http_workers, 16, "HTTP requests handled at once");
 ABSL_FLAG(uint64_t, http_max_queued, 1024, "HTTP requests waiting for a worker (503 past it)");
+ABSL_FLAG(std::string, max_call_duration, "60s",
+          "a Connect call's deadline at most (Connect-Timeout-Ms is clamped to it)");
 // Who may do what.
 ABSL_FLAG(std::string, web_config_file, "",
           "Prometheus-style web config: TLS, basic_auth_users, and triage's user_roles, "
@@ -62,9 +71,12 @@ ABSL_FLAG(std::vector<std::string>, cors_origin, {},
 ABSL_FLAG(std::string, alertmanager_ca_file, "", "CA certificates for an https:// Alertmanager");
 ABSL_FLAG(std::string, alertmanager_cert_file, "", "client certificate for Alertmanager");
 ABSL_FLAG(std::string, alertmanager_key_file, "", "its key");
-ABSL_FLAG(std::string, alertmanager_basic_auth_file, "", "a file holding user:password for Alertmanager");
-ABSL_FLAG(std::string, alertmanager_bearer_token_file, "", "a file holding a bearer token for Alertmanager");
-ABSL_FLAG(bool, alertmanager_insecure_skip_verify, false, "do not check Alertmanager's certificate (tests only)");
+ABSL_FLAG(std::string, alertmanager_basic_auth_file, "",
+          "a file holding user:password for Alertmanager");
+ABSL_FLAG(std::string, alertmanager_bearer_token_file, "",
+          "a file holding a bearer token for Alertmanager");
+ABSL_FLAG(bool, alertmanager_insecure_skip_verify, false,
+          "do not check Alertmanager's certificate (tests only)");
 
 namespace triage::server {
 
@@ -86,8 +98,7 @@ std::vector<absl::CommandLineFlag*> OwnFlags() {
   for (const auto& [name, flag] : absl::GetAllFlags()) {
     if (flag->Filename().find("triage/server/flags.cc") != std::string::npos) out.push_back(flag);
   }
-  std::sort(out.begin(), out.end(),
-            [](auto* a, auto* b) { return a->Name() < b->Name(); });
+  std::sort(out.begin(), out.end(), [](auto* a, auto* b) { return a->Name() < b->Name(); });
   return out;
 }
 
@@ -205,6 +216,9 @@ absl::StatusOr<DaemonConfig> ParseDaemonFlags(int argc, char** argv) {
   c.http.idle_timeout_ms = *d;
   if (!(d = Duration(FLAGS_http_write_timeout, "http-write-timeout")).ok()) return d.status();
   c.http.write_timeout_ms = *d;
+  if (!(d = Duration(FLAGS_max_call_duration, "max-call-duration")).ok()) return d.status();
+  if (*d == 0) return absl::InvalidArgumentError("--max-call-duration must be positive");
+  c.max_call_ms = *d;
 
   c.web_config_file = absl::GetFlag(FLAGS_web_config_file);
   c.insecure_listen_any = absl::GetFlag(FLAGS_insecure_listen_any);
@@ -221,8 +235,8 @@ absl::StatusOr<DaemonConfig> ParseDaemonFlags(int argc, char** argv) {
   if (!am.basic_auth.empty() && am.basic_auth.find(':') == std::string::npos) {
     return absl::InvalidArgumentError("--alertmanager-basic-auth-file must hold user:password");
   }
-  secret = Secret(absl::GetFlag(FLAGS_alertmanager_bearer_token_file),
-                  "alertmanager-bearer-token-file");
+  secret =
+      Secret(absl::GetFlag(FLAGS_alertmanager_bearer_token_file), "alertmanager-bearer-token-file");
   if (!secret.ok()) return secret.status();
   am.bearer_token = *secret;
   return c;

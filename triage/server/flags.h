@@ -30,6 +30,7 @@ struct DaemonConfig {
   std::string page_url;
   int64_t resend_ms = 0;
   int64_t kl_refresh_ms = 0;
+  int64_t max_call_ms = 0;
   // Limits and faults.
   collectors::Limits limits;
   uint64_t max_series = 0;

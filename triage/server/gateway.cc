@@ -1,30 +1,49 @@
 #include "triage/server/gateway.h"
 
+#include <algorithm>
 #include <chrono>
 #include <future>
 
 #include "absl/strings/str_format.h"
+#include "google/protobuf/descriptor.h"
+#include "grpcpp/support/byte_buffer.h"
 #include "triage/server/auth.h"
 #include "triage/server/connect_codec.h"
 #include "triage/server/errors.h"
-#include "google/protobuf/descriptor.h"
-#include "google/protobuf/util/json_util.h"
-#include "grpcpp/support/byte_buffer.h"
-#include "proto/model/proto_json.h"
 
 namespace triage::server {
 
-ConnectGateway::ConnectGateway(std::shared_ptr<grpc::Channel> channel, std::string secret)
-    : channel_(std::move(channel)), secret_(std::move(secret)), stub_(channel_) {}
+namespace {
+
+// The error answer for a request that could not be decoded.
+HttpResponse DecodeError(const ConnectRequest& request) {
+  HttpResponse r = ErrorResponse(request.error);
+  if (request.http_status != 0) r.status = request.http_status;
+  for (const auto& h : request.error_headers) r.headers.push_back(h);
+  return r;
+}
+
+}  // namespace
+
+ConnectGateway::ConnectGateway(std::shared_ptr<grpc::Channel> channel, std::string secret,
+                               size_t max_body_bytes, int64_t max_timeout_ms)
+    : channel_(std::move(channel)),
+      secret_(std::move(secret)),
+      max_body_bytes_(max_body_bytes),
+      max_timeout_ms_(max_timeout_ms),
+      stub_(channel_) {}
 
 bool ConnectGateway::Handles(std::string_view path) { return IsConnectPath(path); }
 
-HttpResponse ConnectGateway::Call(std::string_view path, std::string_view content_type,
-                                  std::string_view body) {
-  ConnectRequest call = DecodeConnectRequest(path, content_type, body);
-  if (!call.ok()) {
-    return ErrorResponse(call.error.code(), std::string(call.error.message()), call.http_status);
-  }
+HttpResponse ConnectGateway::Call(const HttpRequest& http) {
+  ConnectHeaders headers;
+  headers.content_type = http.Header("content-type");
+  headers.content_encoding = http.Header("content-encoding");
+  headers.accept_encoding = http.Header("accept-encoding");
+  headers.timeout_ms = http.Header("connect-timeout-ms");
+  headers.protocol_version = http.Header("connect-protocol-version");
+  ConnectRequest call = DecodeConnectRequest(http.path, headers, http.body, max_body_bytes_);
+  if (!call.ok()) return DecodeError(call);
   const google::protobuf::MethodDescriptor* method = call.method;
   const std::unique_ptr<google::protobuf::Message>& request = call.message;
   std::string wire = request->SerializeAsString();
@@ -32,7 +51,12 @@ HttpResponse ConnectGateway::Call(std::string_view path, std::string_view conten
   grpc::ByteBuffer request_buffer(&slice, 1);
   grpc::ByteBuffer response_buffer;
   grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  const int64_t timeout_ms = std::min(call.timeout_ms.value_or(max_timeout_ms_), max_timeout_ms_);
+  if (timeout_ms == 0) {
+    return ErrorResponse(absl::StatusCode::kDeadlineExceeded,
+                         "Connect-Timeout-Ms is 0: the deadline passed before the call began");
+  }
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(timeout_ms));
   context.AddMetadata(GrpcGuard::kGatewayHeader, secret_);
   std::promise<grpc::Status> done;
   stub_.UnaryCall(&context, "/" + method->service()->full_name() + "/" + method->name(),
@@ -52,7 +76,7 @@ HttpResponse ConnectGateway::Call(std::string_view path, std::string_view conten
   if (!response->ParseFromArray(single.begin(), static_cast<int>(single.size()))) {
     return ErrorResponse(absl::StatusCode::kInternal, "undecodable response");
   }
-  return HttpResponse{200, "application/json", ProtoJson(*response), {}, false};
+  return ConnectResponse(call, *response);
 }
 
 }  // namespace triage::server

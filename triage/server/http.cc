@@ -335,7 +335,7 @@ HttpResponse TriageHttp::MetricsText(const HttpRequest&) {
 }
 
 HttpResponse TriageHttp::Connect(const HttpRequest& request) {
-  return gateway_.Call(request.path, request.Header("content-type"), request.body);
+  return gateway_.Call(request);
 }
 
 HttpResponse TriageHttp::Bundle(const HttpRequest& request) {

@@ -201,7 +201,7 @@ int main(int argc, char** argv) {
   channel_args.SetMaxReceiveMessageSize(64 << 20);
   channel_args.SetMaxSendMessageSize(max_message);
   triage::server::ConnectGateway gateway(grpc_server->InProcessChannel(channel_args),
-                                         guard.gateway_secret());
+                                         guard.gateway_secret(), c.max_body_bytes, c.max_call_ms);
   triage::server::AlertOptions alert_options{.service_label = c.service_label,
                                              .metric_label = c.metric_label,
                                              .metric_annotation = c.metric_annotation,
