@@ -3,17 +3,21 @@
 // (POST /triage.v1.<Service>/<Method>). No build step: an ES module plus
 // uPlot from web/node_modules.
 
-const KIND_COLORS = {
-  code_deploy: '#6cb6ff', model_version: '#c49bff', config: '#3ddbd9', prompt_template: '#ff7eb6',
-  feature_schema: '#f1e05a', ui_deploy: '#82cfff', managed_service: '#ff9f43', infra: '#c8a27a',
-  campaign: '#7ee787',
-};
+// Change kinds take these colours in the order the server lists them.
+const PALETTE = ['#6cb6ff', '#c49bff', '#3ddbd9', '#ff7eb6', '#f1e05a', '#82cfff', '#ff9f43', '#c8a27a',
+  '#7ee787', '#ffa198', '#a5d6ff', '#d2a8ff'];
 const MIXED_COLOR = '#e6e8ee';
-const WINDOWS = { '60m': 3600e3, '24h': 86400e3, '7d': 7 * 86400e3 };
 const MERGE_PX = 8;
 const REFRESH_MS = 30000;
 
-const state = { window: '24h', timer: null, selectedFeature: null, view: null };
+// What the server accepts and shows (OverlayService/GetVocabulary), read once.
+const vocab = { kinds: [], windows: {} };
+const state = { window: null, timer: null, selectedFeature: null, view: null };
+
+function kindColor(kind) {
+  const i = vocab.kinds.indexOf(kind);
+  return i >= 0 ? PALETTE[i % PALETTE.length] : MIXED_COLOR;
+}
 
 // ---- helpers ----
 
@@ -83,7 +87,7 @@ function route() {
   const hash = location.hash || '#/';
   const main = document.getElementById('main');
   const query = new URLSearchParams(hash.split('?')[1] || '');
-  if (WINDOWS[query.get('window')]) state.window = query.get('window');
+  if (vocab.windows[query.get('window')]) state.window = query.get('window');
   if (hash.startsWith('#/incident/')) {
     const id = decodeURIComponent(hash.slice('#/incident/'.length).split('?')[0]);
     state.view = { kind: 'incident', id };
@@ -107,7 +111,6 @@ function route() {
   }
   main.focus({ preventScroll: true });
 }
-window.addEventListener('hashchange', route);
 
 function showError(e) {
   const main = document.getElementById('main');
@@ -484,14 +487,14 @@ function renderOnsets(report) {
 // ---- the overlay chart ----
 
 async function renderChart(panel, service, metric, onset, now, alerts) {
-  const span = WINDOWS[state.window];
+  const span = vocab.windows[state.window];
   const end = now;
   const start = end - span;
   const overlay = await api('OverlayService/GetOverlay', {
     service, metric, window: state.window, end: new Date(end).toISOString(), max_points: 1200,
   });
   const toggles = h('div', { class: 'toggles', role: 'group', 'aria-label': 'Time window' },
-    Object.keys(WINDOWS).map((w) => h('button', { type: 'button', 'aria-pressed': String(w === state.window),
+    Object.keys(vocab.windows).map((w) => h('button', { type: 'button', 'aria-pressed': String(w === state.window),
       'data-window': w, onclick: () => {
         if (state.window === w) return;
         state.window = w;
@@ -499,7 +502,7 @@ async function renderChart(panel, service, metric, onset, now, alerts) {
       } }, w)));
   const kinds = [...new Set((overlay.changes || []).map((c) => c.kind))];
   const legend = h('div', { class: 'legend', 'aria-label': 'Change kinds' },
-    kinds.map((k) => h('span', {}, h('span', { class: 'sw', style: `background:${KIND_COLORS[k] || MIXED_COLOR}` }), k)),
+    kinds.map((k) => h('span', {}, h('span', { class: 'sw', style: `background:${kindColor(k)}` }), k)),
     h('span', {}, h('span', { class: 'sw', style: 'background:var(--hit)' }), 'onset'),
     h('span', {}, h('span', { class: 'sw', style: 'background:var(--nodata)' }), 'alert'),
     h('span', {}, 'faded = after onset'), h('span', {}, 'grey = unrelated service'));
@@ -565,7 +568,7 @@ function drawMarkers(u, changes, inScope, onset, now, start, end) {
   for (const g of groups) {
     const px = g.reduce((s, e) => s + e.px, 0) / g.length;
     const kinds = new Set(g.map((e) => e.c.kind));
-    const color = kinds.size === 1 ? (KIND_COLORS[g[0].c.kind] || MIXED_COLOR) : MIXED_COLOR;
+    const color = kinds.size === 1 ? kindColor(g[0].c.kind) : MIXED_COLOR;
     const allAfter = g.every((e) => e.t > onset);
     const unrelated = g.every((e) => !inScope.has(e.c.id));
     const label = g.length === 1 ? `${g[0].c.kind} ${g[0].c.id} on ${g[0].c.service}, ${relOnset(g[0].t, onset)}`
@@ -616,4 +619,18 @@ document.getElementById('tooltip').addEventListener('mouseenter', () => clearTim
 document.getElementById('tooltip').addEventListener('mouseleave', hideTooltipSoon);
 document.addEventListener('keydown', (ev) => { if (ev.key === 'Escape') hideTooltip(); });
 
-route();
+async function start() {
+  try {
+    const v = await api('OverlayService/GetVocabulary', {});
+    vocab.kinds = v.change_kinds;
+    for (const w of v.windows) vocab.windows[w.name] = Number(w.duration_ms);
+    state.window = v.default_window;
+  } catch (e) {
+    document.getElementById('main').replaceChildren(
+      h('p', { class: 'bad', role: 'alert' }, `cannot reach triaged: ${e.message}`));
+    return;
+  }
+  window.addEventListener('hashchange', route);
+  route();
+}
+start();

@@ -79,8 +79,13 @@ const std::vector<std::string>& ChangeKinds() {
 }
 
 bool IsChangeKind(std::string_view kind) {
-  auto kinds = ChangeKinds();
+  const std::vector<std::string>& kinds = ChangeKinds();
   return std::find(kinds.begin(), kinds.end(), kind) != kinds.end();
+}
+
+const std::vector<std::string>& OverlayWindows() {
+  static const std::vector<std::string> kWindows = {"60m", "24h", "7d"};
+  return kWindows;
 }
 
 }  // namespace triage

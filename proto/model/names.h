@@ -24,4 +24,9 @@ bool IsValidUtf8(std::string_view text);
 const std::vector<std::string>& ChangeKinds();
 bool IsChangeKind(std::string_view kind);
 
+// The overlay's standard windows, shortest first ("60m", "24h", "7d"), and
+// the one shown when none is asked for.
+const std::vector<std::string>& OverlayWindows();
+constexpr char kDefaultOverlayWindow[] = "24h";
+
 }  // namespace triage

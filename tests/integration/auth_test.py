@@ -49,6 +49,7 @@ EXPECTED = {
     "/triage.v1.TriageService/ResolveIncident": "operate",
     "/triage.v1.TriageService/ExportIncident": "read",
     "/triage.v1.OverlayService/GetOverlay": "read",
+    "/triage.v1.OverlayService/GetVocabulary": "read",
     "/triage.v1.RulesService/GetTree": "read",
     "/triage.v1.RulesService/CheckTree": "read",
     "/triage.v1.RulesService/ReloadTree": "admin",

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "prometheus/registry.h"
@@ -111,7 +112,7 @@ TEST(WalkerTest, WalksInOrderOnItsThread) {
   std::vector<std::string> walked;
   Walker walker([&](const std::string& id, int64_t received) {
     std::lock_guard<std::mutex> lock(mu);
-    walked.push_back(id + "@" + std::to_string(received));
+    walked.push_back(absl::StrCat(id, "@", received));
   });
   walker.Start();
   walker.Enqueue("a", 1);
@@ -135,7 +136,7 @@ class SinkTest : public ::testing::Test {
           return up_ ? absl::OkStatus() : absl::UnavailableError("down");
         },
         [this](const v1::Delivery& d, int64_t latency) {
-          delivered_.push_back(d.incident_id() + " " + std::to_string(latency));
+          delivered_.push_back(absl::StrCat(d.incident_id(), " ", latency));
         });
   }
 

@@ -2,15 +2,16 @@
 
 #include <cmath>
 
+#include "absl/strings/str_cat.h"
 #include "collectors/alertmanager.h"
 #include "collectors/change_event.h"
 #include "collectors/remote_write.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "prometheus/remote.pb.h"
+#include "proto/model/names.h"
 #include "snappy.h"
 #include "tests/unit/test_records.h"
-#include "proto/model/names.h"
 
 namespace triage::collectors {
 namespace {
@@ -58,7 +59,7 @@ TEST(ValidateTest, SeriesLabelsFollowPrometheusRulesAndLimits) {
               ElementsAre(HasSubstr("series[0].labels: \"1bad\" is not a valid label name"),
                           "series[0].labels.ok: \"\\xc0\\xaf\" is not valid UTF-8"));
   v1::Series wide = testing::Series("m", {{"service", "svc"}});
-  for (int i = 0; i < 29; ++i) (*wide.mutable_labels())["l" + std::to_string(i)] = "v";
+  for (int i = 0; i < 29; ++i) wide.mutable_labels()->insert({absl::StrCat("l", i), "v"});
   *b.mutable_series(0) = wide;
   EXPECT_THAT(Problems(b), ElementsAre("series[0].labels: 31 labels, more than the limit of 30"));
   Limits roomy;
@@ -119,7 +120,8 @@ TEST(ValidateTest, DependsOnAndAlertsAreBounded) {
   }
   InputErrorList errors;
   Validate(incident, Origin{}, Limits{}, &errors);
-  EXPECT_THAT(errors.ToStatus().message(), HasSubstr("alerts: 101 alerts, more than the limit of 100"));
+  EXPECT_THAT(errors.ToStatus().message(),
+              HasSubstr("alerts: 101 alerts, more than the limit of 100"));
 }
 
 TEST(ValidateTest, ErrorsAreStructuredAndRenderedByOrigin) {
@@ -148,7 +150,8 @@ TEST(ValidateTest, MessagesStayValidUtf8WhateverTheInput) {
   EXPECT_THAT(p[0], HasSubstr("\\xff\\xfe kind"));
 }
 
-std::string RemoteWrite(const std::vector<std::vector<std::pair<std::string, std::string>>>& series) {
+std::string RemoteWrite(
+    const std::vector<std::vector<std::pair<std::string, std::string>>>& series) {
   prometheus::WriteRequest req;
   for (const auto& labels : series) {
     prometheus::TimeSeries* ts = req.add_timeseries();

@@ -4,6 +4,7 @@
 #include <iostream>
 #include <set>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "proto/model/proto_json.h"
 #include "proto/model/time.h"
@@ -64,9 +65,10 @@ absl::Status AlertmanagerSink::Send(const v1::IncidentState& state, const v1::Tr
   const int64_t now = clock_.NowMs();
   v1::Delivery d;
   d.set_incident_id(state.id());
-  d.set_body(
-      "[" + ProtoJson(EnrichedAlert(state, report, resolved, now, options_), JsonNames::kJsonName) +
-      "]");
+  // Alertmanager takes a list of alerts.
+  d.set_body(absl::StrCat(
+      "[", ProtoJson(EnrichedAlert(state, report, resolved, now, options_), JsonNames::kJsonName),
+      "]"));
   d.set_next_attempt_ms(now);
   d.set_enqueued_ms(now);
   d.set_received_ms(received_ms);

@@ -69,6 +69,8 @@ class Core {
   // and alert state; next_page_token is set when more remain.
   absl::StatusOr<v1::ListIncidentsResponse> ListIncidents(const v1::ListIncidentsRequest& request);
   absl::StatusOr<v1::OverlayResponse> Overlay(const v1::OverlayRequest& request);
+  // The change kinds and overlay windows (what a client would repeat).
+  v1::Vocabulary Vocabulary() const;
 
   std::shared_ptr<const v1::Tree> tree() const;
   v1::CheckTreeResponse CheckTree(const std::string& text) const;

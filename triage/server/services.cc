@@ -15,8 +15,8 @@ grpc::Status Assign(absl::StatusOr<T> result, T* out) {
 
 // Checks the caller of SERVICE's METHOD, then answers with `fn()`.
 template <typename Service, typename T, typename Fn>
-grpc::Status Serve(const GrpcGuard& guard, grpc::ServerContext* context, const char* method,
-                   T* out, Fn fn) {
+grpc::Status Serve(const GrpcGuard& guard, grpc::ServerContext* context, const char* method, T* out,
+                   Fn fn) {
   static const google::protobuf::ServiceDescriptor* service =
       google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
           Service::service_full_name());
@@ -34,14 +34,16 @@ grpc::Status IngestServiceImpl::Write(grpc::ServerContext* context, const char* 
                                   [&] { return core_.Write(batch); });
 }
 
-grpc::Status IngestServiceImpl::WriteChanges(grpc::ServerContext* context, const v1::WriteChangesRequest* r,
+grpc::Status IngestServiceImpl::WriteChanges(grpc::ServerContext* context,
+                                             const v1::WriteChangesRequest* r,
                                              v1::IngestResponse* response) {
   v1::RecordBatch b;
   *b.mutable_changes() = r->changes();
   return Write(context, "WriteChanges", b, response);
 }
 
-grpc::Status IngestServiceImpl::WriteSeries(grpc::ServerContext* context, const v1::WriteSeriesRequest* r,
+grpc::Status IngestServiceImpl::WriteSeries(grpc::ServerContext* context,
+                                            const v1::WriteSeriesRequest* r,
                                             v1::IngestResponse* response) {
   v1::RecordBatch b;
   *b.mutable_series() = r->series();
@@ -91,22 +93,22 @@ grpc::Status IngestServiceImpl::WriteDependencies(grpc::ServerContext* context,
 grpc::Status IngestServiceImpl::IngestBundle(grpc::ServerContext* context,
                                              grpc::ServerReader<v1::BundleChunk>* reader,
                                              v1::IngestResponse* response) {
-  return Serve<v1::IngestService>(guard_, context, "IngestBundle", response,
-                                  [&]() -> absl::StatusOr<v1::IngestResponse> {
-    std::string name = "bundle", body;
-    v1::BundleChunk chunk;
-    bool first = true;
-    while (reader->Read(&chunk)) {
-      if (first && !chunk.name().empty()) name = chunk.name();
-      first = false;
-      if (body.size() + chunk.ndjson().size() > core_.options().max_body_bytes) {
-        return absl::ResourceExhaustedError(
-            absl::StrFormat("bundle is over %d bytes", core_.options().max_body_bytes));
-      }
-      body += chunk.ndjson();
-    }
-    return core_.IngestBundle(name, body);
-  });
+  return Serve<v1::IngestService>(
+      guard_, context, "IngestBundle", response, [&]() -> absl::StatusOr<v1::IngestResponse> {
+        std::string name = "bundle", body;
+        v1::BundleChunk chunk;
+        bool first = true;
+        while (reader->Read(&chunk)) {
+          if (first && !chunk.name().empty()) name = chunk.name();
+          first = false;
+          if (body.size() + chunk.ndjson().size() > core_.options().max_body_bytes) {
+            return absl::ResourceExhaustedError(
+                absl::StrFormat("bundle is over %d bytes", core_.options().max_body_bytes));
+          }
+          body += chunk.ndjson();
+        }
+        return core_.IngestBundle(name, body);
+      });
 }
 
 grpc::Status TriageServiceImpl::Triage(grpc::ServerContext* context, const v1::TriageRequest* r,
@@ -150,6 +152,14 @@ grpc::Status OverlayServiceImpl::GetOverlay(grpc::ServerContext* context,
                                    [&] { return core_.Overlay(*r); });
 }
 
+grpc::Status OverlayServiceImpl::GetVocabulary(grpc::ServerContext* context,
+                                               const v1::GetVocabularyRequest*,
+                                               v1::Vocabulary* response) {
+  return Serve<v1::OverlayService>(
+      guard_, context, "GetVocabulary", response,
+      [&]() -> absl::StatusOr<v1::Vocabulary> { return core_.Vocabulary(); });
+}
+
 grpc::Status RulesServiceImpl::GetTree(grpc::ServerContext* context, const v1::GetTreeRequest*,
                                        v1::Tree* response) {
   return Serve<v1::RulesService>(guard_, context, "GetTree", response,
@@ -184,8 +194,8 @@ grpc::Status DrillServiceImpl::OpenCategory(grpc::ServerContext* context,
                                  [&] { return drills_.Open(*r); });
 }
 
-grpc::Status DrillServiceImpl::Answer(grpc::ServerContext* context,
-                                      const v1::DrillActionRequest* r, v1::Drill* response) {
+grpc::Status DrillServiceImpl::Answer(grpc::ServerContext* context, const v1::DrillActionRequest* r,
+                                      v1::Drill* response) {
   return Serve<v1::DrillService>(guard_, context, "Answer", response,
                                  [&] { return drills_.Answer(*r); });
 }

@@ -63,6 +63,8 @@ class OverlayServiceImpl final : public v1::OverlayService::Service {
   OverlayServiceImpl(Core& core, const GrpcGuard& guard) : core_(core), guard_(guard) {}
   grpc::Status GetOverlay(grpc::ServerContext*, const v1::OverlayRequest*,
                           v1::OverlayResponse*) override;
+  grpc::Status GetVocabulary(grpc::ServerContext*, const v1::GetVocabularyRequest*,
+                             v1::Vocabulary*) override;
 
  private:
   Core& core_;

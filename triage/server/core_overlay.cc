@@ -1,0 +1,106 @@
+// Core's change-log overlay: the metric over a window, downsampled, with
+// every change drawn on it, and the vocabulary a client draws it with.
+#include <algorithm>
+#include <cmath>
+
+#include "absl/strings/str_format.h"
+#include "collectors/validate.h"
+#include "proto/model/names.h"
+#include "proto/model/time.h"
+#include "rules/stats.h"
+#include "triage/server/core.h"
+
+namespace triage::server {
+
+std::vector<v1::Point> Downsample(const std::vector<v1::Point>& points, int32_t max_points) {
+  if (points.size() <= static_cast<size_t>(max_points) || max_points < 2) return points;
+  const int64_t first = points.front().t_ms(), last = points.back().t_ms();
+  const int64_t buckets = max_points / 2;
+  const double width = static_cast<double>(last - first + 1) / static_cast<double>(buckets);
+  std::vector<v1::Point> out;
+  out.reserve(static_cast<size_t>(max_points));
+  size_t i = 0;
+  for (int64_t b = 0; b < buckets && i < points.size(); ++b) {
+    const double end = static_cast<double>(first) + width * static_cast<double>(b + 1);
+    size_t lo = i, hi = i;
+    for (; i < points.size() && (static_cast<double>(points[i].t_ms()) < end || b == buckets - 1);
+         ++i) {
+      if (points[i].value() < points[lo].value()) lo = i;
+      if (points[i].value() > points[hi].value()) hi = i;
+    }
+    if (i == lo && lo == hi) continue;  // Empty bucket.
+    out.push_back(points[std::min(lo, hi)]);
+    if (lo != hi) out.push_back(points[std::max(lo, hi)]);
+  }
+  return out;
+}
+
+absl::StatusOr<v1::OverlayResponse> Core::Overlay(const v1::OverlayRequest& request) {
+  const collectors::Limits& limits = options_.limits;
+  collectors::InputErrorList errors;
+  const collectors::Origin at;
+  if (request.service().empty()) errors.Add(at, "service", "missing required field");
+  if (request.metric().empty()) errors.Add(at, "metric", "missing required field");
+  std::string window = request.window().empty() ? kDefaultOverlayWindow : request.window();
+  absl::StatusOr<int64_t> window_ms = ParseDurationMs(window);
+  if (!window_ms.ok()) {
+    errors.Add(at, "window", std::string(window_ms.status().message()));
+  } else if (*window_ms <= 0 || *window_ms > options_.max_window_ms) {
+    errors.Add(
+        at, "window",
+        absl::StrFormat("%s is outside (0, %s]", window, FormatDuration(options_.max_window_ms)));
+  }
+  int32_t max_points =
+      request.max_points() == 0 ? options_.default_max_points : request.max_points();
+  if (max_points < 2 || max_points > 100000) {
+    errors.Add(at, "max_points", absl::StrFormat("%d is outside [2, 100000]", max_points));
+  }
+  const int64_t end = request.has_end() ? ToMs(request.end()) : clock_.NowMs();
+  if (window_ms.ok() && (end - *window_ms < limits.min_time_ms || end > limits.max_time_ms)) {
+    errors.Add(at, "end",
+               absl::StrFormat("the window [%d ms, %d ms] is outside the supported range [%s, %s]",
+                               end - *window_ms, end, FormatRfc3339(limits.min_time_ms),
+                               FormatRfc3339(limits.max_time_ms)));
+  }
+  if (!errors.empty()) return errors.ToStatus();
+  const int64_t start = end - *window_ms;
+  absl::StatusOr<std::vector<v1::Series>> series =
+      store_.ReadSeries(request.service(), request.metric(), start, end);
+  if (!series.ok()) return series.status();
+  std::vector<v1::Point> points = rules::MeanSeries(*series);  // Staleness markers are gaps.
+  v1::OverlayResponse response;
+  response.set_service(request.service());
+  response.set_metric(request.metric());
+  *response.mutable_start() = FromMs(start);
+  *response.mutable_end() = FromMs(end);
+  response.set_series_count(static_cast<int32_t>(series->size()));
+  response.set_raw_points(static_cast<int32_t>(points.size()));
+  for (v1::Point& p : Downsample(points, max_points)) *response.add_points() = std::move(p);
+
+  absl::StatusOr<std::vector<v1::Change>> changes = store_.ChangesBetween(start, end);
+  if (!changes.ok()) return changes.status();
+  absl::StatusOr<rules::DependencyGraph> graph = store_.Dependencies();
+  if (!graph.ok()) return graph.status();
+  std::set<std::string> scope = graph->Deps(request.service());
+  for (const std::string& c : graph->Consumers(request.service())) scope.insert(c);
+  for (v1::Change& c : *changes) {
+    if (c.service() == "*" || scope.contains(c.service())) response.add_in_scope_change_ids(c.id());
+    *response.add_changes() = std::move(c);
+  }
+  return response;
+}
+
+v1::Vocabulary Core::Vocabulary() const {
+  v1::Vocabulary v;
+  for (const std::string& kind : ChangeKinds()) v.add_change_kinds(kind);
+  for (const std::string& window : OverlayWindows()) {
+    v1::OverlayWindow* w = v.add_windows();
+    w->set_name(window);
+    w->set_duration_ms(*ParseDurationMs(window));
+  }
+  v.set_default_window(kDefaultOverlayWindow);
+  v.set_max_window(FormatDuration(options_.max_window_ms));
+  return v;
+}
+
+}  // namespace triage::server
