@@ -3,45 +3,18 @@
 // Env: TRIAGED (binary), TRIAGE_SOURCE (repo root), ARTIFACTS (screenshot dir).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { chromium } from 'playwright-core';
+import { CHROMIUM_ARGS, startDaemon as startTriaged, stopDaemon } from '../integration/daemon.mjs';
 
 const TRIAGED = process.env.TRIAGED;
 const SOURCE = process.env.TRIAGE_SOURCE;
 const ARTIFACTS = process.env.ARTIFACTS || fs.mkdtempSync(path.join(os.tmpdir(), 'triage-shots-'));
 fs.mkdirSync(ARTIFACTS, { recursive: true });
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function startDaemon() {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'triaged-web-'));
-  const log = fs.openSync(path.join(dir, 'triaged.log'), 'a');
-  const proc = spawn(TRIAGED, ['--data-dir', dir, '--grpc-addr', '127.0.0.1:0', '--http-addr', '127.0.0.1:0'],
-    { stdio: ['ignore', log, log] });
-  for (let i = 0; i < 300; i++) {
-    const ports = path.join(dir, 'ports.json');
-    if (fs.existsSync(ports)) {
-      const { http } = JSON.parse(fs.readFileSync(ports, 'utf8'));
-      const base = `http://127.0.0.1:${http}`;
-      try {
-        if ((await fetch(`${base}/readyz`)).ok) return { proc, dir, base };
-      } catch { /* not yet */ }
-    }
-    await sleep(50);
-  }
-  throw new Error('triaged did not start: ' + fs.readFileSync(path.join(dir, 'triaged.log'), 'utf8'));
-}
-
-async function stopDaemon(d) {
-  const exited = new Promise((r) => d.proc.on('exit', r));
-  d.proc.kill('SIGTERM');
-  return exited;
-}
+const startDaemon = () => startTriaged(TRIAGED, { prefix: 'triaged-web-' });
 
 async function loadBundle(d, name) {
   const gz = fs.readFileSync(path.join(SOURCE, 'deploy', 'demo', 'scenarios', `${name}.jsonl.gz`));

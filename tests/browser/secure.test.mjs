@@ -4,7 +4,7 @@
 // Env: TRIAGED, TRIAGE_SOURCE, ARTIFACTS.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -12,14 +12,12 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { chromium } from 'playwright-core';
+import { CHROMIUM_ARGS, startDaemon, stopDaemon } from '../integration/daemon.mjs';
 
 const TRIAGED = process.env.TRIAGED;
 const SOURCE = process.env.TRIAGE_SOURCE;
 const ARTIFACTS = process.env.ARTIFACTS || fs.mkdtempSync(path.join(os.tmpdir(), 'triage-shots-'));
 fs.mkdirSync(ARTIFACTS, { recursive: true });
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const secure = fs.mkdtempSync(path.join(os.tmpdir(), 'triage-secure-'));
 execFileSync('bash', [path.join(SOURCE, 'deploy', 'prometheus', 'secure', 'setup.sh'), secure]);
@@ -51,21 +49,8 @@ let browser;
 let daemon;
 let evil;
 before(async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'triaged-secure-'));
-  const log = fs.openSync(path.join(dir, 'triaged.log'), 'a');
-  const proc = spawn(TRIAGED, ['--data-dir', dir, '--grpc-addr', '127.0.0.1:0', '--http-addr', '127.0.0.1:0',
-    '--web-config-file', webConfig], { stdio: ['ignore', log, log] });
-  for (let i = 0; i < 300 && !daemon; i++) {
-    const ports = path.join(dir, 'ports.json');
-    if (fs.existsSync(ports)) {
-      const { http: port } = JSON.parse(fs.readFileSync(ports, 'utf8'));
-      try {
-        if ((await request(port, 'GET', '/readyz')).status === 200) daemon = { proc, dir, port };
-      } catch { /* not yet */ }
-    }
-    await sleep(50);
-  }
-  assert.ok(daemon, 'triaged did not start over TLS');
+  daemon = await startDaemon(TRIAGED, { args: ['--web-config-file', webConfig], prefix: 'triaged-secure-',
+    ready: async (port) => (await request(port, 'GET', '/readyz')).status === 200 });
   const gz = fs.readFileSync(path.join(SOURCE, 'deploy', 'demo', 'scenarios', 'p01-code-deploy.jsonl.gz'));
   const r = await request(daemon.port, 'POST', '/api/v1/bundle', zlib.gunzipSync(gz), {
     'Content-Type': 'application/x-ndjson', Authorization: `Bearer ${secret('prometheus-token')}` });
@@ -99,11 +84,7 @@ Promise.allSettled([
 after(async () => {
   await browser?.close();
   evil?.close();
-  if (daemon) {
-    const exited = new Promise((r) => daemon.proc.on('exit', r));
-    daemon.proc.kill('SIGTERM');
-    assert.equal(await exited, 0);
-  }
+  if (daemon) assert.equal(await stopDaemon(daemon), 0);
 });
 
 test('the page over HTTPS with basic auth', async () => {
@@ -154,19 +135,8 @@ test('a page on another origin cannot change a secured triaged through the brows
 test('a page on another origin cannot change the default loopback triaged (no auth)', async () => {
   // The default deployment: loopback, no credentials, so the browser's
   // requests arrive whole and only the Origin and Content-Type checks stand.
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'triaged-open-'));
-  const proc = spawn(TRIAGED, ['--data-dir', dir, '--grpc-addr', '127.0.0.1:0', '--http-addr', '127.0.0.1:0'],
-    { stdio: 'ignore' });
-  let base;
-  for (let i = 0; i < 300 && !base; i++) {
-    if (fs.existsSync(path.join(dir, 'ports.json'))) {
-      const { http: port } = JSON.parse(fs.readFileSync(path.join(dir, 'ports.json'), 'utf8'));
-      try {
-        if ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok) base = `http://127.0.0.1:${port}`;
-      } catch { /* not yet */ }
-    }
-    await sleep(50);
-  }
+  const open = await startDaemon(TRIAGED, { prefix: 'triaged-open-' });
+  const base = open.base;
   try {
     const context = await browser.newContext();
     await visitEvilPage(context, `${base}/api/v1/changes`);
@@ -178,8 +148,6 @@ test('a page on another origin cannot change the default loopback triaged (no au
     const metrics = await (await fetch(`${base}/metrics`)).text();
     assert.match(metrics, /triage_http_requests_total\{code="403",route="\/api\/v1\/changes"\} [1-9]/);
   } finally {
-    const exited = new Promise((r) => proc.on('exit', r));
-    proc.kill('SIGTERM');
-    assert.equal(await exited, 0);
+    assert.equal(await stopDaemon(open), 0);
   }
 });

@@ -6,7 +6,7 @@
 // Env: TRIAGED (binary), TRIAGE_SOURCE (repo root).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -17,11 +17,11 @@ import { createClient, ConnectError, Code } from '@connectrpc/connect';
 import { createConnectTransport, compressionGzip } from '@connectrpc/connect-node';
 import { toBinary } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
+import { startDaemon, stopDaemon } from '../integration/daemon.mjs';
 
 const TRIAGED = process.env.TRIAGED;
 const SOURCE = process.env.TRIAGE_SOURCE;
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // protoc-gen-es output for proto/triage/v1, beside a link to our node_modules
 // so that its imports resolve.
@@ -35,24 +35,6 @@ function generate() {
     `--plugin=protoc-gen-es=${path.join(HERE, 'node_modules', '.bin', 'protoc-gen-es')}`,
     `--es_out=${out}`, '--es_opt=target=js,import_extension=js', ...files]);
   return out;
-}
-
-async function startDaemon() {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'triaged-connect-'));
-  const log = fs.openSync(path.join(dir, 'triaged.log'), 'a');
-  const proc = spawn(TRIAGED, ['--data-dir', dir, '--grpc-addr', '127.0.0.1:0',
-    '--http-addr', '127.0.0.1:0'], { stdio: ['ignore', log, log] });
-  for (let i = 0; i < 300; i++) {
-    const ports = path.join(dir, 'ports.json');
-    if (fs.existsSync(ports)) {
-      const base = `http://127.0.0.1:${JSON.parse(fs.readFileSync(ports, 'utf8')).http}`;
-      try {
-        if ((await fetch(`${base}/readyz`)).ok) return { proc, dir, base };
-      } catch { /* not yet */ }
-    }
-    await sleep(50);
-  }
-  throw new Error('triaged did not start: ' + fs.readFileSync(path.join(dir, 'triaged.log'), 'utf8'));
 }
 
 const MODES = {
@@ -73,7 +55,7 @@ before(async () => {
   for (const f of ['service', 'drill', 'errors', 'records']) {
     pb[f] = await import(path.join(gen, 'triage', 'v1', `${f}_pb.js`));
   }
-  daemon = await startDaemon();
+  daemon = await startDaemon(TRIAGED, { prefix: 'triaged-connect-' });
   bundle = zlib.gunzipSync(fs.readFileSync(
     path.join(SOURCE, 'deploy', 'demo', 'scenarios', 'p01-code-deploy.jsonl.gz')));
   const r = await fetch(`${daemon.base}/api/v1/bundle`, {
@@ -82,11 +64,7 @@ before(async () => {
 });
 
 after(async () => {
-  if (daemon) {
-    const exited = new Promise((r) => daemon.proc.on('exit', r));
-    daemon.proc.kill('SIGTERM');
-    await exited;
-  }
+  if (daemon) assert.equal(await stopDaemon(daemon), 0);
   if (gen) fs.rmSync(gen, { recursive: true, force: true });
 });
 

@@ -3,18 +3,18 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include <chrono>
-
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <chrono>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_format.h"
+#include "triage/server/tls.h"
 
 namespace triage::server {
 
@@ -25,14 +25,6 @@ namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
 
 namespace {
-
-std::string OpenSslError() {
-  unsigned long e = ERR_get_error();
-  char buf[256];
-  ERR_error_string_n(e, buf, sizeof(buf));
-  ERR_clear_error();
-  return e == 0 ? "unknown error" : buf;
-}
 
 // Runs one exchange on `stream` (connected by then); the handshake for TLS.
 template <class Stream>
@@ -117,8 +109,8 @@ absl::StatusOr<std::unique_ptr<HttpClient>> HttpClient::Create(HttpClientOptions
   if (!o.cert_file.empty()) {
     if (SSL_CTX_use_certificate_chain_file(ctx.get(), o.cert_file.c_str()) != 1 ||
         SSL_CTX_use_PrivateKey_file(ctx.get(), o.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
-      return absl::InvalidArgumentError(
-          absl::StrFormat("cannot load the client certificate %s: %s", o.cert_file, OpenSslError()));
+      return absl::InvalidArgumentError(absl::StrFormat("cannot load the client certificate %s: %s",
+                                                        o.cert_file, OpenSslError()));
     }
   }
   client->tls_ = std::move(ctx);
@@ -146,7 +138,8 @@ absl::StatusOr<HttpClientResponse> HttpClient::Do(std::string_view method, std::
   req.method_string(std::string(method));
   req.target(u->target);
   req.version(11);
-  req.set(http::field::host, u->port == (u->tls ? "443" : "80") ? u->host : u->host + ":" + u->port);
+  req.set(http::field::host,
+          u->port == (u->tls ? "443" : "80") ? u->host : u->host + ":" + u->port);
   req.set(http::field::user_agent, "triaged");
   req.set(http::field::connection, "close");
   if (!content_type.empty()) req.set(http::field::content_type, std::string(content_type));
@@ -172,19 +165,20 @@ absl::StatusOr<HttpClientResponse> HttpClient::Do(std::string_view method, std::
     beast::tcp_stream stream(ioc);
     Exchange<beast::tcp_stream> x{stream, req, parser};
     stream.expires_after(timeout);
-    resolver.async_resolve(u->host, u->port, [&](beast::error_code e, tcp::resolver::results_type r) {
-      if (e) {
-        x.ec = e;
-        return;
-      }
-      stream.async_connect(r, [&](beast::error_code e2, const tcp::endpoint&) {
-        if (e2) {
-          x.ec = e2;
-          return;
-        }
-        x.Send();
-      });
-    });
+    resolver.async_resolve(
+        u->host, u->port, [&](beast::error_code e, tcp::resolver::results_type r) {
+          if (e) {
+            x.ec = e;
+            return;
+          }
+          stream.async_connect(r, [&](beast::error_code e2, const tcp::endpoint&) {
+            if (e2) {
+              x.ec = e2;
+              return;
+            }
+            x.Send();
+          });
+        });
     ioc.run_for(timeout + std::chrono::seconds(1));
     ec = x.ec;
     stage = x.stage;
@@ -200,27 +194,28 @@ absl::StatusOr<HttpClientResponse> HttpClient::Do(std::string_view method, std::
     }
     Exchange<beast::ssl_stream<beast::tcp_stream>> x{stream, req, parser};
     beast::get_lowest_layer(stream).expires_after(timeout);
-    resolver.async_resolve(u->host, u->port, [&](beast::error_code e, tcp::resolver::results_type r) {
-      if (e) {
-        x.ec = e;
-        return;
-      }
-      beast::get_lowest_layer(stream).async_connect(r, [&](beast::error_code e2,
-                                                           const tcp::endpoint&) {
-        if (e2) {
-          x.ec = e2;
-          return;
-        }
-        x.stage = "TLS handshake";
-        stream.async_handshake(ssl::stream_base::client, [&](beast::error_code e3) {
-          if (e3) {
-            x.ec = e3;
+    resolver.async_resolve(
+        u->host, u->port, [&](beast::error_code e, tcp::resolver::results_type r) {
+          if (e) {
+            x.ec = e;
             return;
           }
-          x.Send();
+          beast::get_lowest_layer(stream).async_connect(
+              r, [&](beast::error_code e2, const tcp::endpoint&) {
+                if (e2) {
+                  x.ec = e2;
+                  return;
+                }
+                x.stage = "TLS handshake";
+                stream.async_handshake(ssl::stream_base::client, [&](beast::error_code e3) {
+                  if (e3) {
+                    x.ec = e3;
+                    return;
+                  }
+                  x.Send();
+                });
+              });
         });
-      });
-    });
     ioc.run_for(timeout + std::chrono::seconds(1));
     ec = x.ec;
     stage = x.stage;

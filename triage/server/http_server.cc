@@ -2,6 +2,12 @@
 
 #include <algorithm>
 #include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -9,13 +15,6 @@
 #include <limits>
 #include <mutex>
 #include <thread>
-
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/asio/strand.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_format.h"
@@ -206,31 +205,34 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     parser_->body_limit(std::numeric_limits<uint64_t>::max());
     if (buffer_.size() > 0) return ReadHeader();
     Lowest().expires_after(std::chrono::milliseconds(impl_.options.idle_timeout_ms));
-    stream_.async_read_some(buffer_.prepare(4096), [self = this->shared_from_this()](
-                                                       beast::error_code ec, size_t n) {
-      if (ec) return self->Close();  // Idle timeout or the client left.
-      self->buffer_.commit(n);
-      self->ReadHeader();
-    });
+    stream_.async_read_some(buffer_.prepare(4096),
+                            [self = this->shared_from_this()](beast::error_code ec, size_t n) {
+                              if (ec) return self->Close();  // Idle timeout or the client left.
+                              self->buffer_.commit(n);
+                              self->ReadHeader();
+                            });
   }
 
   void ReadHeader() {
     Lowest().expires_after(std::chrono::milliseconds(impl_.options.header_timeout_ms));
-    http::async_read_header(stream_, buffer_, *parser_,
-                            [self = this->shared_from_this()](beast::error_code ec, size_t) {
-                              self->OnHeader(ec);
-                            });
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+  }
+
+  // Closes the connection when the client went away or was too slow.
+  bool Gone(beast::error_code ec) {
+    if (ec == beast::error::timeout) impl_.metrics.http_timeouts.Increment();
+    if (ec == beast::error::timeout || ec == http::error::end_of_stream || ec == net::error::eof ||
+        ec == net::error::connection_reset) {
+      Close();
+      return true;
+    }
+    return false;
   }
 
   void OnHeader(beast::error_code ec) {
-    if (ec == beast::error::timeout) {
-      impl_.metrics.http_timeouts.Increment();
-      return Close();
-    }
-    if (ec == http::error::end_of_stream || ec == net::error::eof ||
-        ec == net::error::connection_reset) {
-      return Close();
-    }
+    if (Gone(ec)) return;
     if (ec == http::error::header_limit) {
       return Finish(Plain(431, absl::StrFormat("request headers are over %d bytes\n",
                                                impl_.options.max_header_bytes)));
@@ -261,10 +263,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     // other transfer coding, or two of them, makes the length ambiguous.
     if (transfer_encodings > 1 ||
         (transfer_encodings == 1 &&
-         (!parser_->chunked() ||
-          !absl::EqualsIgnoreCase(
-              absl::StripAsciiWhitespace(std::string(request_.Header("transfer-encoding"))),
-              "chunked")))) {
+         (!parser_->chunked() || !absl::EqualsIgnoreCase(absl::StripAsciiWhitespace(std::string(
+                                                             request_.Header("transfer-encoding"))),
+                                                         "chunked")))) {
       impl_.metrics.http_bad_framing.Increment();
       return Finish(Plain(400, "bad request: Transfer-Encoding must be exactly \"chunked\"\n"));
     }
@@ -297,8 +298,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   HttpResponse TooLarge() {
     HttpResponse r;
     r.status = 413;
-    r.body = absl::StrFormat(R"({"code":"resource_exhausted","message":"request body is over %d bytes"})",
-                             plan_.max_body_bytes);
+    r.body = absl::StrFormat(
+        R"({"code":"resource_exhausted","message":"request body is over %d bytes"})",
+        plan_.max_body_bytes);
     r.close = true;
     return r;
   }
@@ -309,22 +311,14 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     string_parser_.emplace(std::move(*parser_));
     string_parser_->body_limit(plan_.max_body_bytes);
     Lowest().expires_after(std::chrono::milliseconds(impl_.options.body_timeout_ms));
-    http::async_read(stream_, buffer_, *string_parser_,
-                     [self = this->shared_from_this()](beast::error_code ec, size_t) {
-                       self->OnBody(ec);
-                     });
+    http::async_read(
+        stream_, buffer_, *string_parser_,
+        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnBody(ec); });
   }
 
   void OnBody(beast::error_code ec) {
     if (ec == http::error::body_limit) return Finish(TooLarge());
-    if (ec == beast::error::timeout) {
-      impl_.metrics.http_timeouts.Increment();
-      return Close();
-    }
-    if (ec == http::error::end_of_stream || ec == net::error::eof ||
-        ec == net::error::connection_reset) {
-      return Close();
-    }
+    if (Gone(ec)) return;
     if (ec) {
       impl_.metrics.http_bad_framing.Increment();
       return Finish(Plain(400, absl::StrFormat("bad request body: %s\n", ec.message())));
@@ -389,20 +383,20 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       Drain();
     } else {
       Lowest().expires_after(std::chrono::seconds(2));
-      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {
-        self->Lowest().close();
-      });
+      stream_.async_shutdown(
+          [self = this->shared_from_this()](beast::error_code) { self->Lowest().close(); });
     }
   }
 
   void Drain() {
     buffer_.clear();
-    stream_.async_read_some(buffer_.prepare(64 << 10), [self = this->shared_from_this()](
-                                                           beast::error_code ec, size_t n) {
-      self->drained_ += n;
-      if (ec || self->drained_ > (256u << 20)) return self->Lowest().close();
-      self->Drain();
-    });
+    stream_.async_read_some(buffer_.prepare(64 << 10),
+                            [self = this->shared_from_this()](beast::error_code ec, size_t n) {
+                              self->drained_ += n;
+                              if (ec || self->drained_ > (256u << 20))
+                                return self->Lowest().close();
+                              self->Drain();
+                            });
   }
 
   Impl& impl_;
@@ -503,7 +497,8 @@ void HttpServer::Impl::Accept() {
             options.tls ? TlsContext(options.tls()) : std::shared_ptr<ssl::context>();
         if (tls != nullptr) {
           std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
-              *this, beast::ssl_stream<beast::tcp_stream>(beast::tcp_stream(std::move(socket)), *tls),
+              *this,
+              beast::ssl_stream<beast::tcp_stream>(beast::tcp_stream(std::move(socket)), *tls),
               peer, true)
               ->Start();
         } else {

@@ -9,14 +9,6 @@ namespace triage::server {
 
 namespace {
 
-std::string OpenSslError() {
-  unsigned long e = ERR_get_error();
-  char buf[256];
-  ERR_error_string_n(e, buf, sizeof(buf));
-  ERR_clear_error();
-  return e == 0 ? "unknown error" : buf;
-}
-
 absl::StatusOr<int> Version(const std::string& name) {
   if (name == "TLS10") return TLS1_VERSION;
   if (name == "TLS11") return TLS1_1_VERSION;
@@ -59,8 +51,8 @@ absl::StatusOr<std::shared_ptr<ssl_ctx_st>> NewServerTlsContext(const TlsServerC
   }
   if (!tls.client_ca_file.empty()) {
     if (SSL_CTX_load_verify_locations(ctx.get(), tls.client_ca_file.c_str(), nullptr) != 1) {
-      return absl::InvalidArgumentError(absl::StrFormat("cannot load client_ca_file %s: %s",
-                                                        tls.client_ca_file, OpenSslError()));
+      return absl::InvalidArgumentError(
+          absl::StrFormat("cannot load client_ca_file %s: %s", tls.client_ca_file, OpenSslError()));
     }
     SSL_CTX_set_client_CA_list(ctx.get(), SSL_load_client_CA_file(tls.client_ca_file.c_str()));
   }
@@ -81,6 +73,14 @@ absl::StatusOr<std::shared_ptr<ssl_ctx_st>> NewServerTlsContext(const TlsServerC
         type));
   }
   return ctx;
+}
+
+std::string OpenSslError() {
+  unsigned long e = ERR_get_error();
+  char buf[256];
+  ERR_error_string_n(e, buf, sizeof(buf));
+  ERR_clear_error();
+  return e == 0 ? "unknown error" : buf;
 }
 
 }  // namespace triage::server

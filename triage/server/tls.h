@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "triage/server/web_config.h"
@@ -14,5 +15,8 @@ namespace triage::server {
 
 // A server context; InvalidArgument names what could not be loaded.
 absl::StatusOr<std::shared_ptr<ssl_ctx_st>> NewServerTlsContext(const TlsServerConfig& tls);
+
+// OpenSSL's reason for the last failure on this thread (and clears it).
+std::string OpenSslError();
 
 }  // namespace triage::server
