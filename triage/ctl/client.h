@@ -21,9 +21,9 @@ struct CommandLine {
 
 // The connection flags every server command takes.
 inline const std::vector<std::string>& ConnectionFlags() {
-  static const std::vector<std::string> kFlags = {"server",    "ca-file",  "cert-file",
-                                                  "key-file",  "insecure-skip-verify",
-                                                  "user",      "password-file", "token-file"};
+  static const std::vector<std::string> kFlags = {
+      "server", "ca-file",       "cert-file", "key-file", "insecure-skip-verify",
+      "user",   "password-file", "token-file"};
   return kFlags;
 }
 

@@ -103,9 +103,9 @@ bool ParseArgs(const std::vector<std::string>& argv, Args* a, std::string* error
 std::string Unknown(const Args& args, const std::vector<std::string>& known, bool remote = true) {
   const std::vector<std::string>& connection = triage::ctl::ConnectionFlags();
   for (const auto& f : args.flags) {
-    bool ok = std::find(known.begin(), known.end(), f.first) != known.end() ||
-              (remote && std::find(connection.begin(), connection.end(), f.first) !=
-                             connection.end());
+    bool ok =
+        std::find(known.begin(), known.end(), f.first) != known.end() ||
+        (remote && std::find(connection.begin(), connection.end(), f.first) != connection.end());
     if (!ok) return "--" + f.first;
   }
   return "";
@@ -123,7 +123,8 @@ int Replay(const Args& args) {
     std::cerr << tree.status().message() << "\n";
     return kBadInput;
   }
-  absl::StatusOr<triage::replay::Replayed> r = triage::replay::ReplayFile(args.positional[0], *tree);
+  absl::StatusOr<triage::replay::Replayed> r =
+      triage::replay::ReplayFile(args.positional[0], *tree);
   if (!r.ok()) {
     std::cerr << r.status().message() << "\n";
     return absl::IsInvalidArgument(r.status()) || absl::IsNotFound(r.status()) ? kBadInput : 3;
@@ -301,7 +302,8 @@ int main(int argc, char** argv) {
   };
   for (const Command& c : kLocal) {
     if (command != c.name) continue;
-    if (std::string u = Unknown(args, c.flags, false); !u.empty()) return Usage("unknown flag " + u);
+    if (std::string u = Unknown(args, c.flags, false); !u.empty())
+      return Usage("unknown flag " + u);
     return c.run(args);
   }
   if (absl::Status s = triage::ctl::ConfigureConnection(args); !s.ok()) {

@@ -1,6 +1,5 @@
 #include "triage/ctl/replay.h"
 
-
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "proto/model/proto_json.h"
