@@ -43,34 +43,72 @@ absl::StatusOr<std::string> ReadGzipOrPlainFile(const std::string& path) {
   return out;
 }
 
-absl::StatusOr<std::string> Gunzip(std::string_view gz, size_t max_bytes) {
+struct Gunzipper::State {
   z_stream z{};
-  if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) return absl::InternalError("inflateInit2 failed");
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(gz.data()));
-  z.avail_in = static_cast<uInt>(gz.size());
-  std::string out;
+  bool in_member = false;  // Inside a member (between its header and its end).
+  bool failed = false;
+};
+
+Gunzipper::Gunzipper() : state_(std::make_unique<State>()) {
+  if (inflateInit2(&state_->z, 16 + MAX_WBITS) != Z_OK) state_->failed = true;
+}
+
+Gunzipper::~Gunzipper() { inflateEnd(&state_->z); }
+
+absl::Status Gunzipper::Feed(std::string_view in, std::string* out) {
+  State& st = *state_;
+  if (st.failed) return absl::InvalidArgumentError("the body is not valid gzip");
+  z_stream& z = st.z;
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  z.avail_in = static_cast<uInt>(in.size());
   char buf[1 << 16];
-  absl::Status status;
-  while (status.ok()) {
+  while (z.avail_in > 0) {
     z.next_out = reinterpret_cast<Bytef*>(buf);
     z.avail_out = sizeof buf;
+    st.in_member = true;
     const int rc = inflate(&z, Z_NO_FLUSH);
-    out.append(buf, sizeof buf - z.avail_out);
-    if (out.size() > max_bytes) {
-      status = absl::ResourceExhaustedError(
-          absl::StrFormat("the body inflates past %d bytes", max_bytes));
-    } else if (rc == Z_STREAM_END) {
-      if (z.avail_in == 0) break;
-      inflateReset(&z);  // Another gzip member follows (RFC 1952 allows several).
-    } else if (rc == Z_BUF_ERROR && z.avail_in == 0) {
-      status = absl::InvalidArgumentError("the body is not valid gzip: truncated");
-    } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
-      status = absl::InvalidArgumentError(
+    out->append(buf, sizeof buf - z.avail_out);
+    if (rc == Z_STREAM_END) {
+      st.in_member = false;
+      inflateReset(&z);  // Another member may follow (RFC 1952 allows several).
+    } else if (rc != Z_OK && !(rc == Z_BUF_ERROR && z.avail_in == 0)) {
+      st.failed = true;
+      return absl::InvalidArgumentError(
           absl::StrFormat("the body is not valid gzip: %s", z.msg ? z.msg : "corrupt data"));
     }
   }
-  inflateEnd(&z);
-  if (!status.ok()) return status;
+  // Output the input produced that did not fit in one buffer.
+  for (int rc = Z_OK; st.in_member && rc == Z_OK;) {
+    z.next_out = reinterpret_cast<Bytef*>(buf);
+    z.avail_out = sizeof buf;
+    rc = inflate(&z, Z_NO_FLUSH);
+    out->append(buf, sizeof buf - z.avail_out);
+    if (rc == Z_STREAM_END) {
+      st.in_member = false;
+      inflateReset(&z);
+    }
+    if (z.avail_out != 0) break;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Gunzipper::Finish() const {
+  if (state_->failed) return absl::InvalidArgumentError("the body is not valid gzip");
+  if (state_->in_member) return absl::InvalidArgumentError("the body is not valid gzip: truncated");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> Gunzip(std::string_view gz, size_t max_bytes) {
+  Gunzipper g;
+  std::string out;
+  for (size_t off = 0; off < gz.size(); off += 1 << 16) {
+    if (absl::Status s = g.Feed(gz.substr(off, 1 << 16), &out); !s.ok()) return s;
+    if (out.size() > max_bytes) {
+      return absl::ResourceExhaustedError(
+          absl::StrFormat("the body inflates past %d bytes", max_bytes));
+    }
+  }
+  if (absl::Status s = g.Finish(); !s.ok()) return s;
   return out;
 }
 

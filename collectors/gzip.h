@@ -10,6 +10,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -25,6 +26,30 @@ absl::Status ReadGzipOrPlainFile(const std::string& path,
 
 // The whole (decompressed) file.
 absl::StatusOr<std::string> ReadGzipOrPlainFile(const std::string& path);
+
+// Inflates gzip arriving in pieces (a streamed body), several members
+// included. Not thread-safe; one per stream.
+class Gunzipper {
+ public:
+  Gunzipper();
+  ~Gunzipper();
+  Gunzipper(const Gunzipper&) = delete;
+  Gunzipper& operator=(const Gunzipper&) = delete;
+  // Appends what `in` inflates to. InvalidArgument when it is not gzip.
+  absl::Status Feed(std::string_view in, std::string* out);
+  // InvalidArgument when the stream stopped inside a member.
+  absl::Status Finish() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+// True when `bytes` starts like gzip (1f 8b).
+inline bool LooksGzipped(std::string_view bytes) {
+  return bytes.size() >= 2 && static_cast<unsigned char>(bytes[0]) == 0x1f &&
+         static_cast<unsigned char>(bytes[1]) == 0x8b;
+}
 
 // Decompresses a gzip body. InvalidArgument when it is not gzip or is
 // truncated; ResourceExhausted when it inflates past `max_bytes` (a small

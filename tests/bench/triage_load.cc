@@ -1,7 +1,8 @@
 // triage_load: load generators for a running triaged (loopback only).
 //
 //   triage_load remote-write --http PORT [--series 500] [--samples 1]
-//       [--requests 400] [--connections 4] [--runs 5]
+//       [--requests 400] [--connections 4] [--runs 5] [--path /api/v1/write]
+//       [--start-ms MS]
 //     Prometheus-like remote_write: each request carries SERIES series with
 //     SAMPLES samples each, snappy-compressed; requests are built before the
 //     clock starts and sent over keep-alive connections. Prints samples/s per
@@ -11,12 +12,18 @@
 //     prints MB/s and records/s per run and the median.
 //   triage_load triage --grpc PORT --service S --metric M --at TIME [--calls 1000]
 //     Sequential gRPC Triage calls; prints p50, p90, p99 and max latency.
+//   triage_load http --http PORT --path P [--method GET] [--body JSON]
+//       [--content-type T] [--requests 100] [--connections 1]
+//     Sequential requests on each keep-alive connection (a fresh one per
+//     --connections): prints the first request's time, then p50, p90, p99
+//     and max of the others (on one connection: no 40 ms Nagle floor), and
+//     the answer's size. Works against any HTTP/1.1 server (Prometheus too).
 // Every mode takes --ca FILE (TLS, trusting FILE) and --auth "Bearer T" or
 // --auth "Basic BASE64" (an Authorization header on every request).
 #include <arpa/inet.h>
-#include <openssl/ssl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/ssl.h>
 #include <snappy.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -24,6 +31,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <cstring>
 #include <fstream>
@@ -100,12 +108,13 @@ class Http {
     return ssl_ != nullptr ? SSL_read(ssl_, p, static_cast<int>(n)) : recv(fd_, p, n, 0);
   }
 
-  // Returns the status code.
-  int Post(const std::string& path, const std::string& headers, const std::string& body) {
-    std::string req =
-        absl::StrFormat("POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %d\r\n%s%s\r\n",
-                        path, body.size(), headers,
-                        g_auth.empty() ? "" : "Authorization: " + g_auth + "\r\n");
+  // Sends one request and reads the whole answer (Content-Length or
+  // chunked); returns the status code, -1 when the connection failed.
+  int Request(const std::string& method, const std::string& path, const std::string& headers,
+              const std::string& body, size_t* body_bytes = nullptr) {
+    std::string req = absl::StrFormat(
+        "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %d\r\n%s%s\r\n", method, path,
+        body.size(), headers, g_auth.empty() ? "" : "Authorization: " + g_auth + "\r\n");
     req += body;
     size_t off = 0;
     while (off < req.size()) {
@@ -113,42 +122,72 @@ class Http {
       if (n <= 0) return -1;
       off += static_cast<size_t>(n);
     }
-    // Read headers, then Content-Length bytes of body.
-    std::string in;
-    char buf[65536];
     size_t header_end;
-    while ((header_end = in.find("\r\n\r\n")) == std::string::npos) {
-      ssize_t n = Recv(buf, sizeof(buf));
-      if (n <= 0) return -1;
-      in.append(buf, static_cast<size_t>(n));
+    while ((header_end = in_.find("\r\n\r\n")) == std::string::npos) {
+      if (!More()) return -1;
     }
-    int status = std::atoi(in.c_str() + 9);
-    size_t length = 0;
-    size_t cl = in.find("Content-Length: ");
-    if (cl != std::string::npos && cl < header_end)
-      length = std::strtoul(in.c_str() + cl + 16, nullptr, 10);
-    while (in.size() < header_end + 4 + length) {
-      ssize_t n = Recv(buf, sizeof(buf));
-      if (n <= 0) return -1;
-      in.append(buf, static_cast<size_t>(n));
+    const int status = std::atoi(in_.c_str() + 9);
+    std::string head = in_.substr(0, header_end);
+    for (char& c : head) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    in_.erase(0, header_end + 4);
+    size_t bytes = 0;
+    if (head.find("transfer-encoding: chunked") != std::string::npos) {
+      for (;;) {
+        size_t eol;
+        while ((eol = in_.find("\r\n")) == std::string::npos) {
+          if (!More()) return -1;
+        }
+        const size_t size = std::strtoul(in_.c_str(), nullptr, 16);
+        while (in_.size() < eol + 2 + size + 2) {
+          if (!More()) return -1;
+        }
+        in_.erase(0, eol + 2 + size + 2);
+        bytes += size;
+        if (size == 0) break;  // (No trailers from the servers measured.)
+      }
+    } else {
+      size_t cl = head.find("content-length: ");
+      const size_t length =
+          cl == std::string::npos ? 0 : std::strtoul(head.c_str() + cl + 16, nullptr, 10);
+      while (in_.size() < length) {
+        if (!More()) return -1;
+      }
+      in_.erase(0, length);
+      bytes = length;
     }
+    if (body_bytes != nullptr) *body_bytes = bytes;
     return status;
   }
 
+  int Post(const std::string& path, const std::string& headers, const std::string& body) {
+    return Request("POST", path, headers, body);
+  }
+
  private:
+  bool More() {
+    char buf[65536];
+    ssize_t n = Recv(buf, sizeof(buf));
+    if (n <= 0) return false;
+    in_.append(buf, static_cast<size_t>(n));
+    return true;
+  }
+
   int fd_;
   SSL* ssl_ = nullptr;
+  std::string in_;  // Read and not yet consumed.
 };
 
 int RemoteWrite(const std::map<std::string, std::string>& f) {
   const int port = Int(f, "http", 7080), series = Int(f, "series", 500),
             samples = Int(f, "samples", 1), requests = Int(f, "requests", 400),
             connections = Int(f, "connections", 4), runs = Int(f, "runs", 5);
+  const std::string path = f.contains("path") ? f.at("path") : "/api/v1/write";
   const std::string headers =
       "Content-Encoding: snappy\r\nContent-Type: application/x-protobuf\r\n"
       "X-Prometheus-Remote-Write-Version: 0.1.0\r\n";
   std::vector<double> rates;
-  int64_t t0 = 1'767'225'600'000;  // 2026-01-01T00:00:00Z; each run writes later samples.
+  // Default 2026-01-01T00:00:00Z; each run writes later samples.
+  int64_t t0 = f.contains("start-ms") ? std::stoll(f.at("start-ms")) : 1'767'225'600'000;
   for (int run = 0; run < runs; ++run) {
     std::vector<std::string> bodies;
     bodies.reserve(static_cast<size_t>(requests));
@@ -161,10 +200,11 @@ int RemoteWrite(const std::map<std::string, std::string>& f) {
           l->set_name(n);
           l->set_value(std::move(v));
         };
+        // Sorted by name, as Prometheus sends them.
         label("__name__", absl::StrFormat("load_metric_%d", s % 50));
-        label("service", absl::StrFormat("svc-%d", s % 10));
         label("instance", absl::StrFormat("host-%d:9100", s / 50));
         label("job", "load");
+        label("service", absl::StrFormat("svc-%d", s % 10));
         for (int k = 0; k < samples; ++k) {
           prometheus::Sample* sample = ts->add_samples();
           sample->set_timestamp(t0 + (int64_t{r} * samples + k) * 15'000);
@@ -183,8 +223,8 @@ int RemoteWrite(const std::map<std::string, std::string>& f) {
       threads.emplace_back([&] {
         Http http(port);
         for (int i; (i = next.fetch_add(1)) < requests;) {
-          if (http.Post("/api/v1/write", headers, bodies[static_cast<size_t>(i)]) != 204)
-            ++failures;
+          int status = http.Post(path, headers, bodies[static_cast<size_t>(i)]);
+          if (status != 204 && status != 200) ++failures;
         }
       });
     }
@@ -273,11 +313,46 @@ int Triage(const std::map<std::string, std::string>& f) {
   return 0;
 }
 
+int HttpLatency(const std::map<std::string, std::string>& f) {
+  const int port = Int(f, "http", 7080), requests = Int(f, "requests", 100),
+            connections = Int(f, "connections", 1);
+  const std::string method = f.contains("method") ? f.at("method") : "GET";
+  const std::string body = f.contains("body") ? f.at("body") : "";
+  const std::string headers =
+      absl::StrFormat("Content-Type: %s\r\n",
+                      f.contains("content-type") ? f.at("content-type") : "application/json");
+  std::vector<double> first, rest;
+  size_t bytes = 0;
+  for (int c = 0; c < connections; ++c) {
+    Http http(port);
+    for (int i = 0; i < requests; ++i) {
+      auto start = Clock::now();
+      int status = http.Request(method, f.at("path"), headers, body, &bytes);
+      double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+      if (status != 200) {
+        std::cerr << "status " << status << "\n";
+        return 1;
+      }
+      (i == 0 ? first : rest).push_back(ms);
+    }
+  }
+  std::sort(rest.begin(), rest.end());
+  auto pct = [&](double p) {
+    return rest.empty() ? 0 : rest[std::min(rest.size() - 1, static_cast<size_t>(p * rest.size()))];
+  };
+  std::cout << absl::StrFormat(
+      "first %.2f ms; requests 2-%d on the same connection: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, "
+      "max %.2f ms; answer %d bytes\n",
+      Median(first), requests, pct(0.5), pct(0.9), pct(0.99), rest.empty() ? 0 : rest.back(),
+      bytes);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::cerr << "usage: triage_load remote-write|bundle|triage [--flag value ...]\n";
+    std::cerr << "usage: triage_load remote-write|bundle|triage|http [--flag value ...]\n";
     return 2;
   }
   std::string cmd = argv[1];
@@ -291,6 +366,7 @@ int main(int argc, char** argv) {
   if (cmd == "remote-write") return RemoteWrite(f);
   if (cmd == "bundle") return Bundle(f);
   if (cmd == "triage") return Triage(f);
+  if (cmd == "http") return HttpLatency(f);
   std::cerr << "unknown command " << cmd << "\n";
   return 2;
 }

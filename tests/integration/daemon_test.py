@@ -115,7 +115,8 @@ class ScenarioTest(unittest.TestCase):
 
 class DaemonTest(unittest.TestCase):
     def setUp(self):
-        self.d = Daemon(TRIAGED, args=["--max-body-bytes", "4000000"]).start()
+        self.d = Daemon(TRIAGED, args=["--max-body-bytes", "4000000",
+                                       "--max-bundle-bytes", "4000000"]).start()
 
     def tearDown(self):
         if self.d.proc is not None:

@@ -60,7 +60,8 @@ class Hostile(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.d = Daemon(TRIAGED, args=["--max-body-bytes", "8000000", "--max-series", "200",
+        cls.d = Daemon(TRIAGED, args=["--max-body-bytes", "8000000", "--max-bundle-bytes", "8000000",
+                                      "--max-series", "200",
                                       "--max-drills", "2"]).start()
         status, body = cls.d.request("POST", "/api/v1/bundle", ndjson(BASE))
         assert status == 200, body

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <limits>
+#include <map>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -42,16 +43,10 @@ std::shared_ptr<const v1::Tree> Core::tree() const {
 }
 
 void Core::Count(const v1::RecordBatch& b, v1::IngestResponse* response) {
-  int32_t samples = 0;
-  for (const v1::Series& s : b.series()) samples += s.points_size();
-  std::pair<const char*, int32_t> counts[] = {
-      {"dependency", b.dependencies_size()}, {"change", b.changes_size()},
-      {"series", b.series_size()},           {"sample", samples},
-      {"histogram", b.histograms_size()},    {"upstream", b.upstreams_size()},
-      {"eval_set", b.eval_sets_size()},      {"dependency_health", b.dependency_health_size()}};
+  std::map<std::string, int64_t> counts;
+  replay::CountRecords(b, &counts);
   for (const auto& [kind, n] : counts) {
-    if (n == 0) continue;
-    (*response->mutable_accepted())[kind] += n;
+    (*response->mutable_accepted())[kind] += static_cast<int32_t>(n);
     metrics_.Ingested(kind).Increment(static_cast<double>(n));
   }
 }
@@ -86,18 +81,18 @@ absl::StatusOr<v1::IngestResponse> Core::Write(const v1::RecordBatch& batch) {
 }
 
 absl::StatusOr<v1::IngestResponse> Core::IngestBundle(std::string_view name,
-                                                      std::string_view ndjson) {
-  collectors::BundleReadResult read =
-      collectors::ReadBundle(name, ndjson, {.require_incident = false, .limits = options_.limits});
-  if (!read.ok()) return Refused(read.ToStatus());
-  absl::StatusOr<rules::RootCauseHistory> history =
-      read.has_incident ? History(read.bundle.incident().id()) : rules::RootCauseHistory();
-  if (!history.ok()) return history.status();
-  absl::StatusOr<replay::Replayed> replayed =
-      replay::Replay(store_, read, *tree(), Sources(), &*history);
+                                                      const replay::Pull& pull) {
+  replay::IngestOptions options{.read = {.require_incident = false, .limits = options_.limits},
+                                .max_bytes = options_.max_bundle_bytes,
+                                .sources = Sources(),
+                                .history = [this](const std::string& id) { return History(id); }};
+  absl::StatusOr<replay::Replayed> replayed = replay::Ingest(store_, name, pull, *tree(), options);
   if (!replayed.ok()) return Refused(replayed.status());
   v1::IngestResponse response;
-  Count(read.bundle.records(), &response);
+  for (const auto& [kind, n] : replayed->records) {
+    (*response.mutable_accepted())[kind] = static_cast<int32_t>(std::min<int64_t>(n, INT32_MAX));
+    metrics_.Ingested(kind).Increment(static_cast<double>(n));
+  }
   if (replayed->has_incident) {
     (*response.mutable_accepted())["incident"] = 1;
     metrics_.Ingested("incident").Increment();

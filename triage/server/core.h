@@ -19,6 +19,7 @@
 #include "collectors/validate.h"
 #include "rules/tree.h"
 #include "triage/base/clock.h"
+#include "triage/replay/replay.h"
 #include "triage/server/metrics.h"
 #include "triage/store/store.h"
 #include "triage/v1/service.pb.h"
@@ -28,6 +29,7 @@ namespace triage::server {
 struct CoreOptions {
   std::string tree_path;             // Empty: the built-in default tree.
   size_t max_body_bytes = 16 << 20;  // Limit of one write's body (decoded, for snappy).
+  uint64_t max_bundle_bytes = uint64_t{1} << 30;  // Limit of a bundle (decompressed).
   int32_t default_max_points = 1000;
   int64_t max_window_ms = 35LL * 24 * 60 * 60 * 1000;
   collectors::Limits limits;          // What one request may hold.
@@ -43,10 +45,11 @@ class Core {
 
   // Validates and writes records (one atomic batch).
   absl::StatusOr<v1::IngestResponse> Write(const v1::RecordBatch& batch);
-  // A bundle as NDJSON (the incident record optional): all or nothing, errors
-  // as "NAME:LINE: field: problem" lines. An incident record is stored and
-  // walked as of its alerts' fired_at; the report is stored and returned.
-  absl::StatusOr<v1::IngestResponse> IngestBundle(std::string_view name, std::string_view ndjson);
+  // A bundle as NDJSON, gzip-compressed or not, pulled in pieces (the
+  // incident record optional): streamed, all or nothing (replay::Ingest),
+  // errors as "NAME:LINE: field: problem" lines. An incident record is stored
+  // and walked as of its alerts' fired_at; the report is stored and returned.
+  absl::StatusOr<v1::IngestResponse> IngestBundle(std::string_view name, const replay::Pull& pull);
   // One change event as JSON (webhooks, CI): time defaults to now and id to a
   // fresh one.
   absl::StatusOr<v1::IngestResponse> AddChange(std::string_view json);

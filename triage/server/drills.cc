@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "collectors/bundle_reader.h"
@@ -27,18 +28,33 @@ v1::Drill Visible(v1::Drill d) {
 }  // namespace
 
 absl::StatusOr<v1::Drill> Drills::Start(const v1::StartDrillRequest& request) {
-  collectors::BundleReadResult read =
-      collectors::ReadBundle(request.name().empty() ? "drill" : request.name(), request.ndjson());
-  if (!read.ok()) return read.ToStatus();
-  const v1::Incident& incident = read.bundle.incident();
-  if (incident.expected().category().empty()) {
-    return absl::InvalidArgumentError(
-        "expected.category: a drill needs the incident's recorded root cause");
-  }
   std::lock_guard<std::mutex> lock(mu_);
   const int64_t now = clock_.NowMs();
   v1::Drill drill;
   drill.set_id(absl::StrFormat("drill-%d-%d", now, ++counter_));
+  // The drill's own store: its data never meets the live store.
+  const std::string path = absl::StrFormat("%s/%s", options_.dir, drill.id());
+  std::error_code ec;
+  std::filesystem::create_directories(path, ec);
+  bool keep = false;
+  absl::Cleanup remove = [&] {
+    if (keep) return;
+    std::filesystem::remove_all(path, ec);
+    std::filesystem::remove_all(path + ".spool", ec);
+  };
+  absl::StatusOr<replay::Replayed> replayed;
+  {
+    absl::StatusOr<std::unique_ptr<store::Store>> s = store::Store::Open({.path = path});
+    if (!s.ok()) return s.status();
+    replayed = replay::Ingest(**s, request.name().empty() ? "drill" : request.name(),
+                              replay::PullBytes(request.ndjson()), *core_.tree());
+  }
+  if (!replayed.ok()) return replayed.status();
+  const v1::Incident& incident = replayed->incident;
+  if (incident.expected().category().empty()) {
+    return absl::InvalidArgumentError(
+        "expected.category: a drill needs the incident's recorded root cause");
+  }
   drill.set_trainee(request.trainee().empty() ? "anonymous" : request.trainee());
   drill.set_status(v1::Drill::running);
   *drill.mutable_page() = incident;
@@ -52,21 +68,11 @@ absl::StatusOr<v1::Drill> Drills::Start(const v1::StartDrillRequest& request) {
   score->set_target_minutes(incident.expected().mttr_target_minutes() > 0
                                 ? incident.expected().mttr_target_minutes()
                                 : kDefaultTargetMinutes);
-
-  // The drill's own store: its data never meets the live store.
-  std::string path = absl::StrFormat("%s/%s", options_.dir, drill.id());
-  std::error_code ec;
-  std::filesystem::create_directories(path, ec);
-  {
-    absl::StatusOr<std::unique_ptr<store::Store>> s = store::Store::Open({.path = path});
-    if (!s.ok()) return s.status();
-    absl::StatusOr<replay::Replayed> replayed = replay::Replay(**s, read, *core_.tree());
-    if (!replayed.ok()) return replayed.status();
-    for (const v1::CategoryVerdict& v : replayed->report.verdicts()) {
-      drill.add_walk_order(v.category());
-    }
+  for (const v1::CategoryVerdict& v : replayed->report.verdicts()) {
+    drill.add_walk_order(v.category());
   }
   if (absl::Status st = store_.PutDrill(drill); !st.ok()) return st;
+  keep = true;
   if (absl::Status st = PruneLocked(drill.id()); !st.ok()) return st;
   return Visible(drill);
 }

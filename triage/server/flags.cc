@@ -34,6 +34,9 @@ ABSL_FLAG(std::string, kl_refresh, "1m", "refresh the triage_feature_kl gauges t
 // What one client may send (rejected with 400 and counted in triage_limit_rejections_total).
 ABSL_FLAG(uint64_t, max_body_bytes, 16 << 20,
           "largest accepted request body (decoded, for snappy)");
+ABSL_FLAG(uint64_t, max_bundle_bytes, uint64_t{1} << 30,
+          "largest bundle (POST /api/v1/bundle, IngestBundle), decompressed; it streams to disk "
+          "and is ingested all or nothing");
 ABSL_FLAG(uint64_t, max_labels_per_series, 30, "labels of one series, its metric name included");
 ABSL_FLAG(uint64_t, max_label_name_length, 1024, "bytes of a label name");
 ABSL_FLAG(uint64_t, max_label_value_length, 2048, "bytes of a label value");
@@ -175,6 +178,10 @@ absl::StatusOr<DaemonConfig> ParseDaemonFlags(int argc, char** argv) {
   c.sync = absl::GetFlag(FLAGS_sync);
   c.max_body_bytes = absl::GetFlag(FLAGS_max_body_bytes);
   if (c.max_body_bytes == 0) return absl::InvalidArgumentError("--max-body-bytes must be positive");
+  c.max_bundle_bytes = absl::GetFlag(FLAGS_max_bundle_bytes);
+  if (c.max_bundle_bytes == 0) {
+    return absl::InvalidArgumentError("--max-bundle-bytes must be positive");
+  }
   c.alertmanager_url = absl::GetFlag(FLAGS_alertmanager_url);
   c.service_label = absl::GetFlag(FLAGS_service_label);
   c.metric_label = absl::GetFlag(FLAGS_metric_label);

@@ -23,6 +23,7 @@ struct DaemonConfig {
   int64_t retention_ms = 0;
   std::string web_root;
   size_t max_body_bytes = 0;
+  uint64_t max_bundle_bytes = 0;
   bool sync = false;
   // Alert routing.
   std::string alertmanager_url;

@@ -23,29 +23,30 @@ struct TriageHttp::Route {
   const char* method;  // GET routes answer HEAD too.
   const char* path;    // Exact, or a prefix when `prefix`.
   bool prefix;
-  const char* name;    // The `route` label of triage_http_requests_total.
-  v1::Role role;       // ROLE_UNSPECIFIED: the role of the RPC named by the path.
+  const char* name;  // The `route` label of triage_http_requests_total.
+  v1::Role role;     // ROLE_UNSPECIFIED: the role of the RPC named by the path.
   Body body;
-  HttpResponse (TriageHttp::*handle)(const HttpRequest&);
+  bool stream;  // The handler pulls the body (up to --max-bundle-bytes).
+  HttpResponse (TriageHttp::*handle)(const HttpRequest&, BodyReader&);
 };
 
 // The one table of HTTP routes and the roles they need (RPCs: auth.proto).
 const TriageHttp::Route TriageHttp::kRoutes[] = {
-    {"GET", "/healthz", false, "healthz", v1::PUBLIC, Body::kNone, &TriageHttp::Health},
-    {"GET", "/readyz", false, "readyz", v1::PUBLIC, Body::kNone, &TriageHttp::Ready},
-    {"GET", "/metrics", false, "metrics", v1::READ, Body::kNone, &TriageHttp::MetricsText},
+    {"GET", "/healthz", false, "healthz", v1::PUBLIC, Body::kNone, false, &TriageHttp::Health},
+    {"GET", "/readyz", false, "readyz", v1::PUBLIC, Body::kNone, false, &TriageHttp::Ready},
+    {"GET", "/metrics", false, "metrics", v1::READ, Body::kNone, false, &TriageHttp::MetricsText},
     // The Connect codec checks its own content types.
-    {"POST", "/triage.v1.", true, "connect", v1::ROLE_UNSPECIFIED, Body::kNone,
+    {"POST", "/triage.v1.", true, "connect", v1::ROLE_UNSPECIFIED, Body::kNone, false,
      &TriageHttp::Connect},
-    {"POST", "/api/v1/bundle", false, "/api/v1/bundle", v1::INGEST, Body::kNdjson,
+    {"POST", "/api/v1/bundle", false, "/api/v1/bundle", v1::INGEST, Body::kNdjson, true,
      &TriageHttp::Bundle},
-    {"POST", "/api/v1/write", false, "/api/v1/write", v1::INGEST, Body::kProtobuf,
+    {"POST", "/api/v1/write", false, "/api/v1/write", v1::INGEST, Body::kProtobuf, false,
      &TriageHttp::RemoteWrite},
-    {"POST", "/api/v1/changes", false, "/api/v1/changes", v1::INGEST, Body::kJson,
+    {"POST", "/api/v1/changes", false, "/api/v1/changes", v1::INGEST, Body::kJson, false,
      &TriageHttp::Change},
-    {"POST", "/api/v1/alerts", false, "/api/v1/alerts", v1::INGEST, Body::kJson,
+    {"POST", "/api/v1/alerts", false, "/api/v1/alerts", v1::INGEST, Body::kJson, false,
      &TriageHttp::Alerts},
-    {"GET", "/", true, "static", v1::READ, Body::kNone, &TriageHttp::Static},
+    {"GET", "/", true, "static", v1::READ, Body::kNone, false, &TriageHttp::Static},
 };
 
 namespace {
@@ -80,7 +81,8 @@ bool Accepts(Body body, const std::string& type) {
     case Body::kNone:
       return true;
     case Body::kJson:
-      return type == "application/json" || (type.starts_with("application/") && type.ends_with("+json"));
+      return type == "application/json" ||
+             (type.starts_with("application/") && type.ends_with("+json"));
     case Body::kNdjson:
       return type == "application/x-ndjson" || type == "application/jsonl" ||
              type == "application/json" || type == "application/jsonlines" ||
@@ -150,8 +152,8 @@ absl::StatusOr<std::unique_ptr<TriageHttp>> TriageHttp::Start(const HttpOptions&
                                                               const Authenticator& auth,
                                                               prometheus::Registry& registry,
                                                               Metrics& metrics) {
-  auto http = std::unique_ptr<TriageHttp>(
-      new TriageHttp(options, core, gateway, auth, registry, metrics));
+  auto http =
+      std::unique_ptr<TriageHttp>(new TriageHttp(options, core, gateway, auth, registry, metrics));
   absl::StatusOr<std::unique_ptr<HttpServer>> server =
       HttpServer::Start(options.server, *http, metrics);
   if (!server.ok()) return server.status();
@@ -198,9 +200,9 @@ void TriageHttp::Decorate(const HttpRequest& request, HttpResponse* r) const {
 
 std::optional<HttpResponse> TriageHttp::Preflight(const HttpRequest& request) {
   std::string_view origin = request.Header("origin");
-  bool allowed = !origin.empty() && std::find(options_.cors_origins.begin(),
-                                              options_.cors_origins.end(),
-                                              origin) != options_.cors_origins.end();
+  bool allowed = !origin.empty() &&
+                 std::find(options_.cors_origins.begin(), options_.cors_origins.end(), origin) !=
+                     options_.cors_origins.end();
   if (!allowed) return Text(403, "cross-origin requests are not allowed from this origin\n");
   HttpResponse r{204, "text/plain", "", {}, false};
   r.headers.emplace_back("Access-Control-Allow-Methods", "GET, POST");
@@ -246,8 +248,8 @@ std::optional<HttpResponse> TriageHttp::Admit(const HttpRequest& request, const 
   if (request.method == "POST") {
     // A page on another origin must not change state through the user's browser.
     std::string_view origin = request.Header("origin");
-    std::string self = absl::StrFormat("%s%s", request.tls ? "https://" : "http://",
-                                       request.Header("host"));
+    std::string self =
+        absl::StrFormat("%s%s", request.tls ? "https://" : "http://", request.Header("host"));
     bool listed = std::find(options_.cors_origins.begin(), options_.cors_origins.end(), origin) !=
                   options_.cors_origins.end();
     if ((!origin.empty() && origin != self && !listed) ||
@@ -255,19 +257,21 @@ std::optional<HttpResponse> TriageHttp::Admit(const HttpRequest& request, const 
       return ErrorResponse(absl::StatusCode::kPermissionDenied,
                            "cross-origin request refused (see --cors-origin)");
     }
-    if (request.content_length && *request.content_length > options_.max_body_bytes) {
-      HttpResponse r = ErrorResponse(
-          absl::StatusCode::kResourceExhausted,
-          absl::StrFormat("request body is over %d bytes", options_.max_body_bytes), 413);
+    const uint64_t limit = route.stream ? options_.max_bundle_bytes : options_.max_body_bytes;
+    if (request.content_length && *request.content_length > limit) {
+      HttpResponse r =
+          ErrorResponse(absl::StatusCode::kResourceExhausted,
+                        absl::StrFormat("request body is over %d bytes (%s)", limit,
+                                        route.stream ? "--max-bundle-bytes" : "--max-body-bytes"),
+                        413);
       r.close = true;
       return r;
     }
     std::string type = MediaType(request.Header("content-type"));
     if (!Accepts(route.body, type)) {
-      return ErrorResponse(absl::StatusCode::kInvalidArgument,
-                           absl::StrFormat("Content-Type must be %s, got \"%s\"",
-                                           Expected(route.body), type),
-                           415);
+      return ErrorResponse(
+          absl::StatusCode::kInvalidArgument,
+          absl::StrFormat("Content-Type must be %s, got \"%s\"", Expected(route.body), type), 415);
     }
   }
   return std::nullopt;
@@ -298,6 +302,10 @@ RequestPlan TriageHttp::Plan(HttpRequest& request) {
     name = route->name;
     answer = Admit(request, *route);
     if (std::string_view(route->method) == "GET") plan.max_body_bytes = 0;
+    if (route->stream) {
+      plan.stream_body = true;
+      plan.max_body_bytes = options_.max_bundle_bytes;
+    }
   }
   if (answer) {
     Count(name, answer->status);
@@ -308,18 +316,18 @@ RequestPlan TriageHttp::Plan(HttpRequest& request) {
   return plan;
 }
 
-HttpResponse TriageHttp::Handle(HttpRequest& request, BodyReader&) {
+HttpResponse TriageHttp::Handle(HttpRequest& request, BodyReader& body) {
   const Route* route = Find(request);
-  HttpResponse r = (this->*(route->handle))(request);
+  HttpResponse r = (this->*(route->handle))(request, body);
   if (r.status >= 400 && r.status < 500) metrics_.Rejected(route->name).Increment();
   Count(route->name, r.status);
   Decorate(request, &r);
   return r;
 }
 
-HttpResponse TriageHttp::Health(const HttpRequest&) { return Text(200, "ok\n"); }
+HttpResponse TriageHttp::Health(const HttpRequest&, BodyReader&) { return Text(200, "ok\n"); }
 
-HttpResponse TriageHttp::Ready(const HttpRequest&) {
+HttpResponse TriageHttp::Ready(const HttpRequest&, BodyReader&) {
   if (!ready_) return Text(503, "not ready: starting\n");
   absl::Status writable = core_.Writable();
   if (!writable.ok()) {
@@ -328,25 +336,45 @@ HttpResponse TriageHttp::Ready(const HttpRequest&) {
   return Text(200, "ready\n");
 }
 
-HttpResponse TriageHttp::MetricsText(const HttpRequest&) {
+HttpResponse TriageHttp::MetricsText(const HttpRequest&, BodyReader&) {
   core_.UpdateGauges();
-  return HttpResponse{200, "text/plain; version=0.0.4",
-                      prometheus::TextSerializer().Serialize(registry_.Collect()), {}, false};
+  return HttpResponse{200,
+                      "text/plain; version=0.0.4",
+                      prometheus::TextSerializer().Serialize(registry_.Collect()),
+                      {},
+                      false};
 }
 
-HttpResponse TriageHttp::Connect(const HttpRequest& request) {
+HttpResponse TriageHttp::Connect(const HttpRequest& request, BodyReader&) {
   return gateway_.Call(request);
 }
 
-HttpResponse TriageHttp::Bundle(const HttpRequest& request) {
-  absl::StatusOr<v1::IngestResponse> r = core_.IngestBundle("request", request.body);
+HttpResponse TriageHttp::Bundle(const HttpRequest&, BodyReader& body) {
+  absl::Status read;  // Why the body stopped, when it was the connection.
+  replay::Pull pull = [&](std::string* piece) -> absl::StatusOr<bool> {
+    absl::StatusOr<size_t> n = body.Read(piece, 1 << 20);
+    if (!n.ok()) return read = n.status();
+    return *n > 0;
+  };
+  absl::StatusOr<v1::IngestResponse> r = core_.IngestBundle("request", pull);
   if (!r.ok()) {
+    if (!read.ok()) {  // The client broke off or was too slow: nothing was stored.
+      HttpResponse answer = ErrorResponse(read);
+      answer.close = true;
+      return answer;
+    }
+    if (absl::IsResourceExhausted(r.status())) {
+      HttpResponse answer = ErrorResponse(r.status());
+      answer.status = 413;
+      answer.close = true;
+      return answer;
+    }
     return ErrorResponse(r.status(), /*insufficient_storage_507=*/true);
   }
   return Json(200, ProtoJson(*r));
 }
 
-HttpResponse TriageHttp::RemoteWrite(const HttpRequest& request) {
+HttpResponse TriageHttp::RemoteWrite(const HttpRequest& request, BodyReader&) {
   absl::StatusOr<v1::IngestResponse> r = core_.RemoteWrite(request.body);
   if (r.ok()) return HttpResponse{204, "text/plain", "", {}, false};
   CountLimitRejections(r.status(), metrics_);
@@ -357,13 +385,13 @@ HttpResponse TriageHttp::RemoteWrite(const HttpRequest& request) {
   return ErrorResponse(r.status(), /*insufficient_storage_507=*/true);
 }
 
-HttpResponse TriageHttp::Change(const HttpRequest& request) {
+HttpResponse TriageHttp::Change(const HttpRequest& request, BodyReader&) {
   absl::StatusOr<v1::IngestResponse> r = core_.AddChange(request.body);
   if (!r.ok()) return ErrorResponse(r.status(), /*insufficient_storage_507=*/true);
   return Json(200, ProtoJson(*r));
 }
 
-HttpResponse TriageHttp::Alerts(const HttpRequest& request) {
+HttpResponse TriageHttp::Alerts(const HttpRequest& request, BodyReader&) {
   AlertRouter* router = alerts_.load();
   if (router == nullptr) {
     return ErrorResponse(absl::StatusCode::kUnavailable, "alert routing is starting");
@@ -378,7 +406,7 @@ HttpResponse TriageHttp::Alerts(const HttpRequest& request) {
   return Json(200, ProtoJson(*r));
 }
 
-HttpResponse TriageHttp::Static(const HttpRequest& request) {
+HttpResponse TriageHttp::Static(const HttpRequest& request, BodyReader&) {
   if (web_root_.empty()) return Text(404, "no web root\n");
   std::string path = request.path;
   if (path.empty() || path.back() == '/') path += "index.html";

@@ -1,11 +1,11 @@
 // TriageHttp: triaged's HTTP endpoints, served by HttpServer.
 //   POST /triage.v1.<Service>/<Method>  Connect JSON (ConnectGateway)
-//   POST /api/v1/bundle                 bundle NDJSON -> {"accepted": {...}} or 400 with line errors
-//   POST /api/v1/write                  Prometheus remote_write 1.0 -> 204
-//   POST /api/v1/changes                one change event as JSON
-//   POST /api/v1/alerts                 Alertmanager webhook (version 4)
-//   GET  /metrics /healthz /readyz      Prometheus text format; liveness; readiness for writes
-//   GET  /...                           the files of the web root (never outside it)
+//   POST /api/v1/bundle                 bundle NDJSON -> {"accepted": {...}} or 400 with line
+//   errors POST /api/v1/write                  Prometheus remote_write 1.0 -> 204 POST
+//   /api/v1/changes                one change event as JSON POST /api/v1/alerts Alertmanager
+//   webhook (version 4) GET  /metrics /healthz /readyz      Prometheus text format; liveness;
+//   readiness for writes GET  /...                           the files of the web root (never
+//   outside it)
 // Every route is a row of one table (method, path, role, content types,
 // handler); Connect routes take the role their RPC declares. Before a body
 // is read: the Host (when the web config names hosts), credentials (401 with
@@ -37,7 +37,8 @@ struct HttpOptions {
   HttpServerOptions server;  // Address, threads, connection and time limits.
   std::string web_root;      // Directory served at GET /.
   size_t max_body_bytes = 16 << 20;
-  std::vector<std::string> cors_origins;  // Origins a browser may call from (exact match).
+  uint64_t max_bundle_bytes = uint64_t{1} << 30;  // A bundle (streamed) at most.
+  std::vector<std::string> cors_origins;          // Origins a browser may call from (exact match).
 };
 
 class TriageHttp : public HttpService {
@@ -72,15 +73,15 @@ class TriageHttp : public HttpService {
   std::optional<HttpResponse> Preflight(const HttpRequest& request);
   // Security headers, the web config's headers, CORS for allowed origins.
   void Decorate(const HttpRequest& request, HttpResponse* response) const;
-  HttpResponse Health(const HttpRequest& request);
-  HttpResponse Ready(const HttpRequest& request);
-  HttpResponse MetricsText(const HttpRequest& request);
-  HttpResponse Connect(const HttpRequest& request);
-  HttpResponse Bundle(const HttpRequest& request);
-  HttpResponse RemoteWrite(const HttpRequest& request);
-  HttpResponse Change(const HttpRequest& request);
-  HttpResponse Alerts(const HttpRequest& request);
-  HttpResponse Static(const HttpRequest& request);
+  HttpResponse Health(const HttpRequest& request, BodyReader& body);
+  HttpResponse Ready(const HttpRequest& request, BodyReader& body);
+  HttpResponse MetricsText(const HttpRequest& request, BodyReader& body);
+  HttpResponse Connect(const HttpRequest& request, BodyReader& body);
+  HttpResponse Bundle(const HttpRequest& request, BodyReader& body);
+  HttpResponse RemoteWrite(const HttpRequest& request, BodyReader& body);
+  HttpResponse Change(const HttpRequest& request, BodyReader& body);
+  HttpResponse Alerts(const HttpRequest& request, BodyReader& body);
+  HttpResponse Static(const HttpRequest& request, BodyReader& body);
   void Count(const std::string& route, int status);
 
   const HttpOptions options_;

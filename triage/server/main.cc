@@ -163,9 +163,11 @@ int main(int argc, char** argv) {
     if (!ctx.ok()) return Fail(2, ctx.status().message());
     tls.Set(*ctx);
   }
-  auto core = triage::server::Core::Create(
-      **store, clock, metrics,
-      {.tree_path = c.tree, .max_body_bytes = c.max_body_bytes, .limits = c.limits});
+  auto core = triage::server::Core::Create(**store, clock, metrics,
+                                           {.tree_path = c.tree,
+                                            .max_body_bytes = c.max_body_bytes,
+                                            .max_bundle_bytes = c.max_bundle_bytes,
+                                            .limits = c.limits});
   if (!core.ok()) return Fail(2, core.status().message());
 
   triage::server::IngestServiceImpl ingest(**core, guard);
@@ -220,6 +222,7 @@ int main(int argc, char** argv) {
   auto http = triage::server::TriageHttp::Start({.server = http_server,
                                                  .web_root = c.web_root,
                                                  .max_body_bytes = c.max_body_bytes,
+                                                 .max_bundle_bytes = c.max_bundle_bytes,
                                                  .cors_origins = c.cors_origins},
                                                 **core, gateway, auth, registry, metrics);
   if (!http.ok()) {

@@ -95,19 +95,23 @@ grpc::Status IngestServiceImpl::IngestBundle(grpc::ServerContext* context,
                                              v1::IngestResponse* response) {
   return Serve<v1::IngestService>(
       guard_, context, "IngestBundle", response, [&]() -> absl::StatusOr<v1::IngestResponse> {
-        std::string name = "bundle", body;
+        // The first chunk names the bundle; chunks stream into the ingest.
         v1::BundleChunk chunk;
-        bool first = true;
-        while (reader->Read(&chunk)) {
-          if (first && !chunk.name().empty()) name = chunk.name();
-          first = false;
-          if (body.size() + chunk.ndjson().size() > core_.options().max_body_bytes) {
-            return absl::ResourceExhaustedError(
-                absl::StrFormat("bundle is over %d bytes", core_.options().max_body_bytes));
+        std::string name = "bundle";
+        bool first = reader->Read(&chunk), done = !first;
+        if (first && !chunk.name().empty()) name = chunk.name();
+        replay::Pull pull = [&](std::string* piece) -> absl::StatusOr<bool> {
+          if (done) return false;
+          if (first) {
+            first = false;
+          } else if (!reader->Read(&chunk)) {
+            done = true;
+            return false;
           }
-          body += chunk.ndjson();
-        }
-        return core_.IngestBundle(name, body);
+          piece->append(chunk.ndjson());
+          return true;
+        };
+        return core_.IngestBundle(name, pull);
       });
 }
 

@@ -45,8 +45,10 @@ inline constexpr const char* kCfNames[] = {
     "reports",       "incident_states",   "deliveries",    "drills",
 };
 
-// In the default column family: the next free series id.
+// In the default column family: the next free series id, and how many
+// series are stored (ids may have gaps: a failed Bulk's ids are not reused).
 inline constexpr char kNextSeriesIdKey[] = "next_series_id";
+inline constexpr char kSeriesCountKey[] = "series_count";
 
 // RocksDB's status as absl's, naming what was being done.
 absl::Status ToAbsl(const rocksdb::Status& s, std::string_view what);

@@ -7,7 +7,7 @@
 //   CF changes            [time:8][id...]                       -> Change
 //   CF change_ids         [id...]                               -> [time:8]
 //   CF series_index       [service][metric][labels...]          -> [series_id:8] SeriesIndexValue
-//   CF series_chunks      [series_id:8][block_start:8]          -> n x ([t:8][value:8])
+//   CF series_chunks      [series_id:8][block_start:8]          -> segments (chunk_codec.h)
 //   CF histograms         [service][feature][start:8][end:8]    -> Histogram
 //   CF feature_edges      [service][feature]                    -> Histogram (edges only)
 //   CF upstream           [consumer][source][time:8]            -> Upstream

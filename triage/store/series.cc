@@ -1,10 +1,11 @@
 // Series: points in chunks of kChunkMs per series, written with RocksDB
 // Merge (no read on the write path) and read back in time order.
-#include <bit>
+#include <algorithm>
 
 #include "absl/strings/str_format.h"
 #include "rocksdb/merge_operator.h"
 #include "rocksdb/write_batch.h"
+#include "triage/store/chunk_codec.h"
 #include "triage/store/internal.h"
 #include "triage/store/keys.h"
 #include "triage/store/store.h"
@@ -19,61 +20,10 @@ int64_t BlockStart(int64_t t_ms) {
 
 namespace {
 
-// Merges encoded chunks (each sorted by time), a later piece winning on equal
-// timestamps. Appends, the common case, are a plain concatenation.
-std::string MergeChunks(const std::vector<std::string_view>& pieces) {
-  auto first_time = [](std::string_view v) {
-    int64_t t = 0;
-    GetTime(&v, &t);
-    return t;
-  };
-  auto last_time = [](std::string_view v) {
-    v.remove_prefix(v.size() - 16);
-    int64_t t = 0;
-    GetTime(&v, &t);
-    return t;
-  };
-  bool ordered = true;
-  size_t total = 0;
-  std::string_view prev;
-  for (std::string_view p : pieces) {
-    total += p.size();
-    if (p.size() < 16) continue;
-    if (!prev.empty() && first_time(p) <= last_time(prev)) ordered = false;
-    prev = p;
-  }
-  std::string out;
-  out.reserve(total);
-  if (ordered) {
-    for (std::string_view p : pieces) out.append(p.substr(0, p.size() / 16 * 16));
-    return out;
-  }
-  struct Entry {
-    int64_t t;
-    uint64_t bits;
-  };
-  std::vector<Entry> entries;
-  entries.reserve(total / 16);
-  for (std::string_view p : pieces) {
-    while (p.size() >= 16) {
-      Entry e;
-      GetTime(&p, &e.t);
-      GetU64(&p, &e.bits);
-      entries.push_back(e);
-    }
-  }
-  std::stable_sort(entries.begin(), entries.end(),
-                   [](const Entry& a, const Entry& b) { return a.t < b.t; });
-  for (size_t i = 0; i < entries.size(); ++i) {
-    if (i + 1 < entries.size() && entries[i + 1].t == entries[i].t) continue;  // Later wins.
-    PutTime(&out, entries[i].t);
-    PutU64(&out, entries[i].bits);
-  }
-  return out;
-}
-
-// Series chunks are written with Merge: each operand holds new points of the
-// chunk, merged in order with MergeChunks. Writes never read.
+// Series chunks are written with Merge: each operand is a segment of new
+// points of the chunk (chunk_codec.h), merged into one segment in time
+// order. Writes never read. A piece that does not decode fails the merge:
+// RocksDB reports the key as corrupt rather than dropping points.
 class ChunkMergeOperator : public rocksdb::MergeOperator {
  public:
   bool FullMergeV2(const MergeOperationInput& in, MergeOperationOutput* out) const override {
@@ -83,15 +33,17 @@ class ChunkMergeOperator : public rocksdb::MergeOperator {
       pieces.emplace_back(in.existing_value->data(), in.existing_value->size());
     }
     for (const rocksdb::Slice& op : in.operand_list) pieces.emplace_back(op.data(), op.size());
-    out->new_value = MergeChunks(pieces);
-    return true;
+    int corrupt = 0;
+    out->new_value = MergeChunkPieces(pieces, &corrupt);
+    return corrupt == 0;
   }
   bool PartialMergeMulti(const rocksdb::Slice&, const std::deque<rocksdb::Slice>& operands,
                          std::string* new_value, rocksdb::Logger*) const override {
     std::vector<std::string_view> pieces;
     for (const rocksdb::Slice& op : operands) pieces.emplace_back(op.data(), op.size());
-    *new_value = MergeChunks(pieces);
-    return true;
+    int corrupt = 0;
+    *new_value = MergeChunkPieces(pieces, &corrupt);
+    return corrupt == 0;
   }
   const char* Name() const override { return "triage.ChunkMerge"; }
 };
@@ -118,10 +70,11 @@ absl::StatusOr<uint64_t> Store::SeriesId(const v1::Series& series, rocksdb::Writ
     std::string_view in = v;
     if (!GetU64(&in, &id)) return absl::DataLossError("store: bad series index entry");
   } else if (s.IsNotFound()) {
-    if (options_.max_series > 0 && ids->next - 1 >= options_.max_series) {
+    const uint64_t stored = series_count_ + ids->pending + ids->new_keys.size();
+    if (options_.max_series > 0 && stored >= options_.max_series) {
       return absl::FailedPreconditionError(absl::StrFormat(
           "series limit: %d series are stored, the limit is %d (--max-series); %s{%s} is new",
-          ids->next - 1, options_.max_series, series.metric(),
+          stored, options_.max_series, series.metric(),
           svc != series.labels().end() ? "service=\"" + svc->second + "\"" : ""));
     }
     id = (ids->next)++;
@@ -145,39 +98,36 @@ absl::StatusOr<uint64_t> Store::SeriesId(const v1::Series& series, rocksdb::Writ
 // Resolves series ids, then merges points into chunks (no read).
 absl::Status Store::WriteSeries(const v1::RecordBatch& batch, SeriesIds* ids,
                                 rocksdb::WriteBatch* wb) {
-  struct Sample {
+  struct Point {
     uint64_t id;
     int64_t t;
     double v;
   };
-  std::vector<Sample> samples;
+  std::vector<Point> points;
   for (const v1::Series& series : batch.series()) {
     absl::StatusOr<uint64_t> id = SeriesId(series, wb, ids);
     if (!id.ok()) return id.status();
-    for (const v1::Point& p : series.points()) samples.push_back({*id, p.t_ms(), p.value()});
+    for (const v1::Point& p : series.points()) points.push_back({*id, p.t_ms(), p.value()});
   }
   // Sorted by (series, time); of equal timestamps the last written wins.
-  std::stable_sort(samples.begin(), samples.end(), [](const Sample& a, const Sample& b) {
+  std::stable_sort(points.begin(), points.end(), [](const Point& a, const Point& b) {
     return a.id < b.id || (a.id == b.id && a.t < b.t);
   });
-  std::string chunk;
-  for (size_t i = 0; i < samples.size();) {
-    const uint64_t id = samples[i].id;
-    const int64_t block = BlockStart(samples[i].t);
-    chunk.clear();
-    for (; i < samples.size() && samples[i].id == id && BlockStart(samples[i].t) == block; ++i) {
-      if (i + 1 < samples.size() && samples[i + 1].id == id && samples[i + 1].t == samples[i].t) {
+  std::vector<Sample> run;
+  std::string segment;
+  for (size_t i = 0; i < points.size();) {
+    const uint64_t id = points[i].id;
+    const int64_t block = BlockStart(points[i].t);
+    run.clear();
+    for (; i < points.size() && points[i].id == id && BlockStart(points[i].t) == block; ++i) {
+      if (i + 1 < points.size() && points[i + 1].id == id && points[i + 1].t == points[i].t) {
         continue;  // A later value for the same timestamp follows.
       }
-      PutTime(&chunk, samples[i].t);
-      PutU64(&chunk, std::bit_cast<uint64_t>(samples[i].v));
+      run.push_back({points[i].t, points[i].v});
     }
-    wb->Merge(cf(kSeriesChunks), ChunkKey{id, block}.Encode(), chunk);
-  }
-  if (ids->next != next_series_id_) {
-    std::string v;
-    PutU64(&v, ids->next);
-    wb->Put(cf(kDefault), kNextSeriesIdKey, v);
+    segment.clear();
+    EncodeSegment(run, &segment);
+    wb->Merge(cf(kSeriesChunks), ChunkKey{id, block}.Encode(), segment);
   }
 
   return absl::OkStatus();
@@ -207,16 +157,15 @@ absl::StatusOr<std::vector<v1::Series>> Store::ReadSeries(const std::string& ser
       // points append in order without a map.
       std::string lower = ChunkKey{id, BlockStart(from_ms)}.Encode();
       std::string upper = ChunkKey{id, BlockStart(to_ms) + kChunkMs}.Encode();
+      std::vector<Sample> samples;
       s = Scan(kSeriesChunks, lower, upper, [&](std::string_view, std::string_view v) {
-        while (v.size() >= 16) {
-          int64_t t;
-          uint64_t bits;
-          GetTime(&v, &t);
-          GetU64(&v, &bits);
-          if (t < from_ms || t > to_ms) continue;
+        samples.clear();
+        if (absl::Status d = DecodeChunk(v, &samples); !d.ok()) return d;
+        for (const Sample& x : samples) {
+          if (x.t < from_ms || x.t > to_ms) continue;
           v1::Point* p = series.add_points();
-          p->set_t_ms(t);
-          p->set_value(std::bit_cast<double>(bits));
+          p->set_t_ms(x.t);
+          p->set_value(x.v);
         }
         return absl::OkStatus();
       });

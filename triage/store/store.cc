@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 #include "absl/strings/str_format.h"
 #include "rocksdb/compaction_filter.h"
@@ -265,18 +266,28 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
     return absl::UnavailableError(absl::StrFormat("cannot open store %s: %s", options.path, why));
   }
   store->db_.reset(raw);
-  std::string next;
-  s = store->db_->Get(rocksdb::ReadOptions(), store->cf(kDefault), kNextSeriesIdKey, &next);
-  if (s.ok()) {
-    std::string_view in = next;
-    uint64_t id = 1;
-    if (!GetU64(&in, &id)) return absl::DataLossError("store: bad next_series_id");
+  // The series counters; a store of an earlier version has no gaps in its
+  // ids, so its count is the next id - 1.
+  auto counter = [&](const char* key) -> absl::StatusOr<std::optional<uint64_t>> {
+    std::string v;
+    rocksdb::Status r = store->db_->Get(rocksdb::ReadOptions(), store->cf(kDefault), key, &v);
+    if (r.IsNotFound()) return std::nullopt;
+    if (!r.ok()) return ToAbsl(r, key);
+    std::string_view in = v;
+    uint64_t n = 0;
+    if (!GetU64(&in, &n)) return absl::DataLossError(absl::StrFormat("store: bad %s", key));
+    return n;
+  };
+  absl::StatusOr<std::optional<uint64_t>> next = counter(kNextSeriesIdKey);
+  absl::StatusOr<std::optional<uint64_t>> count = counter(kSeriesCountKey);
+  if (!next.ok()) return next.status();
+  if (!count.ok()) return count.status();
+  {
     absl::MutexLock lock(&store->write_mu_);
-    store->next_series_id_ = id;
-    store->series_count_ = id - 1;
-  } else if (!s.IsNotFound()) {
-    return ToAbsl(s, "read next_series_id");
+    store->next_series_id_ = next->value_or(1);
+    store->series_count_ = count->value_or(store->next_series_id_ - 1);
   }
+  store->RemoveSpool();
   if (absl::Status m = store->Migrate(); !m.ok()) return m;
   return store;
 }

@@ -96,6 +96,17 @@ class Store : public rules::RecordSource, public rules::MetricSource, public rul
   // the message names the record.
   absl::Status Write(const v1::RecordBatch& batch);
 
+  // A write too large to hold in memory, all or nothing: Add stages records
+  // on disk beside the store (each batch checked as Write checks it), Commit
+  // ingests everything staged atomically, and destroying an uncommitted Bulk
+  // leaves the store as it was. Memory stays bounded by one batch.
+  //
+  //   absl::StatusOr<std::unique_ptr<Store::Bulk>> bulk = store->BeginBulk();
+  //   for (...) if (auto s = (*bulk)->Add(batch); !s.ok()) return s;
+  //   return (*bulk)->Commit();
+  class Bulk;
+  absl::StatusOr<std::unique_ptr<Bulk>> BeginBulk();
+
   // Compacts every column family now, applying retention (tests, maintenance).
   absl::Status CompactAll();
 
@@ -174,11 +185,20 @@ class Store : public rules::RecordSource, public rules::MetricSource, public rul
   absl::Status Commit(rocksdb::WriteBatch* wb, std::string_view what)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // Series ids a batch allocates: the next free one, and the index keys it
-  // added to the cache (forgotten again if the batch fails).
+  // added to the cache (forgotten again if the batch fails); `pending` new
+  // series of an uncommitted Bulk count towards the cap.
   struct SeriesIds {
     uint64_t next = 1;
     std::vector<std::string> new_keys = {};
+    uint64_t pending = 0;
   };
+  // Checks `batch` and adds its writes to `wb` (Write and Bulk::Add).
+  absl::Status Build(const v1::RecordBatch& batch, SeriesIds* ids, rocksdb::WriteBatch* wb)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // Drops series index keys from the cache (a batch or bulk that failed).
+  void ForgetSeries(const std::vector<std::string>& keys) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // The counters persisted with every batch that adds series.
+  void PutSeriesCounters(rocksdb::WriteBatch* wb, uint64_t next, uint64_t count);
   // The id of a series, allocating one (and adding its index entry to `wb`)
   // when new.
   absl::StatusOr<uint64_t> SeriesId(const v1::Series& series, rocksdb::WriteBatch* wb,
@@ -195,6 +215,11 @@ class Store : public rules::RecordSource, public rules::MetricSource, public rul
   absl::Status WriteReports(const v1::RecordBatch& batch, rocksdb::WriteBatch* wb)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   rocksdb::ColumnFamilyHandle* cf(Cf c) const;
+  // Where Bulk stages its records: beside the store, on the same file system
+  // (options.path + ".spool"); removed at Open (a Bulk a crash left behind).
+  std::string SpoolPath() const;
+  void RemoveSpool() const;
+  rocksdb::Env* env() const;  // options_.env, else the default one.
   // Upgrades what an earlier triaged wrote (migrate.cc), once.
   absl::Status Migrate();
   // Adds `m` under `key` to `wb`, refusing what could not be read back.
@@ -222,6 +247,35 @@ class Store : public rules::RecordSource, public rules::MetricSource, public rul
   std::vector<std::unique_ptr<rocksdb::CompactionFilter>> filters_;  // Outlive db_.
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  std::atomic<uint64_t> bulk_seq_{0};
+};
+
+class Store::Bulk {
+ public:
+  ~Bulk();  // Removes what was staged; the store is as it was unless committed.
+  Bulk(const Bulk&) = delete;
+  Bulk& operator=(const Bulk&) = delete;
+
+  // Checks `batch` as Write does (against the store and what was staged
+  // before) and stages it. Refused (InsufficientStorage) while free space is
+  // below the store's reserve.
+  absl::Status Add(const v1::RecordBatch& batch);
+  // Ingests everything staged in one atomic step (after re-checking the
+  // dependencies and feature edges against writes made meanwhile). Once.
+  absl::Status Commit();
+  // Bytes staged on disk so far (approximate).
+  uint64_t staged_bytes() const { return staged_bytes_; }
+
+ private:
+  friend class Store;
+  class Staging;
+  Bulk(Store& store, std::unique_ptr<Staging> staging);
+
+  Store& store_;
+  std::unique_ptr<Staging> staging_;
+  std::vector<std::string> new_series_keys_;  // Allocated ids, forgotten if not committed.
+  uint64_t staged_bytes_ = 0;
+  bool committed_ = false;
 };
 
 }  // namespace triage::store

@@ -2,7 +2,6 @@
 // by its own writer (series in series.cc).
 #include <map>
 
-#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "collectors/validate.h"
@@ -26,27 +25,42 @@ bool SameEdges(const v1::Histogram& a, const v1::Histogram& b) {
 
 }  // namespace
 
+absl::Status Store::Build(const v1::RecordBatch& batch, SeriesIds* ids, rocksdb::WriteBatch* wb) {
+  if (absl::Status s = WriteDependencies(batch, wb); !s.ok()) return s;
+  if (absl::Status s = WriteChanges(batch, wb); !s.ok()) return s;
+  if (absl::Status s = WriteSeries(batch, ids, wb); !s.ok()) return s;
+  if (absl::Status s = WriteHistograms(batch, wb); !s.ok()) return s;
+  return WriteReports(batch, wb);
+}
+
+void Store::ForgetSeries(const std::vector<std::string>& keys) {
+  for (const std::string& k : keys) series_ids_.erase(k);
+}
+
+void Store::PutSeriesCounters(rocksdb::WriteBatch* wb, uint64_t next, uint64_t count) {
+  std::string v;
+  PutU64(&v, next);
+  wb->Put(cf(kDefault), kNextSeriesIdKey, v);
+  v.clear();
+  PutU64(&v, count);
+  wb->Put(cf(kDefault), kSeriesCountKey, v);
+}
+
 absl::Status Store::Write(const v1::RecordBatch& batch) {
   absl::MutexLock lock(&write_mu_);
   rocksdb::WriteBatch wb;
-  if (absl::Status s = WriteDependencies(batch, &wb); !s.ok()) return s;
-  if (absl::Status s = WriteChanges(batch, &wb); !s.ok()) return s;
   SeriesIds ids{.next = next_series_id_};
-  // Ids allocated by this batch leave the cache again unless the batch commits.
-  bool committed = false;
-  absl::Cleanup forget_new_ids = [&] {
-    if (committed) return;
-    for (const std::string& k : ids.new_keys) series_ids_.erase(k);
-  };
-  if (absl::Status s = WriteSeries(batch, &ids, &wb); !s.ok()) return s;
-  if (absl::Status s = WriteHistograms(batch, &wb); !s.ok()) return s;
-  if (absl::Status s = WriteReports(batch, &wb); !s.ok()) return s;
-  absl::Status s = Commit(&wb, "write batch");
-  if (s.ok()) {
-    next_series_id_ = ids.next;
-    series_count_ = ids.next - 1;
-    committed = true;
+  absl::Status s = Build(batch, &ids, &wb);
+  if (s.ok() && !ids.new_keys.empty()) {
+    PutSeriesCounters(&wb, ids.next, series_count_ + ids.new_keys.size());
   }
+  if (s.ok()) s = Commit(&wb, "write batch");
+  if (!s.ok()) {
+    ForgetSeries(ids.new_keys);  // Ids allocated by this batch leave the cache again.
+    return s;
+  }
+  next_series_id_ = ids.next;
+  series_count_ += ids.new_keys.size();
   return s;
 }
 
