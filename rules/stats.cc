@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_format.h"
 #include "proto/model/time.h"
+#include "rules/kl.h"
 
 namespace triage::rules {
 
@@ -33,12 +34,9 @@ std::vector<double> Smooth(std::span<const double> counts, double smoothing) {
 
 double SmoothedKl(std::span<const double> counts_p, std::span<const double> counts_q,
                   double smoothing) {
-  std::vector<double> p = Smooth(counts_p, smoothing);
-  std::vector<double> q = Smooth(counts_q, smoothing);
+  if (counts_p.size() != counts_q.size() || counts_p.empty()) return 0;
   double kl = 0;
-  for (size_t i = 0; i < p.size() && i < q.size(); ++i) {
-    if (p[i] > 0) kl += p[i] * std::log(p[i] / q[i]);
-  }
+  SmoothedKlRows(counts_p.data(), counts_q.data(), 1, counts_p.size(), smoothing, &kl);
   return kl;
 }
 

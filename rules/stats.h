@@ -15,7 +15,8 @@ namespace triage::rules {
 
 // KL(P || Q) = sum p_i ln(p_i / q_i) with natural log, where p_i is
 // counts_p[i] / total_p + smoothing, renormalised (likewise q). Both spans
-// must have the same length. A zero total smooths to the uniform distribution.
+// must have the same length (else 0). A zero total smooths to the uniform
+// distribution. SmoothedKlRows (rules/kl.h) does many at once.
 double SmoothedKl(std::span<const double> counts_p, std::span<const double> counts_q,
                   double smoothing);
 // Population stability index, sum (p_i - q_i) ln(p_i / q_i), same smoothing.

@@ -7,6 +7,7 @@
 #include "benchmark/benchmark.h"
 #include "collectors/bundle_reader.h"
 #include "rules/engine.h"
+#include "rules/kl.h"
 #include "rules/stats.h"
 #include "rules/tree.h"
 #include "triage/replay/replay.h"
@@ -85,6 +86,26 @@ void BM_SmoothedKl(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(triage::rules::SmoothedKl(p, q, 1e-4));
 }
 BENCHMARK(BM_SmoothedKl)->Arg(16)->Arg(256);
+
+// The drift check's shape: KL of many features of a few bins each, rows of
+// random counts (the same shapes scale_bench.py gives scipy).
+void BM_KlFeatures(benchmark::State& state) {
+  const size_t rows = state.range(0), bins = state.range(1);
+  std::vector<double> p(rows * bins), q(rows * bins), out(rows);
+  uint64_t x = 88172645463325252ull;
+  auto next = [&x] {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    return static_cast<double>(x % 2000);
+  };
+  for (size_t i = 0; i < p.size(); ++i) p[i] = next(), q[i] = next();
+  for (auto _ : state) {
+    triage::rules::SmoothedKlRows(p.data(), q.data(), rows, bins, 1e-4, out.data());
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(state.iterations() * rows);
+}
+BENCHMARK(BM_KlFeatures)->Args({500, 16})->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 

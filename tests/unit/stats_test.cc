@@ -4,6 +4,7 @@
 
 #include "gtest/gtest.h"
 #include "proto/model/time.h"
+#include "rules/kl.h"
 
 namespace triage::rules {
 namespace {
@@ -148,3 +149,42 @@ TEST(OnsetTest, PointsAfterNowAreIgnored) {
 
 }  // namespace
 }  // namespace triage::rules
+
+TEST(KlTest, VectorLogIsWithinTwoUlpsOfStdLog) {
+  for (double x : {1e-300, 1e-12, 1e-4, 0.5, 0.7071067811865476, 0.70710678, 1.0, 1.0000001,
+                   1.4142135623730951, 2.0, 3.0, 1e4, 1e300}) {
+    EXPECT_NEAR(triage::rules::VectorLog(x), std::log(x),
+                2 * std::abs(std::log(x)) * 2.3e-16 + 1e-300)
+        << x;
+  }
+  for (double x = 1e-6; x < 1e6; x *= 1.0137) {
+    ASSERT_NEAR(triage::rules::VectorLog(x), std::log(x),
+                4.5e-16 * std::max(1.0, std::abs(std::log(x))))
+        << x;
+  }
+}
+
+TEST(KlTest, RowsAgreeWithOneAtATime) {
+  // Three features of four bins; the third has no counts at all.
+  std::vector<double> p = {1, 2, 3, 4, 0, 10, 0, 5, 0, 0, 0, 0};
+  std::vector<double> q = {4, 3, 2, 1, 5, 5, 5, 5, 1, 1, 1, 1};
+  std::vector<double> out(3);
+  triage::rules::SmoothedKlRows(p.data(), q.data(), 3, 4, 1e-4, out.data());
+  for (int r = 0; r < 3; ++r) {
+    std::span<const double> pr(p.data() + 4 * r, 4), qr(q.data() + 4 * r, 4);
+    double expected = 0, ps = 0, qs = 0;
+    double pt = 0, qt = 0;
+    for (int i = 0; i < 4; ++i) pt += pr[i], qt += qr[i];
+    std::vector<double> a(4), b(4);
+    for (int i = 0; i < 4; ++i) {
+      a[i] = (pt > 0 ? pr[i] / pt : 0) + 1e-4, ps += a[i];
+      b[i] = (qt > 0 ? qr[i] / qt : 0) + 1e-4, qs += b[i];
+    }
+    for (int i = 0; i < 4; ++i) expected += a[i] / ps * std::log((a[i] / ps) / (b[i] / qs));
+    EXPECT_NEAR(out[r], expected, 1e-14) << r;
+  }
+  // Without smoothing, empty bins of P add nothing and never divide by zero.
+  triage::rules::SmoothedKlRows(p.data() + 4, q.data() + 4, 1, 4, 0, out.data());
+  EXPECT_NEAR(out[0], 2.0 / 3 * std::log((2.0 / 3) / 0.25) + 1.0 / 3 * std::log((1.0 / 3) / 0.25),
+              1e-14);
+}
