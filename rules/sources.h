@@ -54,7 +54,7 @@ class MetricSource {
 
 // The two windows KL drift compares (triage-tree.md, KL drift).
 struct DriftWindow {
-  int64_t current_from = 0;   // current: histograms with start < now and end > current_from
+  int64_t current_from = 0;  // current: histograms with start < now and end > current_from
   int64_t now = 0;
   int64_t baseline_from = 0;  // baseline: histograms with start >= baseline_from ...
   int64_t baseline_to = 0;    // ... and end <= baseline_to
@@ -65,8 +65,8 @@ struct FeatureSums {
   std::string service;
   std::string feature;
   bool categorical = false;
-  std::vector<double> edges;  // Numeric features: n+1 edges of n bins.
-  std::vector<double> current, baseline;                    // Numeric bins.
+  std::vector<double> edges;              // Numeric features: n+1 edges of n bins.
+  std::vector<double> current, baseline;  // Numeric bins.
   std::map<std::string, double> current_cat, baseline_cat;  // Categorical.
   double current_total = 0, baseline_total = 0;
   int64_t baseline_covered_ms = 0;  // The union of the baseline histograms' [start, end).
@@ -88,20 +88,27 @@ struct Sources {
   const FeatureSource* features = nullptr;
 };
 
+// Adds `h` (of the day's feature) to a day's roll-up.
+void RollUp(const v1::Histogram& h, v1::FeatureDay* day);
+
 // Sums histograms into FeatureSums by the DriftWindow rules: the building
 // block of a FeatureSource over raw histograms. Not thread-safe.
 class FeatureAccumulator {
  public:
   explicit FeatureAccumulator(const DriftWindow& window) : window_(window) {}
   void Add(const v1::Histogram& h);
+  // Adds a roll-up of the feature's histograms when every one of them falls
+  // on the same side of each window edge (all baseline, all outside);
+  // false when the window cuts through it: add its histograms instead.
+  bool AddDay(const std::string& service, const std::string& feature, const v1::FeatureDay& day);
   // The sums, in (service, feature) order.
   std::vector<FeatureSums> Finish();
 
  private:
   DriftWindow window_;
-  std::map<std::pair<std::string, std::string>,
-           std::pair<FeatureSums, std::vector<std::pair<int64_t, int64_t>>>>
-      features_;
+  using Entry = std::pair<FeatureSums, std::vector<std::pair<int64_t, int64_t>>>;
+  Entry& EntryOf(const std::string& service, const std::string& feature);
+  std::map<std::pair<std::string, std::string>, Entry> features_;
 };
 
 // Total length of the union of [start, end) intervals.

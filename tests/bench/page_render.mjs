@@ -1,6 +1,7 @@
-// Time to first render of a 7-day overlay with 500 change markers in headless
-// Chromium (navigation start to the page's "rendered" mark), median of 5.
-//   node tests/bench/page_render.mjs build/triage/server/triaged
+// Time to first render of a 7-day overlay with N in-scope change markers
+// (default 500) in headless Chromium (navigation start to the page's
+// "rendered" mark), median of 5.
+//   node tests/bench/page_render.mjs build/triage/server/triaged [N]
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -10,6 +11,7 @@ import { createRequire } from 'node:module';
 const require = createRequire(new URL('../browser/package.json', import.meta.url));
 const { chromium } = require('playwright-core');
 const triaged = process.argv[2];
+const markerCount = Number(process.argv[3] || 500);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'triaged-render-'));
 const proc = spawn(triaged, ['--data-dir', dir, '--grpc-addr', '127.0.0.1:0', '--http-addr', '127.0.0.1:0'],
   { stdio: 'ignore' });
@@ -28,9 +30,9 @@ const lines = [];
 const points = [];
 for (let m = 7 * 1440; m >= 0; m--) points.push([end - m * 60000, 0.78 + 0.01 * Math.sin(m / 7)]);
 lines.push(JSON.stringify({ type: 'series', metric: 'quality', labels: { service: 'bench' }, points }));
-for (let i = 0; i < 500; i++) {
+for (let i = 0; i < markerCount; i++) {
   lines.push(JSON.stringify({ type: 'change', id: `c-${i}`, kind: kinds[i % kinds.length], service: 'bench',
-    time: new Date(end - Math.floor((7 * 86400e3 * (i + 0.5)) / 500)).toISOString(), summary: `change ${i}` }));
+    time: new Date(end - Math.floor((7 * 86400e3 * (i + 0.5)) / markerCount)).toISOString(), summary: `change ${i}` }));
 }
 const r = await fetch(`${base}/api/v1/bundle`, {
   method: 'POST', headers: { 'Content-Type': 'application/x-ndjson' }, body: lines.join('\n') });

@@ -68,6 +68,9 @@ void Core::UpdateGauges() {
   metrics_.store_writable.Set(store_.Writable().ok() ? 1 : 0);
   absl::StatusOr<uint64_t> free = store_.FreeBytes();
   if (free.ok()) metrics_.disk_free_bytes.Set(static_cast<double>(*free));
+  for (const auto& [cf, bytes] : store_.TableBytes()) {
+    metrics_.store_table_bytes.Add({{"cf", cf}}).Set(static_cast<double>(bytes));
+  }
 }
 
 absl::StatusOr<v1::IngestResponse> Core::Write(const v1::RecordBatch& batch) {

@@ -61,6 +61,10 @@ Metrics::Metrics(prometheus::Registry& registry)
                           .Help("Free bytes on the store's file system.")
                           .Register(registry)
                           .Add({})),
+      store_table_bytes(prometheus::BuildGauge()
+                            .Name("triage_store_sst_bytes")
+                            .Help("Bytes in the store's table files, by column family.")
+                            .Register(registry)),
       drills_stored(prometheus::BuildGauge()
                         .Name("triage_drills_stored")
                         .Help("Drill stores kept on disk.")

@@ -37,7 +37,8 @@ struct Metrics {
   prometheus::Gauge& store_series;     // Distinct series stored (--max-series caps it).
   prometheus::Gauge& store_writable;   // 1 while writes are taken (disk above its reserve).
   prometheus::Gauge& disk_free_bytes;  // On the store's file system.
-  prometheus::Gauge& drills_stored;    // Drill stores kept (--max-drills, --drill-retention).
+  prometheus::Family<prometheus::Gauge>& store_table_bytes;  // By column family.
+  prometheus::Gauge& drills_stored;  // Drill stores kept (--max-drills, --drill-retention).
   // Security.
   prometheus::Family<prometheus::Counter>& auth_failures;  // {reason}: missing, wrong_password, ...
   prometheus::Family<prometheus::Counter>& forbidden;      // {role}: the role that was missing.

@@ -193,7 +193,7 @@ absl::Status Store::Bulk::Add(const v1::RecordBatch& batch) {
     absl::MutexLock lock(&store_.write_mu_);
     if (absl::Status s = store_.BeforeWrite(batch.ByteSizeLong()); !s.ok()) return s;
     SeriesIds ids{.next = store_.next_series_id_, .pending = new_series_keys_.size()};
-    if (absl::Status s = store_.Build(batch, &ids, &wb); !s.ok()) {
+    if (absl::Status s = store_.Build(batch, &ids, &wb, /*roll_up=*/false); !s.ok()) {
       store_.ForgetSeries(ids.new_keys);
       return s;
     }
@@ -309,14 +309,28 @@ absl::Status Store::Bulk::Commit() {
   // One SST file per column family with staged keys.
   std::vector<rocksdb::IngestExternalFileArg> args;
   uint64_t bytes = 0;
+  bool staged_histograms = false;
   for (int c = 1; c < kNumCf; ++c) {
     rocksdb::Options options(store_.db_->GetDBOptions(), store_.db_->GetOptions(store_.cf(Cf(c))));
     rocksdb::SstFileWriter w(rocksdb::EnvOptions(), options, store_.cf(Cf(c)));
     const std::string file = absl::StrFormat("%s/%s.sst", staging_->dir(), kCfNames[c]);
     if (absl::Status s = ToAbsl(w.Open(file), "create bulk file"); !s.ok()) return s;
-    SstOfStaged staged(staging_->db(), staging_->cf(c), staging_->deletes(), static_cast<char>(c));
     bool wrote = false;
-    if (absl::Status s = staged.Write(w, c == kSeriesChunks, &wrote); !s.ok()) return s;
+    if (c == kFeatureDays) {  // Rolled up over what is stored and what was staged.
+      std::unique_ptr<rocksdb::Iterator> hs(
+          staging_->db().NewIterator(rocksdb::ReadOptions(), staging_->cf(kHistograms)));
+      absl::Status s =
+          store_.RollUpStaged(hs.get(), [&](const std::string& key, const v1::FeatureDay& day) {
+            wrote = true;
+            return ToAbsl(w.Put(key, day.SerializeAsString()), "write bulk file");
+          });
+      if (!s.ok()) return s;
+      staged_histograms = wrote;
+    } else {
+      SstOfStaged staged(staging_->db(), staging_->cf(c), staging_->deletes(),
+                         static_cast<char>(c));
+      if (absl::Status s = staged.Write(w, c == kSeriesChunks, &wrote); !s.ok()) return s;
+    }
     if (!wrote) continue;  // An empty file cannot be finished or ingested.
     rocksdb::ExternalSstFileInfo info;
     if (absl::Status s = ToAbsl(w.Finish(&info), "finish bulk file"); !s.ok()) return s;
@@ -353,6 +367,7 @@ absl::Status Store::Bulk::Commit() {
   }
   if (absl::Status s = store_.BeforeWrite(bytes); !s.ok()) return s;
   absl::Status s = store_.AfterWrite(ToAbsl(store_.db_->IngestExternalFiles(args), "ingest"));
+  if (staged_histograms) ++store_.histogram_writes_;
   if (!s.ok()) return s;
   store_.series_count_ += new_series_keys_.size();
   committed_ = true;

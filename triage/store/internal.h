@@ -35,14 +35,15 @@ enum Store::Cf : int {
   kIncidentStates,
   kDeliveries,
   kDrills,
+  kFeatureDays,
   kNumCf,
 };
 
 inline constexpr const char* kCfNames[] = {
-    "default",       "changes",           "change_ids",    "series_index",
-    "series_chunks", "histograms",        "feature_edges", "upstream",
-    "eval_sets",     "dependency_health", "dependencies",  "incidents",
-    "reports",       "incident_states",   "deliveries",    "drills",
+    "default",      "changes",       "change_ids", "series_index",    "series_chunks",
+    "histograms",   "feature_edges", "upstream",   "eval_sets",       "dependency_health",
+    "dependencies", "incidents",     "reports",    "incident_states", "deliveries",
+    "drills",       "feature_days",
 };
 
 // In the default column family: the next free series id, and how many

@@ -147,6 +147,30 @@ std::optional<HistogramKey> HistogramKey::Decode(std::string_view key) {
   return k;
 }
 
+std::string FeatureDayKey::Encode() const {
+  std::string k;
+  PutName(&k, service);
+  PutName(&k, feature);
+  PutTime(&k, day_ms);
+  return k;
+}
+
+std::optional<FeatureDayKey> FeatureDayKey::Decode(std::string_view key) {
+  FeatureDayKey k;
+  if (!GetName(&key, &k.service) || !GetName(&key, &k.feature) || !GetTime(&key, &k.day_ms) ||
+      !key.empty()) {
+    return std::nullopt;
+  }
+  return k;
+}
+
+int64_t FeatureDayKey::DayOf(int64_t t_ms) {
+  constexpr int64_t kDayMs = 24 * 3600 * 1000;
+  int64_t d = t_ms / kDayMs;
+  if (t_ms % kDayMs < 0) --d;  // Floor, for times before 1970.
+  return d * kDayMs;
+}
+
 std::string PairTimeKey::Prefix(std::string_view first) {
   std::string k;
   PutName(&k, first);

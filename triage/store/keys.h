@@ -10,6 +10,8 @@
 //   CF series_chunks      [series_id:8][block_start:8]          -> segments (chunk_codec.h)
 //   CF histograms         [service][feature][start:8][end:8]    -> Histogram
 //   CF feature_edges      [service][feature]                    -> Histogram (edges only)
+//   CF feature_days       [service][feature][day:8]             -> FeatureDay (histograms
+//                                                                  starting that UTC day)
 //   CF upstream           [consumer][source][time:8]            -> Upstream
 //   CF eval_sets          [service][time:8][name]               -> EvalSet
 //   CF dependency_health  [service][check][time:8]              -> DependencyHealth
@@ -79,6 +81,16 @@ struct HistogramKey {
   std::string Encode() const;
   static std::optional<HistogramKey> Decode(std::string_view key);
   static std::string Prefix(std::string_view service);
+};
+
+// The roll-up of a feature's histograms that start on the UTC day at day_ms.
+struct FeatureDayKey {
+  std::string service;
+  std::string feature;
+  int64_t day_ms = 0;
+  std::string Encode() const;
+  static std::optional<FeatureDayKey> Decode(std::string_view key);
+  static int64_t DayOf(int64_t t_ms);  // The start of t_ms's UTC day.
 };
 
 // Keys of the form [name][name][time:8], used by upstream ([consumer][source])

@@ -2,6 +2,7 @@
 // version lives in the default column family; a store without one is v1.
 //   v1 -> v2: incident, alert, action item and drill states were strings
 //   (field numbers now reserved); they are enums now.
+//   v2 -> v3: feature histograms are rolled up per feature per day.
 #include <string>
 
 #include "absl/strings/str_format.h"
@@ -17,7 +18,7 @@ namespace triage::store {
 namespace {
 
 constexpr char kSchemaVersionKey[] = "schema_version";
-constexpr char kSchemaVersion[] = "2";
+constexpr char kSchemaVersion[] = "3";
 
 // Moves a v1 string state (an unknown field by now) into its enum field.
 void MoveState(google::protobuf::Message* m, int old_number, const char* enum_field) {
@@ -47,6 +48,8 @@ absl::Status Store::Migrate() {
   if (s.ok() && version == kSchemaVersion) return absl::OkStatus();
   if (!s.ok() && !s.IsNotFound()) return absl::InternalError("store: " + s.ToString());
   rocksdb::WriteBatch wb;
+  if (absl::Status st = RollUpStored(&wb); !st.ok()) return st;
+  if (s.ok() && version == "2") return WriteSchemaVersion(&wb);
   absl::Status st = Scan(kIncidentStates, "", "", [&](std::string_view k, std::string_view v) {
     v1::IncidentState state;
     if (!state.ParseFromArray(v.data(), static_cast<int>(v.size()))) return absl::OkStatus();
@@ -66,11 +69,25 @@ absl::Status Store::Migrate() {
     return absl::OkStatus();
   });
   if (!st.ok()) return st;
-  wb.Put(cf(kDefault), kSchemaVersionKey, kSchemaVersion);
+  return WriteSchemaVersion(&wb);
+}
+
+absl::Status Store::RollUpStored(rocksdb::WriteBatch* wb) {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(kHistograms)));
+  return RollUpStaged(it.get(), [&](const std::string& key, const v1::FeatureDay& day) {
+    return Put(wb, kFeatureDays, key, day);
+  });
+}
+
+absl::Status Store::WriteSchemaVersion(rocksdb::WriteBatch* wb) {
+  wb->Put(cf(kDefault), kSchemaVersionKey, kSchemaVersion);
   rocksdb::WriteOptions wo;
   wo.sync = true;
-  rocksdb::Status w = db_->Write(wo, &wb);
-  if (!w.ok()) return absl::InternalError("store: migrate to schema 2: " + w.ToString());
+  rocksdb::Status w = db_->Write(wo, wb);
+  if (!w.ok()) {
+    return absl::InternalError(
+        absl::StrFormat("store: migrate to schema %s: %s", kSchemaVersion, w.ToString()));
+  }
   return absl::OkStatus();
 }
 

@@ -64,16 +64,6 @@ absl::StatusOr<std::vector<v1::Histogram>> Store::Histograms(const std::string& 
   return out;
 }
 
-absl::StatusOr<std::vector<rules::FeatureSums>> Store::FeatureDistributions(
-    const std::string& service, const rules::DriftWindow& window) const {
-  absl::StatusOr<std::vector<v1::Histogram>> hs =
-      Histograms(service, std::min(window.baseline_from, window.current_from), window.now);
-  if (!hs.ok()) return hs.status();
-  rules::FeatureAccumulator sums(window);
-  for (const v1::Histogram& h : *hs) sums.Add(h);
-  return sums.Finish();
-}
-
 namespace {
 
 // Scans [first][second][time] keys under `first`, keeping from_ms <= time <= to_ms.

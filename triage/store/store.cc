@@ -72,6 +72,12 @@ std::optional<int64_t> HistogramEnd(std::string_view key) {
   std::optional<HistogramKey> k = HistogramKey::Decode(key);
   return k ? std::optional<int64_t>(k->end_ms) : std::nullopt;
 }
+// A day's roll-up goes with the day (its histograms that end later stay a
+// little longer).
+std::optional<int64_t> FeatureDayEnd(std::string_view key) {
+  std::optional<FeatureDayKey> k = FeatureDayKey::Decode(key);
+  return k ? std::optional<int64_t>(k->day_ms + 24 * 3600 * 1000) : std::nullopt;
+}
 std::optional<int64_t> PairTime(std::string_view key) {
   std::optional<PairTimeKey> k = PairTimeKey::Decode(key);
   return k ? std::optional<int64_t>(k->time_ms) : std::nullopt;
@@ -194,6 +200,16 @@ absl::StatusOr<uint64_t> Store::FreeBytes() const {
   return options_.free_bytes ? options_.free_bytes() : StatvfsFree(options_.path);
 }
 
+std::vector<std::pair<std::string, uint64_t>> Store::TableBytes() const {
+  std::vector<std::pair<std::string, uint64_t>> out;
+  for (int c = 0; c < kNumCf; ++c) {
+    uint64_t bytes = 0;
+    db_->GetIntProperty(handles_[c], rocksdb::DB::Properties::kTotalSstFilesSize, &bytes);
+    out.emplace_back(kCfNames[c], bytes);
+  }
+  return out;
+}
+
 rocksdb::ColumnFamilyHandle* Store::cf(Cf c) const { return handles_[c]; }
 
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
@@ -229,6 +245,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
     add(kChanges, ChangeTime);
     add(kSeriesChunks, ChunkEnd);
     add(kHistograms, HistogramEnd);
+    add(kFeatureDays, FeatureDayEnd);
     add(kUpstream, PairTime);
     add(kDependencyHealth, PairTime);
     add(kEvalSets, EvalSetTime);

@@ -38,10 +38,14 @@ class DB;
 class ColumnFamilyHandle;
 class CompactionFilter;
 class Env;
+class Iterator;
 class WriteBatch;
 }  // namespace rocksdb
 
 namespace triage::store {
+
+struct FeatureDayKey;  // keys.h
+class DayGroups;       // feature_days.cc
 
 struct StoreOptions {
   std::string path = "";
@@ -117,6 +121,8 @@ class Store : public rules::RecordSource, public rules::MetricSource, public rul
   uint64_t SeriesCount() const;
   // Free bytes on the store's file system.
   absl::StatusOr<uint64_t> FreeBytes() const;
+  // Bytes in each column family's table files, by column family name.
+  std::vector<std::pair<std::string, uint64_t>> TableBytes() const;
 
   absl::Status PutIncident(const v1::Incident& incident);
   absl::StatusOr<v1::Incident> GetIncident(const std::string& id) const;  // NotFound if absent.
@@ -193,8 +199,10 @@ class Store : public rules::RecordSource, public rules::MetricSource, public rul
     uint64_t pending = 0;
   };
   // Checks `batch` and adds its writes to `wb` (Write and Bulk::Add).
-  absl::Status Build(const v1::RecordBatch& batch, SeriesIds* ids, rocksdb::WriteBatch* wb)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // With `roll_up`, the feature roll-ups of the days it touches too (a Bulk
+  // rolls up at Commit instead).
+  absl::Status Build(const v1::RecordBatch& batch, SeriesIds* ids, rocksdb::WriteBatch* wb,
+                     bool roll_up) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // Drops series index keys from the cache (a batch or bulk that failed).
   void ForgetSeries(const std::vector<std::string>& keys) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // The counters persisted with every batch that adds series.
@@ -210,10 +218,28 @@ class Store : public rules::RecordSource, public rules::MetricSource, public rul
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   absl::Status WriteSeries(const v1::RecordBatch& batch, SeriesIds* ids, rocksdb::WriteBatch* wb)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
-  absl::Status WriteHistograms(const v1::RecordBatch& batch, rocksdb::WriteBatch* wb)
+  absl::Status WriteHistograms(const v1::RecordBatch& batch, rocksdb::WriteBatch* wb, bool roll_up)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   absl::Status WriteReports(const v1::RecordBatch& batch, rocksdb::WriteBatch* wb)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // Feature roll-ups (feature_days.cc). The roll-up of `day`: its stored
+  // histograms, with `fresh` (encoded histogram key -> histogram, all of that
+  // day) in place of stored ones with the same key.
+  absl::StatusOr<v1::FeatureDay> RollUpDay(const FeatureDayKey& day,
+                                           const std::map<std::string, v1::Histogram>& fresh) const;
+  // Rolls up every day that `feed` adds histograms of (in key order) and
+  // hands each roll-up to `emit` with its key.
+  absl::Status RollUpDays(
+      const std::function<absl::Status(DayGroups&)>& feed,
+      const std::function<absl::Status(const std::string&, const v1::FeatureDay&)>& emit) const;
+  // Puts the roll-up of every day `written` (encoded key -> histogram) touches.
+  absl::Status PutFeatureDays(const std::map<std::string, const v1::Histogram*>& written,
+                              rocksdb::WriteBatch* wb) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // The roll-ups of the days the histograms under `staged` (a Bulk's, or
+  // the store's own) touch, in key order.
+  absl::Status RollUpStaged(
+      rocksdb::Iterator* staged,
+      const std::function<absl::Status(const std::string&, const v1::FeatureDay&)>& emit) const;
   rocksdb::ColumnFamilyHandle* cf(Cf c) const;
   // Where Bulk stages its records: beside the store, on the same file system
   // (options.path + ".spool"); removed at Open (a Bulk a crash left behind).
@@ -222,6 +248,8 @@ class Store : public rules::RecordSource, public rules::MetricSource, public rul
   rocksdb::Env* env() const;  // options_.env, else the default one.
   // Upgrades what an earlier triaged wrote (migrate.cc), once.
   absl::Status Migrate();
+  absl::Status RollUpStored(rocksdb::WriteBatch* wb);  // Roll-ups of every stored histogram.
+  absl::Status WriteSchemaVersion(rocksdb::WriteBatch* wb);
   // Adds `m` under `key` to `wb`, refusing what could not be read back.
   absl::Status Put(rocksdb::WriteBatch* wb, Cf c, std::string_view key,
                    const google::protobuf::Message& m);
@@ -248,6 +276,18 @@ class Store : public rules::RecordSource, public rules::MetricSource, public rul
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   std::atomic<uint64_t> bulk_seq_{0};
+  // FeatureDistributions answers by (service, window); an entry holds while
+  // histogram_writes_ (bumped after every committed write of histograms)
+  // stays what it was when the entry's reads began.
+  struct DriftCacheEntry {
+    std::string key;
+    uint64_t generation = 0;
+    std::vector<rules::FeatureSums> sums;
+  };
+  static constexpr size_t kDriftCacheEntries = 16;
+  std::atomic<uint64_t> histogram_writes_{0};
+  mutable absl::Mutex drift_cache_mu_;
+  mutable std::vector<DriftCacheEntry> drift_cache_ ABSL_GUARDED_BY(drift_cache_mu_);
 };
 
 class Store::Bulk {

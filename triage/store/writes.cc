@@ -25,11 +25,12 @@ bool SameEdges(const v1::Histogram& a, const v1::Histogram& b) {
 
 }  // namespace
 
-absl::Status Store::Build(const v1::RecordBatch& batch, SeriesIds* ids, rocksdb::WriteBatch* wb) {
+absl::Status Store::Build(const v1::RecordBatch& batch, SeriesIds* ids, rocksdb::WriteBatch* wb,
+                          bool roll_up) {
   if (absl::Status s = WriteDependencies(batch, wb); !s.ok()) return s;
   if (absl::Status s = WriteChanges(batch, wb); !s.ok()) return s;
   if (absl::Status s = WriteSeries(batch, ids, wb); !s.ok()) return s;
-  if (absl::Status s = WriteHistograms(batch, wb); !s.ok()) return s;
+  if (absl::Status s = WriteHistograms(batch, wb, roll_up); !s.ok()) return s;
   return WriteReports(batch, wb);
 }
 
@@ -50,11 +51,15 @@ absl::Status Store::Write(const v1::RecordBatch& batch) {
   absl::MutexLock lock(&write_mu_);
   rocksdb::WriteBatch wb;
   SeriesIds ids{.next = next_series_id_};
-  absl::Status s = Build(batch, &ids, &wb);
+  absl::Status s = Build(batch, &ids, &wb, /*roll_up=*/true);
   if (s.ok() && !ids.new_keys.empty()) {
     PutSeriesCounters(&wb, ids.next, series_count_ + ids.new_keys.size());
   }
-  if (s.ok()) s = Commit(&wb, "write batch");
+  if (s.ok()) {
+    s = Commit(&wb, "write batch");
+    // Even a failed commit may have reached the store: cached drift goes.
+    if (batch.histograms_size() > 0) ++histogram_writes_;
+  }
   if (!s.ok()) {
     ForgetSeries(ids.new_keys);  // Ids allocated by this batch leave the cache again.
     return s;
@@ -110,9 +115,12 @@ absl::Status Store::WriteChanges(const v1::RecordBatch& batch, rocksdb::WriteBat
   return absl::OkStatus();
 }
 
-// Histograms: every numeric histogram of a feature shares its edges.
-absl::Status Store::WriteHistograms(const v1::RecordBatch& batch, rocksdb::WriteBatch* wb) {
+// Histograms: every numeric histogram of a feature shares its edges; the
+// roll-up of each day they touch is rewritten with them.
+absl::Status Store::WriteHistograms(const v1::RecordBatch& batch, rocksdb::WriteBatch* wb,
+                                    bool roll_up) {
   std::map<std::string, const v1::Histogram*> edges_in_batch;
+  std::map<std::string, const v1::Histogram*> written;  // The last of each key wins, as in wb.
   for (int i = 0; i < batch.histograms_size(); ++i) {
     const v1::Histogram& h = batch.histograms(i);
     std::string fk = NameKey(h.service(), h.feature());
@@ -145,15 +153,12 @@ absl::Status Store::WriteHistograms(const v1::RecordBatch& batch, rocksdb::Write
       if (absl::Status e = Put(wb, kFeatureEdges, fk, edges_only); !e.ok()) return e;
       edges_in_batch[fk] = &h;
     }
-    if (absl::Status e =
-            Put(wb, kHistograms,
-                HistogramKey{h.service(), h.feature(), ToMs(h.start()), ToMs(h.end())}.Encode(), h);
-        !e.ok()) {
-      return e;
-    }
+    std::string key =
+        HistogramKey{h.service(), h.feature(), ToMs(h.start()), ToMs(h.end())}.Encode();
+    if (absl::Status e = Put(wb, kHistograms, key, h); !e.ok()) return e;
+    written[std::move(key)] = &h;
   }
-
-  return absl::OkStatus();
+  return roll_up ? PutFeatureDays(written, wb) : absl::OkStatus();
 }
 
 // Upstream reports, eval sets and probes: keyed by time, put as they are.
