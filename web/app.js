@@ -508,11 +508,15 @@ async function renderChart(panel, service, metric, onset, now, alerts) {
     h('span', {}, 'faded = after onset'), h('span', {}, 'grey = unrelated service'));
   const chart = h('div', { class: 'chart', 'data-x-min': start, 'data-x-max': end, 'data-window': state.window,
     'data-changes': (overlay.changes || []).length });
+  // Changes on other services beyond those sent (GetOverlay caps them) are only counted.
+  const sentOthers = (overlay.changes || []).length - (overlay.in_scope_change_ids || []).length;
+  const moreOthers = (overlay.other_changes || 0) - sentOthers;
   panel.replaceChildren(
     h('div', { class: 'chart-head' }, h('span', { class: 'title' }, `${service} / ${metric}`), toggles, legend),
     chart,
     h('div', { class: 'muted' }, `Times in UTC. ${utc(start)} → ${utc(end)} · ${overlay.raw_points} points` +
-      ` · ${(overlay.changes || []).length} change${(overlay.changes || []).length === 1 ? '' : 's'} in the window`));
+      ` · ${(overlay.changes || []).length} change${(overlay.changes || []).length === 1 ? '' : 's'} in the window`,
+      moreOthers > 0 ? h('span', { 'data-more-changes': moreOthers }, ` and ${moreOthers} more on other services`) : null));
 
   const pts = overlay.points || [];
   const xs = pts.map((p) => Number(p.t_ms) / 1000);

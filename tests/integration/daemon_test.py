@@ -248,6 +248,44 @@ class DaemonTest(unittest.TestCase):
         self.assertIn(b'triage_ingest_records_total{kind="sample"} 5', metrics)
         self.assertServing()
 
+    def test_overlay_sends_changes_in_scope_and_caps_and_pages_the_others(self):
+        lines = [json.dumps({"type": "dependency", "service": "ovl", "depends_on": ["ovl-dep"]})]
+        t0 = 1_767_225_600  # 2026-01-01T00:00:00Z
+        def change(i, service):
+            return json.dumps({"type": "change", "id": f"ovl-{service}-{i}", "kind": "code_deploy",
+                               "service": service, "time": time.strftime(
+                                   "%Y-%m-%dT%H:%M:%SZ", time.gmtime(t0 + 60 * i))})
+        lines += [change(i, "ovl-dep") for i in range(3)] + [change(i, "ovl") for i in range(2)]
+        lines += [change(i, f"other-{i % 7}") for i in range(250)]
+        status, body = self.d.request("POST", "/api/v1/bundle", "\n".join(lines).encode())
+        self.assertEqual(status, 200, body)
+        ask = {"service": "ovl", "metric": "m", "window": "24h", "end": "2026-01-01T12:00:00Z"}
+        status, o = self.d.post_json("/triage.v1.OverlayService/GetOverlay", ask)
+        self.assertEqual(status, 200, o)
+        self.assertEqual(len(o["in_scope_change_ids"]), 5)
+        self.assertEqual([c["id"] for c in o["changes"][:5]],
+                         ["ovl-ovl-0", "ovl-ovl-dep-0", "ovl-ovl-1", "ovl-ovl-dep-1", "ovl-ovl-dep-2"],
+                         "in scope first, oldest first")
+        others = [c["id"] for c in o["changes"][5:]]
+        self.assertEqual((len(others), o["other_changes"]), (100, 250), "others capped, counted")
+        self.assertEqual(others[0], "ovl-other-4-249", "newest first")
+        seen = list(others)
+        while o.get("next_page_token"):
+            status, o = self.d.post_json("/triage.v1.OverlayService/GetOverlay",
+                                         {**ask, "page_token": o["next_page_token"]})
+            self.assertEqual(status, 200, o)
+            self.assertEqual((o.get("points"), o.get("in_scope_change_ids")), ([], []),
+                             "a later page holds only changes on other services")
+            seen += [c["id"] for c in o["changes"]]
+        self.assertEqual(seen, [f"ovl-other-{i % 7}-{i}" for i in range(249, -1, -1)])
+        status, o = self.d.post_json("/triage.v1.OverlayService/GetOverlay",
+                                     {**ask, "max_other_changes": -1})
+        self.assertEqual((len(o["changes"]), o["other_changes"]), (5, 250))
+        for bad in ({"max_other_changes": 5001}, {"page_token": "x"}):
+            status, o = self.d.post_json("/triage.v1.OverlayService/GetOverlay", {**ask, **bad})
+            self.assertEqual(status, 400, o)
+            self.assertIn(next(iter(bad)), o["message"])
+
     def test_change_webhook(self):
         status, reply = self.d.request("POST", "/api/v1/changes", json.dumps({
             "id": "ci-42", "time": "2026-01-01T00:00:00Z", "kind": "code_deploy", "service": "svc",

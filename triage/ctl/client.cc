@@ -198,7 +198,7 @@ int IncidentsCommand(const std::string& server, const CommandLine& args) {
 int OverlayCommand(const std::string& server, const CommandLine& args) {
   if (!args.Has("service") || !args.Has("metric")) {
     std::cerr << "usage: triagectl overlay --service S --metric M --window 60m|24h|7d "
-                 "[--end TIME] [--max-points N] [--json]\n";
+                 "[--end TIME] [--max-points N] [--max-other-changes N] [--json]\n";
     return kBadInput;
   }
   v1::OverlayRequest request;
@@ -211,6 +211,9 @@ int OverlayCommand(const std::string& server, const CommandLine& args) {
     return kBadInput;
   }
   if (args.Has("max-points")) request.set_max_points(std::atoi(args.Get("max-points").c_str()));
+  if (args.Has("max-other-changes")) {
+    request.set_max_other_changes(std::atoi(args.Get("max-other-changes").c_str()));
+  }
   auto stub = v1::OverlayService::NewStub(Channel(server));
   grpc::ClientContext ctx;
   Deadline(&ctx);
@@ -240,6 +243,11 @@ int OverlayCommand(const std::string& server, const CommandLine& args) {
     std::cout << absl::StrFormat("  %s %-16s %-20s %s%s\n", FormatRfc3339(ToMs(c.time())), c.kind(),
                                  c.service(), c.id(),
                                  c.summary().empty() ? "" : ": " + c.summary());
+  }
+  const int sent_others = response.changes_size() - response.in_scope_change_ids_size();
+  if (response.other_changes() > sent_others) {
+    std::cout << absl::StrFormat("  and %d more on other services (--max-other-changes)\n",
+                                 response.other_changes() - sent_others);
   }
   return kOk;
 }

@@ -42,7 +42,8 @@ Against a running triaged (--server HOST:PORT, default 127.0.0.1:7070):
   triage --service S --metric M [--service S2 --metric M2 ...] [--at TIME] [--json]
       Walk the tree now (or as of --at) for the alerted service(s).
   incidents [--json]
-  overlay --service S --metric M --window 60m|24h|7d [--end TIME] [--max-points N] [--json]
+  overlay --service S --metric M --window 60m|24h|7d [--end TIME] [--max-points N]
+          [--max-other-changes N] [--json]
   resolve ID --root-cause CATEGORY [--summary TEXT]
       Resolve with the root cause (a category id, rare_class, or unknown).
   retro ID

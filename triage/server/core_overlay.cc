@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "collectors/validate.h"
 #include "proto/model/names.h"
@@ -35,6 +37,35 @@ std::vector<v1::Point> Downsample(const std::vector<v1::Point>& points, int32_t 
   return out;
 }
 
+namespace {
+
+constexpr int32_t kDefaultMaxOtherChanges = 100;
+constexpr int32_t kMaxOtherChanges = 5000;
+
+// The changes of [start, end] in scope (oldest first) and the others (newest
+// first); `offset` of the others are skipped, at most `limit` sent.
+void AddChanges(std::vector<v1::Change> changes, const std::set<std::string>& scope, int32_t offset,
+                int32_t limit, v1::OverlayResponse* response) {
+  std::vector<v1::Change*> others;
+  for (v1::Change& c : changes) {
+    if (c.service() == "*" || scope.contains(c.service())) {
+      if (offset > 0) continue;  // A later page: other services only.
+      response->add_in_scope_change_ids(c.id());
+      *response->add_changes() = std::move(c);
+    } else {
+      others.push_back(&c);
+    }
+  }
+  response->set_other_changes(static_cast<int32_t>(others.size()));
+  const int32_t total = static_cast<int32_t>(others.size());
+  const int32_t until = std::min<int64_t>(total, static_cast<int64_t>(offset) + std::max(0, limit));
+  for (int32_t i = offset; i < until; ++i)
+    *response->add_changes() = std::move(*others[total - 1 - i]);
+  if (until < total) response->set_next_page_token(absl::StrCat(until));
+}
+
+}  // namespace
+
 absl::StatusOr<v1::OverlayResponse> Core::Overlay(const v1::OverlayRequest& request) {
   const collectors::Limits& limits = options_.limits;
   collectors::InputErrorList errors;
@@ -55,6 +86,17 @@ absl::StatusOr<v1::OverlayResponse> Core::Overlay(const v1::OverlayRequest& requ
   if (max_points < 2 || max_points > 100000) {
     errors.Add(at, "max_points", absl::StrFormat("%d is outside [2, 100000]", max_points));
   }
+  const int32_t max_other =
+      request.max_other_changes() == 0 ? kDefaultMaxOtherChanges : request.max_other_changes();
+  if (max_other < -1 || max_other > kMaxOtherChanges) {
+    errors.Add(at, "max_other_changes",
+               absl::StrFormat("%d is outside [-1, %d]", max_other, kMaxOtherChanges));
+  }
+  int32_t offset = 0;
+  if (!request.page_token().empty() &&
+      (!absl::SimpleAtoi(request.page_token(), &offset) || offset <= 0)) {
+    errors.Add(at, "page_token", "not a next_page_token of this request");
+  }
   const int64_t end = request.has_end() ? ToMs(request.end()) : clock_.NowMs();
   if (window_ms.ok() && (end - *window_ms < limits.min_time_ms || end > limits.max_time_ms)) {
     errors.Add(at, "end",
@@ -64,29 +106,27 @@ absl::StatusOr<v1::OverlayResponse> Core::Overlay(const v1::OverlayRequest& requ
   }
   if (!errors.empty()) return errors.ToStatus();
   const int64_t start = end - *window_ms;
-  absl::StatusOr<std::vector<v1::Series>> series =
-      store_.ReadSeries(request.service(), request.metric(), start, end);
-  if (!series.ok()) return series.status();
-  std::vector<v1::Point> points = rules::MeanSeries(*series);  // Staleness markers are gaps.
   v1::OverlayResponse response;
   response.set_service(request.service());
   response.set_metric(request.metric());
   *response.mutable_start() = FromMs(start);
   *response.mutable_end() = FromMs(end);
-  response.set_series_count(static_cast<int32_t>(series->size()));
-  response.set_raw_points(static_cast<int32_t>(points.size()));
-  for (v1::Point& p : Downsample(points, max_points)) *response.add_points() = std::move(p);
-
+  if (offset == 0) {
+    absl::StatusOr<std::vector<v1::Series>> series =
+        store_.ReadSeries(request.service(), request.metric(), start, end);
+    if (!series.ok()) return series.status();
+    std::vector<v1::Point> points = rules::MeanSeries(*series);  // Staleness markers are gaps.
+    response.set_series_count(static_cast<int32_t>(series->size()));
+    response.set_raw_points(static_cast<int32_t>(points.size()));
+    for (v1::Point& p : Downsample(points, max_points)) *response.add_points() = std::move(p);
+  }
   absl::StatusOr<std::vector<v1::Change>> changes = store_.ChangesBetween(start, end);
   if (!changes.ok()) return changes.status();
   absl::StatusOr<rules::DependencyGraph> graph = store_.Dependencies();
   if (!graph.ok()) return graph.status();
   std::set<std::string> scope = graph->Deps(request.service());
   for (const std::string& c : graph->Consumers(request.service())) scope.insert(c);
-  for (v1::Change& c : *changes) {
-    if (c.service() == "*" || scope.contains(c.service())) response.add_in_scope_change_ids(c.id());
-    *response.add_changes() = std::move(c);
-  }
+  AddChanges(std::move(*changes), scope, offset, max_other, &response);
   return response;
 }
 
