@@ -330,31 +330,39 @@ void BundleDecoder::Series(Fields& f) {
   if (auto v = f.String("metric", true)) s.set_metric(*v);
   f.Labels("labels", s.mutable_labels());
   const JsonValue* points = f.Typed("points", true, JsonValue::Type::kArray, "an array");
-  std::map<int64_t, double> sorted;  // A repeated timestamp keeps the last value.
+  std::vector<std::pair<int64_t, double>> sorted;
   if (points != nullptr) {
+    sorted.reserve(points->items.size());
     for (size_t i = 0; i < points->items.size() && !full(); ++i) {
       const JsonValue& p = points->items[i];
-      std::string path = absl::StrFormat("points[%d]", i);
+      auto path = [i] { return absl::StrFormat("points[%d]", i); };  // Only for errors.
       if (p.type != JsonValue::Type::kArray || p.items.size() != 2) {
-        f.Error(path, "expected [unix_milliseconds, value]");
+        f.Error(path(), "expected [unix_milliseconds, value]");
         continue;
       }
-      std::optional<double> t = f.CheckNumber(p.items[0], path + "[0]");
-      std::optional<double> v = f.CheckNumber(p.items[1], path + "[1]");
+      const JsonValue &jt = p.items[0], &jv = p.items[1];
+      const bool t_ok = jt.type == JsonValue::Type::kNumber && std::isfinite(jt.number);
+      const bool v_ok = jv.type == JsonValue::Type::kNumber && std::isfinite(jv.number);
+      std::optional<double> t = t_ok ? std::optional(jt.number) : f.CheckNumber(jt, path() + "[0]");
+      std::optional<double> v = v_ok ? std::optional(jv.number) : f.CheckNumber(jv, path() + "[1]");
       if (t && (*t != std::floor(*t) || std::fabs(*t) > static_cast<double>(kMaxSafeInteger))) {
-        f.Error(path + "[0]",
-                absl::StrFormat("%s is not a whole number of milliseconds", p.items[0].text));
+        f.Error(path() + "[0]",
+                absl::StrFormat("%s is not a whole number of milliseconds", jt.text));
         t.reset();
       }
-      if (t && v) sorted[static_cast<int64_t>(*t)] = *v;
+      if (t && v) sorted.emplace_back(static_cast<int64_t>(*t), *v);
     }
   }
   if (!f.ok()) return;
+  // In time order; a repeated timestamp keeps the last value.
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
   s.mutable_points()->Reserve(static_cast<int>(sorted.size()));
-  for (const auto& [t, v] : sorted) {
+  for (size_t i = 0; i < sorted.size(); ++i) {
+    if (i + 1 < sorted.size() && sorted[i + 1].first == sorted[i].first) continue;
     v1::Point* p = s.add_points();
-    p->set_t_ms(t);
-    p->set_value(v);
+    p->set_t_ms(sorted[i].first);
+    p->set_value(sorted[i].second);
   }
   if (Valid(s)) *records_.add_series() = std::move(s);
 }

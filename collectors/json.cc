@@ -1,5 +1,6 @@
 #include "collectors/json.h"
 
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
 
@@ -34,6 +35,15 @@ const char* JsonValue::TypeName() const {
 }
 
 namespace {
+
+// A JSON number token as a double, correctly rounded; out of range gives
+// +-HUGE_VAL or 0, as strtod does (which takes that rare path).
+double ParseNumber(const std::string& token) {
+  double d = 0;
+  auto [end, ec] = std::from_chars(token.data(), token.data() + token.size(), d);
+  if (ec == std::errc() && end == token.data() + token.size()) return d;
+  return std::strtod(token.c_str(), nullptr);
+}
 
 constexpr int kMaxDepth = 64;
 
@@ -157,7 +167,7 @@ class Parser {
     }
     v->type = JsonValue::Type::kNumber;
     v->text = std::string(s_.substr(start, pos_ - start));
-    v->number = std::strtod(v->text.c_str(), nullptr);  // Overflow gives +-HUGE_VAL.
+    v->number = ParseNumber(v->text);
     v->integral = integral;
     return true;
   }

@@ -10,9 +10,11 @@
 #include <fstream>
 #include <memory>
 #include <optional>
+#include <thread>
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
 #include "collectors/gzip.h"
 #include "proto/model/time.h"
 #include "rules/engine.h"
@@ -31,6 +33,68 @@ absl::StatusOr<std::string> MakeTempDir() {
   }
   return tmpl;
 }
+
+// Stages batches into a Bulk on a second thread while the next batch is
+// decoded (each takes about half the time); at most one batch waits, so
+// memory stays at two batches.
+class StagingThread {
+ public:
+  explicit StagingThread(store::Store::Bulk& bulk) : bulk_(bulk), thread_([this] { Run(); }) {}
+  ~StagingThread() {
+    {
+      absl::MutexLock lock(&mu_);
+      done_ = true;
+    }
+    thread_.join();
+  }
+
+  // Queues `batch` (waiting while one is queued); the first failure so far.
+  absl::Status Push(v1::RecordBatch batch) {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(
+        +[](StagingThread* t) { return !t->queued_.has_value() || !t->status_.ok(); }, this));
+    if (!status_.ok()) return status_;
+    queued_ = std::move(batch);
+    return absl::OkStatus();
+  }
+
+  // Waits until every pushed batch is staged; the first failure.
+  absl::Status Drain() {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(
+        +[](StagingThread* t) {
+          return (!t->queued_.has_value() && !t->busy_) || !t->status_.ok();
+        },
+        this));
+    return status_;
+  }
+
+ private:
+  void Run() {
+    absl::MutexLock lock(&mu_);
+    for (;;) {
+      mu_.Await(absl::Condition(
+          +[](StagingThread* t) { return t->queued_.has_value() || t->done_; }, this));
+      if (done_) return;  // Abandoned or finished: what is queued is not staged.
+      v1::RecordBatch batch = std::move(*queued_);
+      queued_.reset();
+      busy_ = true;
+      mu_.Unlock();
+      absl::Status s = status_.ok() ? bulk_.Add(batch) : absl::OkStatus();
+      mu_.Lock();
+      busy_ = false;
+      if (status_.ok()) status_ = s;
+    }
+  }
+
+  store::Store::Bulk& bulk_;
+  absl::Mutex mu_;
+  std::optional<v1::RecordBatch> queued_ ABSL_GUARDED_BY(mu_);
+  bool busy_ ABSL_GUARDED_BY(mu_) = false;
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status status_ ABSL_GUARDED_BY(mu_);
+  std::thread thread_;  // Last: starts once the members above exist.
+};
 
 }  // namespace
 
@@ -64,6 +128,7 @@ absl::StatusOr<Replayed> Ingest(store::Store& store, std::string_view name, cons
   // committed at once (Store::Bulk); a smaller one is one Write. Either way
   // all or nothing.
   std::unique_ptr<store::Store::Bulk> bulk;
+  std::optional<StagingThread> staging;  // Declared after bulk: joins before it goes.
   Replayed out;
   // Stages what was decoded; once the bundle has an error nothing more is
   // staged (reading goes on, for the other errors).
@@ -73,11 +138,12 @@ absl::StatusOr<Replayed> Ingest(store::Store& store, std::string_view name, cons
       absl::StatusOr<std::unique_ptr<store::Store::Bulk>> b = store.BeginBulk();
       if (!b.ok()) return b.status();
       bulk = std::move(*b);
+      staging.emplace(*bulk);
     }
     v1::RecordBatch batch;
     batch.Swap(decoder.records());
     CountRecords(batch, &out.records);
-    return bulk->Add(batch);
+    return staging->Push(std::move(batch));
   };
   std::optional<collectors::Gunzipper> gunzip;
   std::string head;  // The first bytes, until they tell gzip from text.
@@ -133,6 +199,7 @@ absl::StatusOr<Replayed> Ingest(store::Store& store, std::string_view name, cons
   if (!decoder.ok()) return decoder.ToStatus();
   if (bulk != nullptr) {
     if (absl::Status s = stage(); !s.ok()) return s;
+    if (absl::Status s = staging->Drain(); !s.ok()) return s;
     out.read_ms = MsSince(start);
     start = Clock::now();
     if (absl::Status s = bulk->Commit(); !s.ok()) return s;
