@@ -154,7 +154,7 @@ void FeatureDrift(const v1::FeatureDriftCheck& p, const Context& ctx, Reads& loa
     for (FeatureSums& f : *s) sums.push_back(std::move(f));
   }
   const bool no_features = sums.empty();
-  DriftResult r = Drift(p, std::move(sums));
+  DriftResult r = Drift(p, std::move(sums), static_cast<size_t>(std::max(0, p.top_k())));
   std::vector<std::string> evidence;
   for (const v1::FeatureDrift& d : r.drifts) {
     if (d.kl() > d.threshold()) {
@@ -384,7 +384,8 @@ ReadSpans SpansOf(const v1::Tree& tree, int64_t now, int64_t onset) {
       s.histograms_from = std::min({s.histograms_from, w.current_from, w.baseline_from});
     }
     if (c.has_upstream_health()) {
-      s.upstream_from = std::min(s.upstream_from, UpstreamFetchFrom(c.upstream_health(), now, onset));
+      s.upstream_from =
+          std::min(s.upstream_from, UpstreamFetchFrom(c.upstream_health(), now, onset));
     }
     if (c.has_traffic_mix()) {
       const v1::TrafficMixCheck& t = c.traffic_mix();

@@ -28,9 +28,15 @@ DriftWindow DriftWindowOf(const v1::FeatureDriftCheck& p, int64_t now) {
                      .baseline_to = now - DurationMs(p.baseline_end())};
 }
 
-DriftResult Drift(const v1::FeatureDriftCheck& p, std::vector<FeatureSums> sums) {
+DriftResult Drift(const v1::FeatureDriftCheck& p, std::vector<FeatureSums> sums, size_t detailed) {
   DriftResult out;
   const int64_t min_baseline = DurationMs(p.min_baseline());
+  struct Compared {
+    FeatureSums* f;
+    std::vector<double> cur, base;  // Aligned bins.
+    v1::FeatureDrift d;
+  };
+  std::vector<Compared> compared;
   for (FeatureSums& f : sums) {
     std::string name = f.service + "/" + f.feature;
     if (f.current_total <= 0) {
@@ -42,27 +48,16 @@ DriftResult Drift(const v1::FeatureDriftCheck& p, std::vector<FeatureSums> sums)
           absl::StrFormat("%s (%s)", name, FormatDuration(f.baseline_covered_ms)));
       continue;
     }
-    std::vector<double> cur = f.current, base = f.baseline;
-    if (f.categorical) UnionCategories(f.current_cat, f.baseline_cat, &cur, &base);
-    size_t n = std::max(cur.size(), base.size());
-    cur.resize(n);
-    base.resize(n);
-    v1::FeatureDrift d;
+    Compared c{.f = &f, .cur = f.current, .base = f.baseline, .d = {}};
+    if (f.categorical) UnionCategories(f.current_cat, f.baseline_cat, &c.cur, &c.base);
+    size_t n = std::max(c.cur.size(), c.base.size());
+    c.cur.resize(n);
+    c.base.resize(n);
+    v1::FeatureDrift& d = c.d;
     d.set_service(f.service);
     d.set_feature(f.feature);
-    SetShares(cur, base, &d);
-    if (f.categorical) {
-      std::set<std::string> names;
-      for (const auto& [k, _] : f.current_cat) names.insert(k);
-      for (const auto& [k, _] : f.baseline_cat) names.insert(k);
-      for (const std::string& k : names) d.add_bins(k);
-    } else {
-      for (size_t i = 0; i + 1 < f.edges.size(); ++i) {
-        d.add_bins(absl::StrFormat("[%g, %g)", f.edges[i], f.edges[i + 1]));
-      }
-    }
-    d.set_kl(SmoothedKl(cur, base, p.smoothing()));
-    d.set_psi(SmoothedPsi(cur, base, p.smoothing()));
+    d.set_kl(SmoothedKl(c.cur, c.base, p.smoothing()));
+    d.set_psi(SmoothedPsi(c.cur, c.base, p.smoothing()));
     double threshold = p.threshold();
     if (auto it = p.feature_thresholds().find(f.feature); it != p.feature_thresholds().end()) {
       threshold = it->second;
@@ -74,10 +69,27 @@ DriftResult Drift(const v1::FeatureDriftCheck& p, std::vector<FeatureSums> sums)
     d.set_current_total(f.current_total);
     d.set_baseline_total(f.baseline_total);
     d.set_baseline_hours(static_cast<double>(f.baseline_covered_ms) / kHourMs);
-    out.drifts.push_back(std::move(d));
+    compared.push_back(std::move(c));
   }
-  std::stable_sort(out.drifts.begin(), out.drifts.end(),
-                   [](const v1::FeatureDrift& a, const v1::FeatureDrift& b) { return a.kl() > b.kl(); });
+  std::stable_sort(compared.begin(), compared.end(),
+                   [](const Compared& a, const Compared& b) { return a.d.kl() > b.d.kl(); });
+  // Bin names and shares (thousands of strings) only for those shown.
+  for (size_t i = 0; i < compared.size() && i < detailed; ++i) {
+    Compared& c = compared[i];
+    SetShares(c.cur, c.base, &c.d);
+    if (c.f->categorical) {
+      std::set<std::string> names;
+      for (const auto& [k, _] : c.f->current_cat) names.insert(k);
+      for (const auto& [k, _] : c.f->baseline_cat) names.insert(k);
+      for (const std::string& k : names) c.d.add_bins(k);
+    } else {
+      for (size_t e = 0; e + 1 < c.f->edges.size(); ++e) {
+        c.d.add_bins(absl::StrFormat("[%g, %g)", c.f->edges[e], c.f->edges[e + 1]));
+      }
+    }
+  }
+  out.drifts.reserve(compared.size());
+  for (Compared& c : compared) out.drifts.push_back(std::move(c.d));
   return out;
 }
 
@@ -90,7 +102,7 @@ absl::StatusOr<std::vector<v1::FeatureDrift>> ServiceDrift(const v1::Tree& tree,
     absl::StatusOr<std::vector<FeatureSums>> sums =
         source.FeatureDistributions(service, DriftWindowOf(c.feature_drift(), now));
     if (!sums.ok()) return sums.status();
-    return Drift(c.feature_drift(), std::move(*sums)).drifts;
+    return Drift(c.feature_drift(), std::move(*sums), /*detailed=*/0).drifts;
   }
   return std::vector<v1::FeatureDrift>();
 }

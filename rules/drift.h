@@ -23,20 +23,21 @@ void SetShares(const std::vector<double>& current, const std::vector<double>& ba
 DriftWindow DriftWindowOf(const v1::FeatureDriftCheck& p, int64_t now);
 
 struct DriftResult {
-  std::vector<v1::FeatureDrift> drifts;    // Highest KL first.
-  std::vector<std::string> no_current;     // "service/feature" without current data.
-  std::vector<std::string> short_baseline; // "service/feature (coverage)" below min_baseline.
+  std::vector<v1::FeatureDrift> drifts;     // Highest KL first.
+  std::vector<std::string> no_current;      // "service/feature" without current data.
+  std::vector<std::string> short_baseline;  // "service/feature (coverage)" below min_baseline.
 };
 
 // The drift of every feature in `sums` under `p`'s smoothing, thresholds and
-// minimum baseline.
-DriftResult Drift(const v1::FeatureDriftCheck& p, std::vector<FeatureSums> sums);
+// minimum baseline; the first `detailed` (highest KL) carry their bins and
+// shares too.
+DriftResult Drift(const v1::FeatureDriftCheck& p, std::vector<FeatureSums> sums,
+                  size_t detailed = SIZE_MAX);
 
 // Every feature of `service` at `now` by the tree's first feature_drift
-// category (empty when the tree has none).
+// category (empty when the tree has none), without bins and shares.
 absl::StatusOr<std::vector<v1::FeatureDrift>> ServiceDrift(const v1::Tree& tree,
                                                            const FeatureSource& source,
-                                                           const std::string& service,
-                                                           int64_t now);
+                                                           const std::string& service, int64_t now);
 
 }  // namespace triage::rules
