@@ -37,7 +37,8 @@ absl::Status DecodeRemoteWrite(std::string_view body, size_t max_decoded_bytes,
   batch->mutable_series()->Reserve(request->timeseries_size());
   for (int i = 0; i < request->timeseries_size() && !errors.full(); ++i) {
     const prometheus::TimeSeries& ts = request->timeseries(i);
-    const Origin at{.prefix = absl::StrFormat("timeseries[%d]", i)};
+    // Named only when something is wrong (formatting it for every series costs).
+    auto at = [i] { return Origin{.prefix = absl::StrFormat("timeseries[%d]", i)}; };
     v1::Series* s = batch->add_series();
     bool repeated = false;
     for (const prometheus::Label& l : ts.labels()) {
@@ -48,9 +49,9 @@ absl::Status DecodeRemoteWrite(std::string_view body, size_t max_decoded_bytes,
         repeated = !s->mutable_labels()->try_emplace(l.name(), l.value()).second || repeated;
       }
     }
-    if (repeated) errors.Add(at, "labels", "a label name appears twice");
+    if (repeated) errors.Add(at(), "labels", "a label name appears twice");
     if (s->metric().empty()) {
-      errors.Add(at, "labels", "no __name__ label");
+      errors.Add(at(), "labels", "no __name__ label");
       continue;
     }
     s->mutable_points()->Reserve(ts.samples_size());
@@ -60,7 +61,9 @@ absl::Status DecodeRemoteWrite(std::string_view body, size_t max_decoded_bytes,
       p->set_value(sample.value());
     }
     *samples += ts.samples_size();
-    Validate(*s, at, limits, &errors, /*allow_nan=*/true);
+    InputErrorList found(1);
+    Validate(*s, Origin{}, limits, &found, /*allow_nan=*/true);
+    if (!found.empty()) Validate(*s, at(), limits, &errors, /*allow_nan=*/true);
   }
   return errors.ToStatus();
 }
