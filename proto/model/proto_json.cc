@@ -6,6 +6,15 @@
 namespace triage {
 
 std::string ProtoJson(const google::protobuf::Message& message, JsonNames names) {
+  if (names == JsonNames::kProto && FastJsonSupports(message.GetDescriptor())) {
+    std::string out;
+    FastJson(message, &out);
+    return out;
+  }
+  return ConverterJson(message, names);
+}
+
+std::string ConverterJson(const google::protobuf::Message& message, JsonNames names) {
   google::protobuf::util::JsonPrintOptions options;
   options.preserve_proto_field_names = names == JsonNames::kProto;
   options.always_print_primitive_fields = names == JsonNames::kProto;

@@ -19,4 +19,11 @@ enum class JsonNames {
 std::string ProtoJson(const google::protobuf::Message& message,
                       JsonNames names = JsonNames::kProto);
 
+// kProto's printer for the types it covers (proto_json_fast.cc): whether
+// `type` holds only what it prints; appends `message` to *out.
+bool FastJsonSupports(const google::protobuf::Descriptor* type);
+void FastJson(const google::protobuf::Message& message, std::string* out);
+// protobuf's own printer, for comparison (tests).
+std::string ConverterJson(const google::protobuf::Message& message, JsonNames names);
+
 }  // namespace triage

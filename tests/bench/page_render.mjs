@@ -51,7 +51,10 @@ for (let run = 0; run < 5; run++) {
     for (const m of document.querySelectorAll('[data-change-ids]')) n += m.dataset.changeIds.split(' ').length;
     return n;
   });
-  console.log(`run ${run + 1}: first render ${ms.toFixed(0)} ms, ${markers} changes as markers`);
+  const calls = await page.evaluate(() => performance.getEntriesByType('resource')
+    .filter((e) => e.name.includes('Service/'))
+    .map((e) => `${e.name.split('/').pop()} ${e.duration.toFixed(0)} ms`).join(', '));
+  console.log(`run ${run + 1}: first render ${ms.toFixed(0)} ms, ${markers} changes as markers (${calls})`);
   times.push(ms);
   await page.close();
 }
