@@ -202,7 +202,7 @@ void BundleDecoder::Line(std::string_view text) {
   if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
   if (text.find_first_not_of(" \t") == std::string_view::npos) return;
   const Origin at{name_, line_, "", /*bundle=*/true};
-  absl::StatusOr<JsonValue> doc = ParseJson(text);
+  absl::StatusOr<JsonValue> doc = ParseJson(text, JsonOptions{.pairs_member = "points"});
   if (!doc.ok()) {
     errors_.Add(at, "json", absl::StrFormat("invalid JSON: %s", doc.status().message()));
     return;
@@ -331,7 +331,9 @@ void BundleDecoder::Series(Fields& f) {
   f.Labels("labels", s.mutable_labels());
   const JsonValue* points = f.Typed("points", true, JsonValue::Type::kArray, "an array");
   std::vector<std::pair<int64_t, double>> sorted;
-  if (points != nullptr) {
+  if (points != nullptr && points->paired) {  // Well-formed: read as pairs already.
+    sorted = points->pairs;
+  } else if (points != nullptr) {
     sorted.reserve(points->items.size());
     for (size_t i = 0; i < points->items.size() && !full(); ++i) {
       const JsonValue& p = points->items[i];

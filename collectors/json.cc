@@ -49,7 +49,8 @@ constexpr int kMaxDepth = 64;
 
 class Parser {
  public:
-  explicit Parser(std::string_view text) : s_(text) {}
+  explicit Parser(std::string_view text, const JsonOptions& options = {})
+      : s_(text), options_(options) {}
 
   absl::StatusOr<JsonValue> Document() {
     JsonValue v;
@@ -323,7 +324,13 @@ class Parser {
       if (pos_ >= s_.size() || s_[pos_] != ':') return Fail("expected ':' after an object key");
       ++pos_;
       v->members.push_back(JsonMember{std::move(key), JsonValue()});
-      if (!Value(&v->members.back().second, depth + 1)) return false;
+      JsonValue& value = v->members.back().second;
+      if (depth == 0 && !options_.pairs_member.empty() &&
+          v->members.back().first == options_.pairs_member && Pairs(&value)) {
+        // Read as pairs.
+      } else if (!Value(&value, depth + 1)) {
+        return false;
+      }
       SkipSpace();
       if (pos_ >= s_.size()) return Fail("unterminated object");
       if (s_[pos_] == ',') {
@@ -338,7 +345,93 @@ class Parser {
     }
   }
 
+  // The end of the JSON number at p (the grammar of Number()), or npos.
+  size_t NumberEnd(size_t p, bool* integral) const {
+    const size_t n = s_.size();
+    *integral = true;
+    if (p < n && s_[p] == '-') ++p;
+    auto digits = [&] {
+      const size_t d = p;
+      while (p < n && s_[p] >= '0' && s_[p] <= '9') ++p;
+      return p - d;
+    };
+    if (p < n && s_[p] == '0') {
+      ++p;
+    } else if (digits() == 0) {
+      return std::string_view::npos;
+    }
+    if (p < n && s_[p] == '.') {
+      ++p;
+      *integral = false;
+      if (digits() == 0) return std::string_view::npos;
+    }
+    if (p < n && (s_[p] == 'e' || s_[p] == 'E')) {
+      ++p;
+      *integral = false;
+      if (p < n && (s_[p] == '+' || s_[p] == '-')) ++p;
+      if (digits() == 0) return std::string_view::npos;
+    }
+    return p;
+  }
+
+  // At '[': an array of [whole number, finite number] items straight into
+  // v->pairs. False, with the position unchanged, at anything else.
+  bool Pairs(JsonValue* v) {
+    const size_t start = pos_;
+    auto fail = [&] {
+      pos_ = start;
+      v->pairs.clear();
+      return false;
+    };
+    auto expect = [&](char c) {
+      SkipSpace();
+      if (pos_ >= s_.size() || s_[pos_] != c) return false;
+      ++pos_;
+      return true;
+    };
+    SkipSpace();
+    if (!expect('[')) return fail();
+    SkipSpace();
+    if (pos_ < s_.size() && s_[pos_] == ']') {
+      ++pos_;
+    } else {
+      for (;;) {
+        if (!expect('[')) return fail();
+        SkipSpace();
+        bool integral = false;
+        size_t end = NumberEnd(pos_, &integral);
+        if (end == std::string_view::npos || !integral || end - pos_ > 15) return fail();
+        int64_t t = 0;
+        if (std::from_chars(s_.data() + pos_, s_.data() + end, t).ec != std::errc()) return fail();
+        pos_ = end;
+        if (!expect(',')) return fail();
+        SkipSpace();
+        end = NumberEnd(pos_, &integral);
+        double x = 0;
+        if (end == std::string_view::npos ||
+            std::from_chars(s_.data() + pos_, s_.data() + end, x).ec != std::errc() ||
+            !std::isfinite(x)) {
+          return fail();
+        }
+        pos_ = end;
+        if (!expect(']')) return fail();
+        v->pairs.emplace_back(t, x);
+        SkipSpace();
+        if (pos_ < s_.size() && s_[pos_] == ',') {
+          ++pos_;
+          continue;
+        }
+        if (!expect(']')) return fail();
+        break;
+      }
+    }
+    v->type = JsonValue::Type::kArray;
+    v->paired = true;
+    return true;
+  }
+
   std::string_view s_;
+  const JsonOptions options_;
   size_t pos_ = 0;
   std::string err_;
   size_t err_pos_ = 0;
@@ -347,6 +440,10 @@ class Parser {
 }  // namespace
 
 absl::StatusOr<JsonValue> ParseJson(std::string_view text) { return Parser(text).Document(); }
+
+absl::StatusOr<JsonValue> ParseJson(std::string_view text, const JsonOptions& options) {
+  return Parser(text, options).Document();
+}
 
 void AppendJsonString(std::string* out, std::string_view s) {
   out->push_back('"');

@@ -78,4 +78,33 @@ TEST(JsonTest, StringsMustBeValidUtf8) {
 }
 
 }  // namespace
+// Points read as pairs (a bundle's series) hold what the generic reading
+// would; anything else under that member is read the generic way, errors
+// and all.
+TEST(JsonTest, PairsAreReadStraightOnlyWhenWellFormed) {
+  const JsonOptions pairs{.pairs_member = "points"};
+  absl::StatusOr<JsonValue> v =
+      ParseJson(R"({"points": [ [1, 0.5] ,[ -2,1e-3],[3,-0],[4,7E+2]], "x": [[1,2]]})", pairs);
+  ASSERT_TRUE(v.ok()) << v.status();
+  const JsonValue* p = v->Find("points");
+  ASSERT_TRUE(p->paired);
+  EXPECT_TRUE(p->items.empty());
+  EXPECT_EQ(p->pairs,
+            (std::vector<std::pair<int64_t, double>>{{1, 0.5}, {-2, 1e-3}, {3, -0.0}, {4, 700}}));
+  EXPECT_FALSE(v->Find("x")->paired) << "only the named member";
+  EXPECT_TRUE(ParseJson(R"({"points": []})", pairs)->Find("points")->paired);
+  for (const char* generic : {R"({"points": [[1.5, 2]]})", R"({"points": [[1, NaN]]})",
+                              R"({"points": [[1, 2, 3]]})", R"({"points": [[1, "2"]]})",
+                              R"({"points": [[1e3, 2]]})", R"({"points": [[1234567890123456, 2]]})",
+                              R"({"points": [[1, 1e999]]})", R"({"points": {"a": 1}})"}) {
+    absl::StatusOr<JsonValue> g = ParseJson(generic, pairs);
+    ASSERT_TRUE(g.ok()) << generic;
+    EXPECT_FALSE(g->Find("points")->paired) << generic;
+    EXPECT_EQ(g->Find("points")->type, ParseJson(generic)->Find("points")->type) << generic;
+  }
+  // A syntax error inside is reported where the generic reading finds it.
+  const char* broken = R"({"points": [[1, 2], [3 4]]})";
+  EXPECT_EQ(ParseJson(broken, pairs).status().message(), ParseJson(broken).status().message());
+}
+
 }  // namespace triage::collectors

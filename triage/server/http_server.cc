@@ -11,6 +11,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <future>
 #include <limits>
 #include <mutex>
@@ -414,8 +415,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   std::string out_;
 };
 
-// The body of a streaming route: each Read runs one parse step on the
-// session's strand and waits for it on the worker.
+// The body of a streaming route: each Read runs parse steps on the
+// session's strand until it has a good part of `max` (or the body ends),
+// and waits for them on the worker: one hand-over per quarter megabyte or
+// so, not per socket read.
 template <class Stream>
 class Session<Stream>::StreamedBody : public BodyReader {
  public:
@@ -428,18 +431,23 @@ class Session<Stream>::StreamedBody : public BodyReader {
       if (!s_.parser_ || s_.parser_->is_done()) return 0;
       std::promise<std::pair<beast::error_code, size_t>> done;
       auto result = done.get_future();
-      net::post(s_.stream_.get_executor(), [this, &done] {
-        auto& body = s_.parser_->get().body();
-        body.data = buf_.data();
-        body.size = buf_.size();
+      const size_t enough = std::min<size_t>(buf_.size(), 256 << 10);
+      std::function<void()> step = [this, &done, &step, enough] {
         s_.Lowest().expires_after(std::chrono::milliseconds(s_.impl_.options.body_timeout_ms));
         http::async_read_some(s_.stream_, s_.buffer_, *s_.parser_,
-                              [this, &done](beast::error_code ec, size_t) {
+                              [this, &done, &step, enough](beast::error_code ec, size_t) {
                                 if (ec == http::error::need_buffer) ec = {};
                                 size_t n = buf_.size() - s_.parser_->get().body().size;
                                 s_.Lowest().expires_never();
+                                if (!ec && n < enough && !s_.parser_->is_done()) return step();
                                 done.set_value({ec, n});
                               });
+      };
+      net::post(s_.stream_.get_executor(), [this, &step] {
+        auto& body = s_.parser_->get().body();
+        body.data = buf_.data();
+        body.size = buf_.size();
+        step();
       });
       auto [ec, n] = result.get();
       if (ec == beast::error::timeout) {
