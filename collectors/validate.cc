@@ -87,9 +87,9 @@ class Check {
 
   void TimeMs(std::string_view field, int64_t ms) {
     if (ms < limits_.min_time_ms || ms > limits_.max_time_ms) {
-      Add(field, absl::StrFormat("%d ms is outside the supported range [%s, %s]", ms,
-                                 FormatRfc3339(limits_.min_time_ms),
-                                 FormatRfc3339(limits_.max_time_ms)));
+      Add(field,
+          absl::StrFormat("%d ms is outside the supported range [%s, %s]", ms,
+                          FormatRfc3339(limits_.min_time_ms), FormatRfc3339(limits_.max_time_ms)));
     }
   }
 
@@ -104,9 +104,9 @@ class Check {
     }
     // Seconds beyond what milliseconds hold are out of range too.
     if (t.seconds() < limits_.min_time_ms / 1000 || t.seconds() > limits_.max_time_ms / 1000) {
-      Add(field, absl::StrFormat("%d s is outside the supported range [%s, %s]", t.seconds(),
-                                 FormatRfc3339(limits_.min_time_ms),
-                                 FormatRfc3339(limits_.max_time_ms)));
+      Add(field,
+          absl::StrFormat("%d s is outside the supported range [%s, %s]", t.seconds(),
+                          FormatRfc3339(limits_.min_time_ms), FormatRfc3339(limits_.max_time_ms)));
     }
   }
 
@@ -221,12 +221,12 @@ void ValidateLabels(const google::protobuf::Map<std::string, std::string>& label
                                    Shown(name)));
       continue;
     }
-    std::string path = absl::StrFormat("%s.%s", field, name);
+    auto path = [&] { return std::string(field) + "." + std::string(name); };  // For errors.
     if (value.size() > limits.max_label_value_bytes) {
-      c.Add(path, absl::StrFormat("value longer than %d bytes", limits.max_label_value_bytes),
+      c.Add(path(), absl::StrFormat("value longer than %d bytes", limits.max_label_value_bytes),
             "max_label_value_bytes");
     } else if (!IsValidUtf8(value)) {
-      c.Add(path, absl::StrFormat("\"%s\" is not valid UTF-8", Shown(value)));
+      c.Add(path(), absl::StrFormat("\"%s\" is not valid UTF-8", Shown(value)));
     }
   }
 }
@@ -275,19 +275,19 @@ void Validate(const v1::Series& s, const Origin& at, const Limits& limits, Input
   for (int j = 0; j < s.points_size() && !out->full(); ++j) {
     const v1::Point& p = s.points(j);
     if (p.t_ms() < limits.min_time_ms || p.t_ms() > limits.max_time_ms) {
-      c.TimeMs(at.bundle ? absl::StrFormat("points[%d][0]", j) : absl::StrFormat("points[%d].t_ms", j),
-               p.t_ms());
+      c.TimeMs(
+          at.bundle ? absl::StrFormat("points[%d][0]", j) : absl::StrFormat("points[%d].t_ms", j),
+          p.t_ms());
     }
     if (!allow_nan && !std::isfinite(p.value())) {
-      c.Finite(at.bundle ? absl::StrFormat("points[%d][1]", j)
-                         : absl::StrFormat("points[%d].value", j),
-               p.value());
+      c.Finite(
+          at.bundle ? absl::StrFormat("points[%d][1]", j) : absl::StrFormat("points[%d].value", j),
+          p.value());
     }
   }
 }
 
-void Validate(const v1::Histogram& h, const Origin& at, const Limits& limits,
-              InputErrorList* out) {
+void Validate(const v1::Histogram& h, const Origin& at, const Limits& limits, InputErrorList* out) {
   Check c(at, limits, out);
   c.Name("feature", h.feature());
   c.Name("service", h.service());
@@ -318,7 +318,8 @@ void Validate(const v1::Histogram& h, const Origin& at, const Limits& limits,
                                     h.edges(j - 1)));
       }
     }
-    for (int j = 0; j < h.counts_size(); ++j) c.Count(absl::StrFormat("counts[%d]", j), h.counts(j));
+    for (int j = 0; j < h.counts_size(); ++j)
+      c.Count(absl::StrFormat("counts[%d]", j), h.counts(j));
     if (h.edges_size() >= 2 && h.counts_size() + 1 != h.edges_size()) {
       c.Add("counts", absl::StrFormat("%d counts for %d edges (n edges need n-1 counts)",
                                       h.counts_size(), h.edges_size()));

@@ -74,23 +74,47 @@ double Median(std::vector<double> values) {
   return (lo + hi) / 2;
 }
 
-std::vector<v1::Point> MeanSeries(const std::vector<v1::Series>& series) {
-  std::map<int64_t, std::pair<double, int>> merged;
-  for (const v1::Series& s : series) {
-    for (const v1::Point& p : s.points()) {
-      if (std::isnan(p.value())) continue;
-      auto& [sum, n] = merged[p.t_ms()];
-      sum += p.value();
-      ++n;
+std::vector<TimedValue> MeanSamples(const std::vector<std::span<const TimedValue>>& series) {
+  std::vector<TimedValue> all;
+  size_t n = 0;
+  for (std::span<const TimedValue> s : series) n += s.size();
+  all.reserve(n);
+  for (std::span<const TimedValue> s : series) {
+    for (const TimedValue& x : s) {
+      if (!std::isnan(x.v)) all.push_back(x);
     }
   }
+  // One series is in time order already; several are merged by a sort.
+  if (series.size() > 1) {
+    std::stable_sort(all.begin(), all.end(),
+                     [](const TimedValue& a, const TimedValue& b) { return a.t < b.t; });
+  }
+  size_t w = 0;
+  for (size_t i = 0; i < all.size();) {
+    double sum = 0;
+    int count = 0;
+    const int64_t t = all[i].t;
+    for (; i < all.size() && all[i].t == t; ++i, ++count) sum += all[i].v;
+    all[w++] = TimedValue{t, sum / count};
+  }
+  all.resize(w);
+  return all;
+}
+
+std::vector<v1::Point> MeanSeries(const std::vector<v1::Series>& series) {
+  std::vector<std::vector<TimedValue>> samples(series.size());
+  std::vector<std::span<const TimedValue>> spans;
+  for (size_t i = 0; i < series.size(); ++i) {
+    samples[i].reserve(static_cast<size_t>(series[i].points_size()));
+    for (const v1::Point& p : series[i].points()) samples[i].push_back({p.t_ms(), p.value()});
+    spans.emplace_back(samples[i]);
+  }
   std::vector<v1::Point> points;
-  points.reserve(merged.size());
-  for (const auto& [t, sn] : merged) {
+  for (const TimedValue& x : MeanSamples(spans)) {
     v1::Point p;
-    p.set_t_ms(t);
-    p.set_value(sn.first / sn.second);
-    points.push_back(p);
+    p.set_t_ms(x.t);
+    p.set_value(x.v);
+    points.push_back(std::move(p));
   }
   return points;
 }

@@ -30,9 +30,17 @@ void UnionCategories(const std::map<std::string, double>& p, const std::map<std:
 
 double Median(std::vector<double> values);  // NaN when empty.
 
+// One sample of a series.
+struct TimedValue {
+  int64_t t;
+  double v;
+};
+
 // Several series of one (service, metric) as one: the mean at each
-// timestamp, in time order. NaN samples (staleness markers) are gaps.
-std::vector<v1::Point> MeanSeries(const std::vector<v1::Series>& series);
+// timestamp, in time order. NaN samples (staleness markers) are gaps. Each
+// series must be in time order.
+std::vector<TimedValue> MeanSamples(const std::vector<std::span<const TimedValue>>& series);
+std::vector<v1::Point> MeanSeries(const std::vector<v1::Series>& series);  // The same.
 
 struct OnsetParams {
   int64_t baseline_start_ms;  // Baseline is [now - baseline_start, now - baseline_end).

@@ -179,6 +179,7 @@ def main():
     print("== ingest", flush=True)
     data = os.path.join(a.work, "triaged-data")
     shutil.rmtree(data, ignore_errors=True)
+    os.makedirs(data)
     d = Daemon(triaged, data_dir=data).start()
     try:
         out = load(build, "bundle", "--http", str(d.http_port), "--file", bundle, "--runs", "1")
@@ -264,6 +265,8 @@ def main():
         "≥ 2× Prometheus", f"Prometheus 2.42 receiver {pr:,.0f} samples/s; ratio {tr / pr:.2f}×")
 
     print("== KL, 500 features × 16 bins", flush=True)
+    if subprocess.run([sys.executable, "-c", "import scipy"], capture_output=True).returncode != 0:
+        run(["apt-get", "install", "-y", "python3-scipy"])
     out = run([os.path.join(build, "tests", "bench", "replay_bench"),
                "--benchmark_filter=BM_KlFeatures", "--benchmark_repetitions=5",
                "--benchmark_report_aggregates_only=true"])

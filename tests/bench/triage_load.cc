@@ -5,7 +5,8 @@
 //       [--start-ms MS]
 //     Prometheus-like remote_write: each request carries SERIES series with
 //     SAMPLES samples each, snappy-compressed; requests are built before the
-//     clock starts and sent over keep-alive connections. Prints samples/s per
+//     clock starts and sent over keep-alive connections, one shard of series
+//     each (as Prometheus shards), in time order. Prints samples/s per
 //     run and the median.
 //   triage_load bundle --http PORT --file BUNDLE [--runs 5]
 //     POSTs a bundle (NDJSON, .gz is decompressed first) to /api/v1/bundle;
@@ -205,6 +206,9 @@ int RemoteWrite(const std::map<std::string, std::string>& f) {
         label("instance", absl::StrFormat("host-%d:9100", s / 50));
         label("job", "load");
         label("service", absl::StrFormat("svc-%d", s % 10));
+        // Like Prometheus's shards: each connection has series of its own and
+        // sends them in time order (a receiver may refuse out-of-order samples).
+        label("shard", absl::StrFormat("%d", r % connections));
         for (int k = 0; k < samples; ++k) {
           prometheus::Sample* sample = ts->add_samples();
           sample->set_timestamp(t0 + (int64_t{r} * samples + k) * 15'000);
@@ -216,13 +220,13 @@ int RemoteWrite(const std::map<std::string, std::string>& f) {
       bodies.push_back(std::move(compressed));
     }
     t0 += int64_t{requests} * samples * 15'000;
-    std::atomic<int> next{0}, failures{0};
+    std::atomic<int> failures{0};
     auto start = Clock::now();
     std::vector<std::thread> threads;
     for (int c = 0; c < connections; ++c) {
-      threads.emplace_back([&] {
+      threads.emplace_back([&, c] {
         Http http(port);
-        for (int i; (i = next.fetch_add(1)) < requests;) {
+        for (int i = c; i < requests; i += connections) {
           int status = http.Post(path, headers, bodies[static_cast<size_t>(i)]);
           if (status != 204 && status != 200) ++failures;
         }

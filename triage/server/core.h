@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "collectors/validate.h"
+#include "rules/stats.h"
 #include "rules/tree.h"
 #include "triage/base/clock.h"
 #include "triage/replay/replay.h"
@@ -123,6 +124,7 @@ class Core {
 
 // Downsamples time-ordered points to at most `max_points`, keeping the
 // minimum and maximum of each of max_points / 2 equal-width time buckets.
-std::vector<v1::Point> Downsample(const std::vector<v1::Point>& points, int32_t max_points);
+std::vector<rules::TimedValue> Downsample(const std::vector<rules::TimedValue>& points,
+                                          int32_t max_points);
 
 }  // namespace triage::server

@@ -14,21 +14,21 @@
 
 namespace triage::server {
 
-std::vector<v1::Point> Downsample(const std::vector<v1::Point>& points, int32_t max_points) {
+std::vector<rules::TimedValue> Downsample(const std::vector<rules::TimedValue>& points,
+                                          int32_t max_points) {
   if (points.size() <= static_cast<size_t>(max_points) || max_points < 2) return points;
-  const int64_t first = points.front().t_ms(), last = points.back().t_ms();
+  const int64_t first = points.front().t, last = points.back().t;
   const int64_t buckets = max_points / 2;
   const double width = static_cast<double>(last - first + 1) / static_cast<double>(buckets);
-  std::vector<v1::Point> out;
+  std::vector<rules::TimedValue> out;
   out.reserve(static_cast<size_t>(max_points));
   size_t i = 0;
   for (int64_t b = 0; b < buckets && i < points.size(); ++b) {
     const double end = static_cast<double>(first) + width * static_cast<double>(b + 1);
     size_t lo = i, hi = i;
-    for (; i < points.size() && (static_cast<double>(points[i].t_ms()) < end || b == buckets - 1);
-         ++i) {
-      if (points[i].value() < points[lo].value()) lo = i;
-      if (points[i].value() > points[hi].value()) hi = i;
+    for (; i < points.size() && (static_cast<double>(points[i].t) < end || b == buckets - 1); ++i) {
+      if (points[i].v < points[lo].v) lo = i;
+      if (points[i].v > points[hi].v) hi = i;
     }
     if (i == lo && lo == hi) continue;  // Empty bucket.
     out.push_back(points[std::min(lo, hi)]);
@@ -41,28 +41,6 @@ namespace {
 
 constexpr int32_t kDefaultMaxOtherChanges = 100;
 constexpr int32_t kMaxOtherChanges = 5000;
-
-// The changes of [start, end] in scope (oldest first) and the others (newest
-// first); `offset` of the others are skipped, at most `limit` sent.
-void AddChanges(std::vector<v1::Change> changes, const std::set<std::string>& scope, int32_t offset,
-                int32_t limit, v1::OverlayResponse* response) {
-  std::vector<v1::Change*> others;
-  for (v1::Change& c : changes) {
-    if (c.service() == "*" || scope.contains(c.service())) {
-      if (offset > 0) continue;  // A later page: other services only.
-      response->add_in_scope_change_ids(c.id());
-      *response->add_changes() = std::move(c);
-    } else {
-      others.push_back(&c);
-    }
-  }
-  response->set_other_changes(static_cast<int32_t>(others.size()));
-  const int32_t total = static_cast<int32_t>(others.size());
-  const int32_t until = std::min<int64_t>(total, static_cast<int64_t>(offset) + std::max(0, limit));
-  for (int32_t i = offset; i < until; ++i)
-    *response->add_changes() = std::move(*others[total - 1 - i]);
-  if (until < total) response->set_next_page_token(absl::StrCat(until));
-}
 
 }  // namespace
 
@@ -112,21 +90,45 @@ absl::StatusOr<v1::OverlayResponse> Core::Overlay(const v1::OverlayRequest& requ
   *response.mutable_start() = FromMs(start);
   *response.mutable_end() = FromMs(end);
   if (offset == 0) {
-    absl::StatusOr<std::vector<v1::Series>> series =
-        store_.ReadSeries(request.service(), request.metric(), start, end);
+    absl::StatusOr<std::vector<store::Store::SampleSeries>> series =
+        store_.ReadSamples(request.service(), request.metric(), start, end);
     if (!series.ok()) return series.status();
-    std::vector<v1::Point> points = rules::MeanSeries(*series);  // Staleness markers are gaps.
+    std::vector<std::span<const rules::TimedValue>> spans;
+    for (const store::Store::SampleSeries& s : *series) spans.emplace_back(s.samples);
+    // Staleness markers are gaps.
+    std::vector<rules::TimedValue> points = rules::MeanSamples(spans);
     response.set_series_count(static_cast<int32_t>(series->size()));
     response.set_raw_points(static_cast<int32_t>(points.size()));
-    for (v1::Point& p : Downsample(points, max_points)) *response.add_points() = std::move(p);
+    std::vector<rules::TimedValue> shown = Downsample(points, max_points);
+    response.mutable_points()->Reserve(static_cast<int>(shown.size()));
+    for (const rules::TimedValue& x : shown) {
+      v1::Point* p = response.add_points();
+      p->set_t_ms(x.t);
+      p->set_value(x.v);
+    }
   }
-  absl::StatusOr<std::vector<v1::Change>> changes = store_.ChangesBetween(start, end);
-  if (!changes.ok()) return changes.status();
   absl::StatusOr<rules::DependencyGraph> graph = store_.Dependencies();
   if (!graph.ok()) return graph.status();
-  std::set<std::string> scope = graph->Deps(request.service());
+  std::set<std::string, std::less<>> scope;
+  for (const std::string& s : graph->Deps(request.service())) scope.insert(s);
   for (const std::string& c : graph->Consumers(request.service())) scope.insert(c);
-  AddChanges(std::move(*changes), scope, offset, max_other, &response);
+  // In scope: the service, its deps and consumers, and "*"; oldest first.
+  // Then the others, newest first, capped; a later page holds only those.
+  absl::StatusOr<store::Store::ChangeView> changes = store_.ChangesFor(
+      start, end,
+      [&](std::string_view service) { return service == "*" || scope.contains(service); }, offset,
+      std::max(0, max_other));
+  if (!changes.ok()) return changes.status();
+  if (offset == 0) {
+    for (v1::Change& c : changes->in_scope) {
+      response.add_in_scope_change_ids(c.id());
+      *response.add_changes() = std::move(c);
+    }
+  }
+  for (v1::Change& c : changes->others) *response.add_changes() = std::move(c);
+  response.set_other_changes(static_cast<int32_t>(changes->other_count));
+  const int64_t sent = offset + static_cast<int64_t>(changes->others.size());
+  if (sent < changes->other_count) response.set_next_page_token(absl::StrCat(sent));
   return response;
 }
 

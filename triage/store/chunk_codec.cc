@@ -318,6 +318,9 @@ std::string MergeChunkPieces(std::span<const std::string_view> pieces, int* corr
       if (all[i].t <= all[i - 1].t) ordered = false;
     }
   }
+  if (pieces.size() == 1 && ordered && (corrupt == nullptr || *corrupt == 0)) {
+    return std::string(pieces[0]);  // Sound and alone: nothing to merge.
+  }
   if (!ordered) {
     // Of equal timestamps the later piece (later in `all`) wins.
     std::stable_sort(all.begin(), all.end(),

@@ -23,13 +23,11 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "rules/stats.h"
 
 namespace triage::store {
 
-struct Sample {
-  int64_t t;
-  double v;
-};
+using Sample = rules::TimedValue;  // {t, v}
 
 // Appends one segment holding `samples` (sorted by time, no duplicate times).
 void EncodeSegment(std::span<const Sample> samples, std::string* out);

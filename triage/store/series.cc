@@ -136,6 +136,26 @@ absl::Status Store::WriteSeries(const v1::RecordBatch& batch, SeriesIds* ids,
 absl::StatusOr<std::vector<v1::Series>> Store::ReadSeries(const std::string& service,
                                                           const std::string& metric,
                                                           int64_t from_ms, int64_t to_ms) const {
+  absl::StatusOr<std::vector<SampleSeries>> read = ReadSamples(service, metric, from_ms, to_ms);
+  if (!read.ok()) return read.status();
+  std::vector<v1::Series> out;
+  out.reserve(read->size());
+  for (SampleSeries& s : *read) {
+    s.meta.mutable_points()->Reserve(static_cast<int>(s.samples.size()));
+    for (const Sample& x : s.samples) {
+      v1::Point* p = s.meta.add_points();
+      p->set_t_ms(x.t);
+      p->set_value(x.v);
+    }
+    out.push_back(std::move(s.meta));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<Store::SampleSeries>> Store::ReadSamples(const std::string& service,
+                                                                    const std::string& metric,
+                                                                    int64_t from_ms,
+                                                                    int64_t to_ms) const {
   std::vector<std::pair<uint64_t, v1::Series>> found;
   std::string prefix = SeriesIndexKey::Prefix(service, metric);
   absl::Status s =
@@ -150,28 +170,27 @@ absl::StatusOr<std::vector<v1::Series>> Store::ReadSeries(const std::string& ser
         return absl::OkStatus();
       });
   if (!s.ok()) return s;
-  std::vector<v1::Series> out;
+  std::vector<SampleSeries> out;
   for (auto& [id, series] : found) {
+    SampleSeries read{.meta = std::move(series), .samples = {}};
     if (to_ms >= from_ms) {
       // Chunks come back merged and sorted, and blocks are in time order, so
-      // points append in order without a map.
+      // samples append in order; only the first and last block hold any
+      // outside [from_ms, to_ms].
       std::string lower = ChunkKey{id, BlockStart(from_ms)}.Encode();
       std::string upper = ChunkKey{id, BlockStart(to_ms) + kChunkMs}.Encode();
-      std::vector<Sample> samples;
       s = Scan(kSeriesChunks, lower, upper, [&](std::string_view, std::string_view v) {
-        samples.clear();
-        if (absl::Status d = DecodeChunk(v, &samples); !d.ok()) return d;
-        for (const Sample& x : samples) {
-          if (x.t < from_ms || x.t > to_ms) continue;
-          v1::Point* p = series.add_points();
-          p->set_t_ms(x.t);
-          p->set_value(x.v);
-        }
+        const size_t before = read.samples.size();
+        if (absl::Status d = DecodeChunk(v, &read.samples); !d.ok()) return d;
+        auto first = read.samples.begin() + static_cast<std::ptrdiff_t>(before);
+        auto in = std::remove_if(first, read.samples.end(),
+                                 [&](const Sample& x) { return x.t < from_ms || x.t > to_ms; });
+        read.samples.erase(in, read.samples.end());
         return absl::OkStatus();
       });
       if (!s.ok()) return s;
     }
-    out.push_back(std::move(series));
+    out.push_back(std::move(read));
   }
   return out;
 }

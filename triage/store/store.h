@@ -28,6 +28,7 @@
 #include "rules/graph.h"
 #include "rules/sources.h"
 #include "triage/base/clock.h"
+#include "triage/store/chunk_codec.h"
 #include "triage/v1/alerts.pb.h"
 #include "triage/v1/drill.pb.h"
 #include "triage/v1/records.pb.h"
@@ -162,9 +163,29 @@ class Store : public rules::RecordSource, public rules::MetricSource, public rul
   absl::StatusOr<std::vector<v1::Change>> ChangesBetween(int64_t from_ms,
                                                          int64_t to_ms) const override;
   absl::StatusOr<v1::Change> GetChange(const std::string& id) const;
+  // The changes of [from_ms, to_ms] for a view of one service: every one
+  // `in_scope` takes (by service), oldest first; of the others, how many
+  // there are and, newest first, `max_others` after the newest `skip`.
+  // Only those returned are decoded.
+  struct ChangeView {
+    std::vector<v1::Change> in_scope;
+    std::vector<v1::Change> others;
+    int64_t other_count = 0;
+  };
+  absl::StatusOr<ChangeView> ChangesFor(int64_t from_ms, int64_t to_ms,
+                                        const std::function<bool(std::string_view)>& in_scope,
+                                        int64_t skip, int64_t max_others) const;
   absl::StatusOr<std::vector<v1::Series>> ReadSeries(const std::string& service,
                                                      const std::string& metric, int64_t from_ms,
                                                      int64_t to_ms) const override;
+  // The same, each series' points as plain samples (no message per point).
+  struct SampleSeries {
+    v1::Series meta;  // Metric and labels; no points.
+    std::vector<Sample> samples;
+  };
+  absl::StatusOr<std::vector<SampleSeries>> ReadSamples(const std::string& service,
+                                                        const std::string& metric, int64_t from_ms,
+                                                        int64_t to_ms) const;
   absl::StatusOr<std::vector<rules::FeatureSums>> FeatureDistributions(
       const std::string& service, const rules::DriftWindow& window) const override;
   // Histograms of `service` with start < to_ms and end > from_ms.
