@@ -191,3 +191,30 @@ test('drill mode: check categories and answer from the page', async () => {
   await page.screenshot({ path: path.join(ARTIFACTS, 'drill.png') });
   await page.close();
 });
+
+test('a crowded day: changes on other services are capped and counted', async () => {
+  const at = Date.parse('2026-07-01T12:00:00Z');
+  const iso = (ms) => new Date(ms).toISOString();
+  const lines = [JSON.stringify({ type: 'series', metric: 'm', labels: { service: 'crowd' },
+    points: [[at - 3600e3, 1], [at - 60e3, 0.5]] })];
+  for (let i = 0; i < 2; i++) {
+    lines.push(JSON.stringify({ type: 'change', id: `crowd-own-${i}`, kind: 'config', service: 'crowd',
+      time: iso(at - (i + 1) * 3600e3) }));
+  }
+  for (let i = 0; i < 130; i++) {
+    lines.push(JSON.stringify({ type: 'change', id: `crowd-other-${i}`, kind: 'code_deploy',
+      service: `elsewhere-${i % 9}`, time: iso(at - 60e3 * (i + 1)) }));
+  }
+  const r = await fetch(`${daemon.base}/api/v1/bundle`, {
+    method: 'POST', headers: { 'Content-Type': 'application/x-ndjson' }, body: lines.join('\n') });
+  assert.equal(r.status, 200, await r.text());
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  await page.goto(`${daemon.base}/#/triage?service=crowd&metric=m&at=${iso(at)}&window=24h`);
+  await page.waitForSelector('body[data-rendered="report"] .chart .u-over');
+  // Both of the service's own changes, the newest 100 of the others; the rest counted.
+  assert.equal(await markerCount(page), 102);
+  const more = page.locator('[data-more-changes]');
+  assert.equal(await more.getAttribute('data-more-changes'), '30');
+  assert.ok((await more.innerText()).includes('and 30 more on other services'));
+  await page.close();
+});
