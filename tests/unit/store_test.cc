@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <thread>
 
 #include "gmock/gmock.h"
 #include "google/protobuf/unknown_field_set.h"
@@ -86,6 +87,41 @@ TEST(StoreTest, SeriesPointsMergeAcrossWritesAndChunks) {
   // Other services and metrics do not match by prefix.
   EXPECT_TRUE(store->ReadSeries("sv", "requests", 0, kT * 2)->empty());
   EXPECT_TRUE(store->ReadSeries("svc", "request", 0, kT * 2)->empty());
+}
+
+// Writers of known series commit without the write lock (remote_write's
+// steady state) while others add new series: every point lands, every
+// series keeps one id.
+TEST(StoreTest, ConcurrentWritersOfKnownAndNewSeriesLoseNothing) {
+  MemStore store;
+  auto batch = [](int series_from, int series_to, int64_t t) {
+    v1::RecordBatch b;
+    for (int k = series_from; k < series_to; ++k) {
+      v1::Series s = triage::testing::Series("m", {{"service", "svc"}, {"k", std::to_string(k)}});
+      AddPoint(&s, t, k);
+      *b.add_series() = s;
+    }
+    return b;
+  };
+  ASSERT_TRUE(store->Write(batch(0, 20, kT)).ok());  // Known from now on.
+  std::vector<std::thread> writers;
+  for (int w = 0; w < 4; ++w) {
+    writers.emplace_back([&, w] {
+      for (int i = 1; i <= 50; ++i) {
+        // Writers 0-2 write known series; writer 3 adds a new series each time.
+        v1::RecordBatch b =
+            w < 3 ? batch(0, 20, kT + (i * 3 + w) * 1000) : batch(20 + i, 21 + i, kT);
+        EXPECT_TRUE(store->Write(b).ok());
+      }
+    });
+  }
+  for (std::thread& t : writers) t.join();
+  std::vector<v1::Series> got = *store->ReadSeries("svc", "m", 0, kT * 2);
+  ASSERT_EQ(got.size(), 70u);
+  EXPECT_EQ(store->SeriesCount(), 70u);
+  size_t points = 0;
+  for (const v1::Series& s : got) points += static_cast<size_t>(s.points_size());
+  EXPECT_EQ(points, 20u + 20u * 150u + 50u);
 }
 
 TEST(StoreTest, DistinctLabelSetsAreDistinctSeriesAndSurviveReopen) {

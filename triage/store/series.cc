@@ -54,14 +54,24 @@ std::shared_ptr<rocksdb::MergeOperator> NewChunkMergeOperator() {
   return std::make_shared<ChunkMergeOperator>();
 }
 
-absl::StatusOr<uint64_t> Store::SeriesId(const v1::Series& series, rocksdb::WriteBatch* wb,
-                                         SeriesIds* ids) {
+namespace {
+
+// The series index key of `series` (its labels in name order).
+std::string SeriesKeyOf(const v1::Series& series) {
   std::vector<std::pair<std::string_view, std::string_view>> labels(series.labels().begin(),
                                                                     series.labels().end());
   std::sort(labels.begin(), labels.end());
   auto svc = series.labels().find("service");
-  std::string k = EncodeSeriesIndexKey(svc != series.labels().end() ? svc->second : "",
-                                       series.metric(), labels);
+  return EncodeSeriesIndexKey(svc != series.labels().end() ? svc->second : "", series.metric(),
+                              labels);
+}
+
+}  // namespace
+
+absl::StatusOr<uint64_t> Store::SeriesId(const v1::Series& series, rocksdb::WriteBatch* wb,
+                                         SeriesIds* ids) {
+  std::string k = SeriesKeyOf(series);
+  auto svc = series.labels().find("service");
   if (auto it = series_ids_.find(k); it != series_ids_.end()) return it->second;
   uint64_t id = 0;
   std::string v;
@@ -98,16 +108,56 @@ absl::StatusOr<uint64_t> Store::SeriesId(const v1::Series& series, rocksdb::Writ
 // Resolves series ids, then merges points into chunks (no read).
 absl::Status Store::WriteSeries(const v1::RecordBatch& batch, SeriesIds* ids,
                                 rocksdb::WriteBatch* wb) {
+  std::vector<uint64_t> resolved;
+  resolved.reserve(static_cast<size_t>(batch.series_size()));
+  for (const v1::Series& series : batch.series()) {
+    absl::StatusOr<uint64_t> id = SeriesId(series, wb, ids);
+    if (!id.ok()) return id.status();
+    resolved.push_back(*id);
+  }
+  MergePoints(batch, resolved, wb);
+  return absl::OkStatus();
+}
+
+std::optional<absl::Status> Store::WriteKnownSeries(const v1::RecordBatch& batch) {
+  std::vector<uint64_t> ids;
+  ids.reserve(static_cast<size_t>(batch.series_size()));
+  {
+    absl::ReaderMutexLock lock(&write_mu_);
+    // After a failure or a short disk, the locked path decides when writes resume.
+    if (write_failed_ || !writable_) return std::nullopt;
+    for (const v1::Series& series : batch.series()) {
+      auto it = series_ids_.find(SeriesKeyOf(series));
+      if (it == series_ids_.end()) return std::nullopt;
+      ids.push_back(it->second);
+    }
+  }
+  rocksdb::WriteBatch wb;
+  MergePoints(batch, ids, &wb);
+  if (options_.min_free_bytes > 0) {  // Short of space: the locked path says so.
+    absl::StatusOr<uint64_t> free = FreeBytes();
+    if (free.ok() && *free < options_.min_free_bytes + wb.GetDataSize()) return std::nullopt;
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.sync;
+  absl::Status s = ToAbsl(db_->Write(wo, &wb), "write points");
+  if (s.ok()) return s;
+  absl::MutexLock lock(&write_mu_);
+  return AfterWrite(s);
+}
+
+void Store::MergePoints(const v1::RecordBatch& batch, const std::vector<uint64_t>& ids,
+                        rocksdb::WriteBatch* wb) const {
   struct Point {
     uint64_t id;
     int64_t t;
     double v;
   };
   std::vector<Point> points;
-  for (const v1::Series& series : batch.series()) {
-    absl::StatusOr<uint64_t> id = SeriesId(series, wb, ids);
-    if (!id.ok()) return id.status();
-    for (const v1::Point& p : series.points()) points.push_back({*id, p.t_ms(), p.value()});
+  for (int i = 0; i < batch.series_size(); ++i) {
+    for (const v1::Point& p : batch.series(i).points()) {
+      points.push_back({ids[static_cast<size_t>(i)], p.t_ms(), p.value()});
+    }
   }
   // Sorted by (series, time); of equal timestamps the last written wins.
   std::stable_sort(points.begin(), points.end(), [](const Point& a, const Point& b) {
@@ -129,8 +179,6 @@ absl::Status Store::WriteSeries(const v1::RecordBatch& batch, SeriesIds* ids,
     EncodeSegment(run, &segment);
     wb->Merge(cf(kSeriesChunks), ChunkKey{id, block}.Encode(), segment);
   }
-
-  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<v1::Series>> Store::ReadSeries(const std::string& service,

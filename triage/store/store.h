@@ -17,6 +17,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -239,6 +240,19 @@ class Store : public rules::RecordSource, public rules::MetricSource, public rul
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   absl::Status WriteSeries(const v1::RecordBatch& batch, SeriesIds* ids, rocksdb::WriteBatch* wb)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // The points of the batch's series (ids[i] the id of series i) as chunk
+  // merges, in (series, time) order; of equal timestamps the last wins.
+  void MergePoints(const v1::RecordBatch& batch, const std::vector<uint64_t>& ids,
+                   rocksdb::WriteBatch* wb) const;
+  // Points of series that all have ids already (remote_write's steady
+  // state): ids looked up under a shared lock, the batch built and
+  // committed without holding write_mu_, so that requests build in
+  // parallel and RocksDB commits them in groups. nullopt: a series is new,
+  // space is short or RocksDB needs resuming; Write takes the locked path.
+  // An id is visible only once its index entry is committed (the locked
+  // path holds write_mu_ from Build to Commit).
+  std::optional<absl::Status> WriteKnownSeries(const v1::RecordBatch& batch)
+      ABSL_LOCKS_EXCLUDED(write_mu_);
   absl::Status WriteHistograms(const v1::RecordBatch& batch, rocksdb::WriteBatch* wb, bool roll_up)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   absl::Status WriteReports(const v1::RecordBatch& batch, rocksdb::WriteBatch* wb)

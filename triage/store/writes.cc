@@ -48,6 +48,13 @@ void Store::PutSeriesCounters(rocksdb::WriteBatch* wb, uint64_t next, uint64_t c
 }
 
 absl::Status Store::Write(const v1::RecordBatch& batch) {
+  const bool only_series = batch.series_size() > 0 && batch.dependencies_size() == 0 &&
+                           batch.changes_size() == 0 && batch.histograms_size() == 0 &&
+                           batch.upstreams_size() == 0 && batch.eval_sets_size() == 0 &&
+                           batch.dependency_health_size() == 0;
+  if (only_series) {
+    if (std::optional<absl::Status> s = WriteKnownSeries(batch)) return *s;
+  }
   absl::MutexLock lock(&write_mu_);
   rocksdb::WriteBatch wb;
   SeriesIds ids{.next = next_series_id_};
