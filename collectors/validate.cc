@@ -221,7 +221,9 @@ void ValidateLabels(const google::protobuf::Map<std::string, std::string>& label
                                    Shown(name)));
       continue;
     }
-    auto path = [&] { return std::string(field) + "." + std::string(name); };  // For errors.
+    const std::string_view label =
+        name;  // (A lambda cannot capture a structured binding in clang 14.)
+    auto path = [&] { return std::string(field) + "." + std::string(label); };  // For errors.
     if (value.size() > limits.max_label_value_bytes) {
       c.Add(path(), absl::StrFormat("value longer than %d bytes", limits.max_label_value_bytes),
             "max_label_value_bytes");
