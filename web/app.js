@@ -3,11 +3,12 @@
 // (POST /triage.v1.<Service>/<Method>). No build step: an ES module plus
 // uPlot from web/node_modules.
 
+import { ago, both, h, ms, pad, relOnset, utc } from './dom.js';
+import { drawMarkers, MIXED_COLOR } from './markers.js';
+
 // Change kinds take these colours in the order the server lists them.
 const PALETTE = ['#6cb6ff', '#c49bff', '#3ddbd9', '#ff7eb6', '#f1e05a', '#82cfff', '#ff9f43', '#c8a27a',
   '#7ee787', '#ffa198', '#a5d6ff', '#d2a8ff'];
-const MIXED_COLOR = '#e6e8ee';
-const MERGE_PX = 8;
 const REFRESH_MS = 30000;
 
 // What the server accepts and shows (OverlayService/GetVocabulary), read once.
@@ -19,24 +20,8 @@ function kindColor(kind) {
   return i >= 0 ? PALETTE[i % PALETTE.length] : MIXED_COLOR;
 }
 
-// ---- helpers ----
+// ---- the API ----
 
-function h(tag, attrs = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k === 'class') el.className = v;
-    else if (k === 'dataset') Object.assign(el.dataset, v);
-    else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
-    else if (k === 'style') el.style.cssText = v;
-    else el.setAttribute(k, v === true ? '' : v);
-  }
-  for (const c of children.flat()) {
-    if (c === undefined || c === null || c === false) continue;
-    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
-  }
-  return el;
-}
 
 async function api(method, body) {
   const r = await fetch(`/triage.v1.${method}`, {
@@ -47,28 +32,6 @@ async function api(method, body) {
   return j;
 }
 
-const ms = (ts) => (ts ? Date.parse(ts) : NaN);
-const pad = (n) => String(n).padStart(2, '0');
-function utc(t, seconds = false) {
-  const d = new Date(t);
-  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ` +
-    `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}${seconds ? ':' + pad(d.getUTCSeconds()) : ''} UTC`;
-}
-function local(t) {
-  const d = new Date(t);
-  return `${pad(d.getHours())}:${pad(d.getMinutes())} local`;
-}
-function both(t) { return `${utc(t)} (${local(t)})`; }
-function ago(t) {
-  const m = Math.round((Date.now() - t) / 60000);
-  if (m < 60) return `${m} min ago`;
-  if (m < 48 * 60) return `${Math.round(m / 60)} h ago`;
-  return `${Math.round(m / 1440)} d ago`;
-}
-function relOnset(t, onset) {
-  const m = Math.round((onset - t) / 60000);
-  return m >= 0 ? `${m} min before onset` : `${-m} min after onset`;
-}
 function setAsOf() {
   const now = Date.now();
   document.getElementById('asof').textContent =
@@ -542,86 +505,11 @@ async function renderChart(panel, service, metric, onset, now, alerts) {
     tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), 'Etc/UTC'),
     // Positions are known once uPlot has laid the plot out.
     hooks: { ready: [(uu) => drawMarkers(uu, overlay.changes || [], new Set(overlay.in_scope_change_ids || []),
-      onset, now, start, end)] },
+      onset, now, start, end, kindColor)] },
   }, [xs, ys], chart);
   return u;
 }
 
-function drawMarkers(u, changes, inScope, onset, now, start, end) {
-  const over = u.over;
-  const x = (t) => u.valToPos(t / 1000, 'x');
-  const width = over.clientWidth;
-  // Shade what comes after the onset, and mark the onset and the alert.
-  const side = (px) => (px > width - 70 ? 'left:auto;right:4px' : '');
-  if (onset >= start && onset <= end) {
-    over.append(h('div', { class: 'after-zone', style: `left:${x(onset)}px;width:${Math.max(0, x(Math.min(now, end)) - x(onset))}px` }));
-    over.append(h('div', { class: 'event-line onset', style: `left:${x(onset)}px`, 'data-mark': 'onset' }, h('span', { style: `top:auto;bottom:2px;${side(x(onset))}` }, 'onset')));
-  }
-  if (now >= start && now <= end) {
-    over.append(h('div', { class: 'event-line alert', style: `left:${x(now)}px`, 'data-mark': 'alert' }, h('span', { style: `top:auto;bottom:20px;${side(x(now))}` }, 'alert')));
-  }
-  const inWindow = changes.map((c) => ({ c, t: ms(c.time) })).filter(({ t }) => t >= start && t <= end)
-    .map((e) => ({ ...e, px: x(e.t) })).sort((a, b) => a.px - b.px);
-  // Markers closer than MERGE_PX merge into one with a count.
-  const groups = [];
-  for (const e of inWindow) {
-    const g = groups[groups.length - 1];
-    if (g && e.px - g[g.length - 1].px < MERGE_PX) g.push(e);
-    else groups.push([e]);
-  }
-  for (const g of groups) {
-    const px = g.reduce((s, e) => s + e.px, 0) / g.length;
-    const kinds = new Set(g.map((e) => e.c.kind));
-    const color = kinds.size === 1 ? kindColor(g[0].c.kind) : MIXED_COLOR;
-    const allAfter = g.every((e) => e.t > onset);
-    const unrelated = g.every((e) => !inScope.has(e.c.id));
-    const label = g.length === 1 ? `${g[0].c.kind} ${g[0].c.id} on ${g[0].c.service}, ${relOnset(g[0].t, onset)}`
-      : `${g.length} changes: ${g.map((e) => e.c.id).join(', ')}`;
-    const attrs = { class: `marker${allAfter ? ' after' : ''}${unrelated ? ' unrelated' : ''}`, type: 'button',
-      'aria-label': label, style: `left:${Math.min(width, Math.max(0, px))}px;--c:${unrelated ? '#6b7280' : color}` };
-    if (g.length === 1) attrs['data-change-id'] = g[0].c.id;
-    else attrs['data-change-ids'] = g.map((e) => e.c.id).join(' ');
-    const m = h('button', attrs, h('span', { class: 'stem' }), h('span', { class: 'head' }),
-      g.length > 1 ? h('span', { class: 'count' }, g.length) : null);
-    const show = () => showTooltip(m, g, onset, inScope);
-    m.addEventListener('mouseenter', show);
-    m.addEventListener('focus', show);
-    m.addEventListener('mouseleave', hideTooltipSoon);
-    m.addEventListener('blur', hideTooltipSoon);
-    m.addEventListener('keydown', (ev) => { if (ev.key === 'Escape') hideTooltip(); });
-    over.append(m);
-  }
-}
-
-let hideTimer = null;
-function showTooltip(anchor, group, onset, inScope) {
-  clearTimeout(hideTimer);
-  const tip = document.getElementById('tooltip');
-  tip.replaceChildren(...group.map(({ c, t }) => {
-    const version = c.version ? `${c.version}${c.previous_version ? ' ← ' + c.previous_version : ''}` : '';
-    return h('div', { class: 'chg', 'data-tooltip-change': c.id },
-      h('div', {}, h('span', { class: 'id' }, c.id), ` · ${c.kind} · ${c.service}`),
-      version ? h('div', {}, version) : null,
-      (c.actor || c.summary) ? h('div', {}, [c.actor && `by ${c.actor}`, c.summary].filter(Boolean).join(' — ')) : null,
-      h('div', {}, h('span', { class: `rel ${t <= onset ? 'before' : 'after'}` }, relOnset(t, onset)), ` · ${both(t)}`),
-      c.url ? h('div', {}, /^https?:\/\//i.test(c.url)
-        ? h('a', { href: c.url, target: '_blank', rel: 'noopener noreferrer' }, c.url)
-        : h('span', { class: 'muted' }, c.url)) : null,
-      inScope.has(c.id) ? null : h('div', { class: 'muted' }, 'not on this service, its dependencies or consumers'));
-  }));
-  tip.hidden = false;
-  const r = anchor.getBoundingClientRect();
-  const tw = tip.offsetWidth, th = tip.offsetHeight;
-  let left = r.left + r.width / 2 + 10;
-  if (left + tw > window.innerWidth - 8) left = r.left - tw - 10;
-  tip.style.left = `${Math.max(8, left)}px`;
-  tip.style.top = `${Math.min(window.innerHeight - th - 8, Math.max(8, r.top + 20))}px`;
-}
-function hideTooltip() { document.getElementById('tooltip').hidden = true; }
-function hideTooltipSoon() { clearTimeout(hideTimer); hideTimer = setTimeout(hideTooltip, 250); }
-document.getElementById('tooltip').addEventListener('mouseenter', () => clearTimeout(hideTimer));
-document.getElementById('tooltip').addEventListener('mouseleave', hideTooltipSoon);
-document.addEventListener('keydown', (ev) => { if (ev.key === 'Escape') hideTooltip(); });
 
 async function start() {
   try {

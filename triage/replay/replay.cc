@@ -79,8 +79,9 @@ class StagingThread {
       v1::RecordBatch batch = std::move(*queued_);
       queued_.reset();
       busy_ = true;
+      const bool failed = !status_.ok();  // Read under the lock.
       mu_.Unlock();
-      absl::Status s = status_.ok() ? bulk_.Add(batch) : absl::OkStatus();
+      absl::Status s = failed ? absl::OkStatus() : bulk_.Add(batch);
       mu_.Lock();
       busy_ = false;
       if (status_.ok()) status_ = s;
