@@ -9,9 +9,11 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
+#include "grpc/grpc.h"
 #include "rules/tree.h"
 #include "triage/ctl/client.h"
 #include "triage/ctl/replay.h"
+#include "triage/ctl/rpc.h"
 #include "triage/replay/replay.h"
 #include "triage/server/web_config.h"
 
@@ -274,9 +276,7 @@ int CheckWebConfig(const Args& args) {
   return kOk;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int Run(int argc, char** argv) {
   Args args;
   std::string error;
   if (!ParseArgs(std::vector<std::string>(argv + 1, argv + argc), &args, &error)) {
@@ -344,4 +344,16 @@ int main(int argc, char** argv) {
     return triage::ctl::ChangeAddCommand(server, args);
   }
   return Usage("unknown command " + command);
+}
+
+}  // namespace
+
+// gRPC's executor threads keep OpenSSL's per-thread state until they are
+// joined: shut the library down (after the connection is gone) before exit.
+int main(int argc, char** argv) {
+  grpc_init();
+  const int code = Run(argc, argv);
+  triage::ctl::CloseConnection();
+  grpc_shutdown_blocking();
+  return code;
 }

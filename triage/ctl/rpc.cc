@@ -46,6 +46,8 @@ std::shared_ptr<grpc::Channel> Channel(const std::string& server) {
   return grpc::CreateCustomChannel(server, TheConnection().credentials, args);
 }
 
+void CloseConnection() { TheConnection().credentials.reset(); }
+
 void Deadline(grpc::ClientContext* ctx, int seconds) {
   ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
   if (!TheConnection().authorization.empty()) {

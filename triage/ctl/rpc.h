@@ -21,6 +21,9 @@ constexpr int kServerError = 3;
 // A channel to `server` with the configured credentials.
 std::shared_ptr<grpc::Channel> Channel(const std::string& server);
 
+// Drops the credentials ConfigureConnection set (before grpc_shutdown).
+void CloseConnection();
+
 // Every call's deadline and credentials.
 void Deadline(grpc::ClientContext* ctx, int seconds = 60);
 
