@@ -5,14 +5,54 @@
 #include <limits>
 #include <map>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "proto/model/time.h"
 #include "rules/drift.h"
+#include "rules/promql.h"
 #include "rules/stats.h"
 #include "rules/tree.h"
 
 namespace triage::rules {
+
+absl::StatusOr<std::vector<v1::Series>> Reads::Series(const SeriesQuery& q) {
+  v1::MetricQuery log;
+  log.set_service(q.service);
+  log.set_metric(q.metric);
+  log.set_query(q.query);
+  log.set_source(sources_.metrics->Name());
+  absl::Status refused;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!metrics_failed_.ok()) {
+      refused = absl::Status(metrics_failed_.code(),
+                             absl::StrCat(metrics_failed_.message(), " (earlier in this walk)"));
+    } else if (static_cast<int>(queries_.size()) >= sources_.max_metric_queries) {
+      refused = absl::ResourceExhaustedError(absl::StrFormat(
+          "metrics source: more than %d reads in one walk", sources_.max_metric_queries));
+    }
+  }
+  auto start = std::chrono::steady_clock::now();
+  absl::StatusOr<std::vector<v1::Series>> series =
+      refused.ok() ? sources_.metrics->ReadSeries(q) : refused;
+  log.set_ms(
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+  if (series.ok()) {
+    log.set_series(static_cast<int32_t>(series->size()));
+  } else {
+    log.set_error(std::string(series.status().message()));
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!series.ok() && metrics_failed_.ok()) metrics_failed_ = series.status();
+  queries_.push_back(std::move(log));
+  return series;
+}
+
+std::vector<v1::MetricQuery> Reads::Queries() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return queries_;
+}
 
 namespace {
 
@@ -236,11 +276,17 @@ void TrafficMix(const v1::TrafficMixCheck& p, const Context& ctx, Reads& load,
   const int64_t base_from = ctx.now - DurationMs(p.baseline_start());
   const int64_t base_to = ctx.now - DurationMs(p.baseline_end());
   std::vector<std::string> evidence, missing;
+  std::set<std::string> source_errors;
   bool hit = false;
   for (const std::string& service : ctx.services) {
     absl::StatusOr<std::vector<v1::Series>> series = load([&] {
-      return load.metrics().ReadSeries(service, p.metric(), std::min(base_from, cur_from), ctx.now);
+      return load.Series({.service = service,
+                          .metric = p.metric(),
+                          .query = QueryOf(ctx.metric_queries, service, p.metric()),
+                          .from_ms = std::min(base_from, cur_from),
+                          .to_ms = ctx.now});
     });
+    if (!series.ok()) source_errors.insert(std::string(series.status().message()));
     std::map<std::string, double> current, baseline;
     double cur_total = 0, base_total = 0;
     if (series.ok()) {
@@ -301,6 +347,7 @@ void TrafficMix(const v1::TrafficMixCheck& p, const Context& ctx, Reads& load,
         "no %s series with data in [now-%s, now] and [now-%s, now-%s) for %s, and no %s change",
         p.metric(), p.current_window(), p.baseline_start(), p.baseline_end(),
         absl::StrJoin(missing, ", "), absl::StrJoin(p.change_kinds(), "/")));
+    for (const std::string& e : source_errors) evidence.push_back(e);
   } else {
     v->set_verdict(v1::CLEAR);
   }
@@ -349,6 +396,14 @@ void DependencyHealth(const v1::DependencyHealthCheck& p, const Context& ctx, Re
 }  // namespace
 
 void RunCheck(const v1::Category& c, const Context& ctx, Reads& reads, v1::CategoryVerdict* v) {
+  const bool needs_onset = c.has_change_log() || c.has_upstream_health() || c.has_traffic_mix() ||
+                           c.has_dependency_health();
+  if (needs_onset && !ctx.onset_error.empty()) {
+    v->set_verdict(v1::NO_DATA);
+    v->set_evidence(
+        absl::StrCat("onset unknown, so the candidate window is too: ", ctx.onset_error));
+    return;
+  }
   switch (c.check_case()) {
     case v1::Category::kChangeLog:
       return ChangeLog(c.change_log(), ctx, v);

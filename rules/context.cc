@@ -16,11 +16,9 @@ std::string Minutes(int64_t ms) { return absl::StrFormat("%d min", (ms + 30'000)
 
 std::string Join(const std::set<std::string>& s) { return absl::StrJoin(s, ", "); }
 
-
 bool AppliesTo(const v1::Change& c, const std::set<std::string>& services) {
   return c.service() == "*" || services.contains(c.service());
 }
-
 
 std::vector<const v1::Change*> Candidates(
     const Context& ctx, const google::protobuf::RepeatedPtrField<std::string>& kinds,

@@ -22,15 +22,19 @@ struct Context {
   std::set<std::string> deps;         // Union of deps(S).
   std::set<std::string> consumers;    // Union of consumers(S), minus deps.
   std::vector<v1::Change> changes;    // Every change in [candidate_from, now].
+  // Why no onset could be read (the metrics source failed): checks that
+  // place a candidate window are NO_DATA with this reason.
+  std::string onset_error;
+  google::protobuf::Map<std::string, std::string> metric_queries;  // TreeSettings'.
 };
 
 // A change is on one of `services` or on "*".
 bool AppliesTo(const v1::Change& c, const std::set<std::string>& services);
 
 // Candidate changes of `kinds` on `services` (or "*"), newest first.
-std::vector<const v1::Change*> Candidates(const Context& ctx,
-                                          const google::protobuf::RepeatedPtrField<std::string>& kinds,
-                                          const std::set<std::string>& services);
+std::vector<const v1::Change*> Candidates(
+    const Context& ctx, const google::protobuf::RepeatedPtrField<std::string>& kinds,
+    const std::set<std::string>& services);
 
 // "chg-1 config on svc v2 <- v1 at T (12 min before onset): summary"
 std::string DescribeChange(const v1::Change& c, int64_t onset);

@@ -25,7 +25,9 @@ DriftWindow DriftWindowOf(const v1::FeatureDriftCheck& p, int64_t now) {
   return DriftWindow{.current_from = now - DurationMs(p.current_window()),
                      .now = now,
                      .baseline_from = now - DurationMs(p.baseline_start()),
-                     .baseline_to = now - DurationMs(p.baseline_end())};
+                     .baseline_to = now - DurationMs(p.baseline_end()),
+                     .histogram_metric = p.histogram_metric(),
+                     .feature_label = p.feature_label()};
 }
 
 DriftResult Drift(const v1::FeatureDriftCheck& p, std::vector<FeatureSums> sums, size_t detailed) {

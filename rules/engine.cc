@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <future>
 #include <limits>
 #include <map>
 #include <set>
@@ -10,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "proto/model/time.h"
 #include "rules/checks.h"
+#include "rules/promql.h"
 #include "rules/stats.h"
 #include "rules/tree.h"
 
@@ -27,6 +29,28 @@ std::string RollbackHint(const v1::Change& c) {
                            c.version().empty() ? c.id() : c.version());
   }
   return absl::StrFormat("revert %s on %s (previous version not recorded)", c.id(), target);
+}
+
+// Each alert's series over the onset window, read concurrently (one
+// engine round trip for the lot rather than one per alert).
+std::vector<absl::StatusOr<std::vector<v1::Series>>> ReadAlertSeries(const v1::Incident& incident,
+                                                                     const Context& ctx,
+                                                                     const OnsetParams& params,
+                                                                     Reads& load) {
+  std::vector<std::future<absl::StatusOr<std::vector<v1::Series>>>> reads;
+  for (const v1::Alert& a : incident.alerts()) {
+    SeriesQuery q{.service = a.service(),
+                  .metric = a.metric(),
+                  .query = QueryOf(ctx.metric_queries, a.service(), a.metric(), a.expr()),
+                  .from_ms = ctx.now - params.baseline_start_ms,
+                  .to_ms = ctx.now};
+    const bool alone = incident.alerts_size() == 1;
+    reads.push_back(std::async(alone ? std::launch::deferred : std::launch::async,
+                               [&load, q = std::move(q)] { return load.Series(q); }));
+  }
+  std::vector<absl::StatusOr<std::vector<v1::Series>>> out;
+  for (auto& r : reads) out.push_back(r.get());
+  return out;
 }
 
 }  // namespace
@@ -69,22 +93,26 @@ absl::StatusOr<v1::TriageReport> Engine::Walk(const v1::Incident& incident) cons
   OnsetParams onset_params{DurationMs(settings.onset_baseline_start()),
                            DurationMs(settings.onset_baseline_end()),
                            DurationMs(settings.onset_search()), settings.onset_band_sigmas()};
+  ctx.metric_queries = settings.metric_queries();
   ctx.onset = ctx.now;
-  for (const v1::Alert& a : incident.alerts()) {
-    absl::StatusOr<std::vector<v1::Series>> series = load([&] {
-      return load.metrics().ReadSeries(a.service(), a.metric(),
-                                       ctx.now - onset_params.baseline_start_ms, ctx.now);
-    });
-    if (!series.ok()) return series.status();
+  std::vector<absl::StatusOr<std::vector<v1::Series>>> alert_series =
+      load([&] { return ReadAlertSeries(incident, ctx, onset_params, load); });
+  for (int i = 0; i < incident.alerts_size(); ++i) {
+    const v1::Alert& a = incident.alerts(i);
+    const absl::StatusOr<std::vector<v1::Series>>& series = alert_series[i];
     v1::AlertOnset* o = report.add_onsets();
     o->set_service(a.service());
     o->set_metric(a.metric());
+    o->set_query(QueryOf(ctx.metric_queries, a.service(), a.metric(), a.expr()));
     *o->mutable_fired_at() = a.fired_at();
     Onset onset;
-    if (series->empty()) {
+    if (!series.ok()) {
       onset.onset_ms = ctx.now;
-      onset.note =
-          absl::StrFormat("no series %s{service=\"%s\"}; onset = now", a.metric(), a.service());
+      onset.note = std::string(series.status().message());
+      if (ctx.onset_error.empty()) ctx.onset_error = onset.note;
+    } else if (series->empty()) {
+      onset.onset_ms = ctx.now;
+      onset.note = absl::StrFormat("no series %s; onset = now", o->query());
     } else {
       onset = DetectOnset(MeanSeries(*series), ctx.now, onset_params);
     }
@@ -195,6 +223,7 @@ absl::StatusOr<v1::TriageReport> Engine::Walk(const v1::Incident& incident) cons
             ? std::string("Every category had data and was clear.")
             : "Blind spots (no data, not ruled out): " + absl::StrJoin(blind, ", ") + "."));
   }
+  for (v1::MetricQuery& q : load.Queries()) *report.add_queries() = std::move(q);
   report.set_load_ms(load.ms());
   report.set_walk_ms(MsSince(walk_start));
   return report;

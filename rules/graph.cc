@@ -2,7 +2,6 @@
 
 #include "proto/model/dependencies.h"
 
-
 namespace triage::rules {
 
 void DependencyGraph::Set(const std::string& service, std::vector<std::string> depends_on) {

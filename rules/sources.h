@@ -42,14 +42,24 @@ class RecordSource {
                                                                    int64_t to_ms) const = 0;
 };
 
+// A metric of a service over [from_ms, to_ms], and the PromQL that draws it
+// from a metrics engine (rules/promql.h QueryOf). The embedded store reads
+// (service, metric).
+struct SeriesQuery {
+  std::string service;
+  std::string metric;
+  std::string query;
+  int64_t from_ms = 0;
+  int64_t to_ms = 0;
+};
+
 class MetricSource {
  public:
   virtual ~MetricSource() = default;
-  // Every series of (service, metric) with its points in [from_ms, to_ms].
-  virtual absl::StatusOr<std::vector<v1::Series>> ReadSeries(const std::string& service,
-                                                             const std::string& metric,
-                                                             int64_t from_ms,
-                                                             int64_t to_ms) const = 0;
+  // Every series the query draws, with its points in [from_ms, to_ms].
+  virtual absl::StatusOr<std::vector<v1::Series>> ReadSeries(const SeriesQuery& q) const = 0;
+  // Where series come from, for the report ("embedded" or a URL).
+  virtual std::string Name() const { return "embedded"; }
 };
 
 // The two windows KL drift compares (triage-tree.md, KL drift).
@@ -58,6 +68,10 @@ struct DriftWindow {
   int64_t now = 0;
   int64_t baseline_from = 0;  // baseline: histograms with start >= baseline_from ...
   int64_t baseline_to = 0;    // ... and end <= baseline_to
+  // Where a metrics engine keeps features as Prometheus histograms (empty:
+  // nowhere): HISTOGRAM_METRIC_bucket{service=S, FEATURE_LABEL=feature, le=...}.
+  std::string histogram_metric;
+  std::string feature_label;
 };
 
 // One feature's histograms summed over a DriftWindow.
@@ -86,6 +100,7 @@ struct Sources {
   const RecordSource* records = nullptr;
   const MetricSource* metrics = nullptr;
   const FeatureSource* features = nullptr;
+  int max_metric_queries = 64;  // Series reads one walk may make.
 };
 
 // Adds `h` (of the day's feature) to a day's roll-up.

@@ -11,6 +11,7 @@
 #include "google/protobuf/text_format.h"
 #include "proto/model/names.h"
 #include "proto/model/time.h"
+#include "rules/promql.h"
 
 namespace triage::rules {
 
@@ -75,7 +76,8 @@ const std::vector<std::string>& DurationFieldsOf(const Descriptor* d) {
       for (int i = 0; i < d->field_count(); ++i) {
         const FieldDescriptor* f = d->field(i);
         if (f->type() == FieldDescriptor::TYPE_STRING && !f->is_repeated() &&
-            f->name() != "metric" && f->name() != "label") {
+            f->name() != "metric" && f->name() != "label" && f->name() != "histogram_metric" &&
+            f->name() != "feature_label") {
           m[d].push_back(f->name());
         }
       }
@@ -99,6 +101,12 @@ class Checker {
     if (tree_.has_settings()) {
       CheckDurations(tree_.settings(), info_.GetTreeForNested(settings_field, -1),
                      Line(info_, settings_field, -1));
+      for (const auto& [metric, query] : tree_.settings().metric_queries()) {
+        if (absl::Status s = CheckQueryTemplate(query); !s.ok()) {
+          Problem(Line(info_, settings_field, -1),
+                  absl::StrFormat("metric_queries[\"%s\"]: %s", metric, s.message()));
+        }
+      }
     }
     std::map<std::string, int> ids;
     for (int i = 0; i < tree_.category_size(); ++i) {

@@ -1,5 +1,6 @@
 #include "rules/engine.h"
 
+#include <atomic>
 #include <cmath>
 
 #include "gmock/gmock.h"
@@ -461,6 +462,68 @@ TEST_F(EngineTest, LearnedOrderIsUsedAndReported) {
       Engine(*DefaultTree(), source_->sources()).Walk(incident_);
   EXPECT_EQ(plain->ordering(), "cost");
   EXPECT_EQ(plain->verdicts(0).category(), "code_deploy");
+}
+
+// A metrics engine that does not answer.
+class DownMetrics : public MetricSource {
+ public:
+  absl::StatusOr<std::vector<v1::Series>> ReadSeries(const SeriesQuery& q) const override {
+    ++reads;
+    last_query = q.query;
+    return absl::UnavailableError("metrics source: connection refused");
+  }
+  std::string Name() const override { return "http://engine:9090"; }
+  mutable std::atomic<int> reads{0};
+  mutable std::string last_query;
+};
+
+TEST_F(EngineTest, MetricsSourceDownIsNoDataWithTheReasonNeverClear) {
+  *batch_.add_changes() = Change("c", "code_deploy", "svc", kOnset - 5 * kMinuteMs);
+  *batch_.add_series() = quality_;
+  source_->Write(batch_);
+  DownMetrics down;
+  Sources sources = source_->sources();
+  sources.metrics = &down;
+  absl::StatusOr<v1::TriageReport> r = Engine(tree_, sources).Walk(incident_);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(down.reads, 1) << "one failed read; the rest of the walk does not wait again";
+  for (const v1::CategoryVerdict& v : r->verdicts()) {
+    if (v.category() == "feature_drift" || v.category() == "eval_staleness") continue;
+    EXPECT_EQ(v.verdict(), v1::NO_DATA) << v.category();
+    EXPECT_THAT(v.evidence(), HasSubstr("metrics source: connection refused")) << v.category();
+  }
+  EXPECT_EQ(r->localized_category(), "rare_class");
+  EXPECT_FALSE(r->onsets(0).detected());
+  EXPECT_THAT(r->onsets(0).note(), HasSubstr("connection refused"));
+  ASSERT_GE(r->queries_size(), 1);
+  EXPECT_EQ(r->queries(0).source(), "http://engine:9090");
+  EXPECT_EQ(r->queries(0).query(), "quality{service=\"svc\"}");
+  EXPECT_THAT(r->queries(0).error(), HasSubstr("connection refused"));
+}
+
+TEST_F(EngineTest, TheTreesQueryThenTheAlertsExpressionDrawTheMetric) {
+  incident_.mutable_alerts(0)->set_expr("avg(quality{service=\"svc\"}) < 0.7");
+  DownMetrics down;
+  *batch_.add_series() = quality_;
+  source_->Write(batch_);
+  Sources sources = source_->sources();
+  sources.metrics = &down;
+  (void)Engine(tree_, sources).Walk(incident_);
+  EXPECT_EQ(down.last_query, "avg(quality{service=\"svc\"})");
+  (*tree_.mutable_settings()->mutable_metric_queries())["quality"] =
+      "avg by (service) (quality_sum{service=\"$service\"})";
+  absl::StatusOr<v1::TriageReport> r = Engine(tree_, sources).Walk(incident_);
+  EXPECT_EQ(down.last_query, "avg by (service) (quality_sum{service=\"svc\"})");
+  EXPECT_EQ(r->onsets(0).query(), down.last_query);
+}
+
+TEST_F(EngineTest, EveryMetricReadIsListedOnTheReport) {
+  v1::TriageReport r = Walk();
+  ASSERT_GE(r.queries_size(), 2);  // The onset and the traffic mix.
+  EXPECT_EQ(r.queries(0).source(), "embedded");
+  EXPECT_EQ(r.queries(0).query(), "quality{service=\"svc\"}");
+  EXPECT_EQ(r.queries(0).series(), 1);
+  EXPECT_TRUE(r.queries(0).error().empty());
 }
 
 }  // namespace

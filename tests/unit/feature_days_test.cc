@@ -82,11 +82,15 @@ std::vector<rules::DriftWindow> Windows() {
     out.push_back({.current_from = now - kH,
                    .now = now,
                    .baseline_from = now - 30 * 24 * kH,
-                   .baseline_to = now - 24 * kH});
+                   .baseline_to = now - 24 * kH,
+                   .histogram_metric = "",
+                   .feature_label = ""});
     out.push_back({.current_from = now - 6 * kH,
                    .now = now,
                    .baseline_from = now - 4 * 24 * kH,
-                   .baseline_to = now - 2 * kH});
+                   .baseline_to = now - 2 * kH,
+                   .histogram_metric = "",
+                   .feature_label = ""});
   }
   return out;
 }

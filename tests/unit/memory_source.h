@@ -36,8 +36,7 @@ class MemorySource : public rules::RecordSource,
 
   absl::StatusOr<rules::DependencyGraph> Dependencies() const override { return graph_; }
 
-  absl::StatusOr<std::vector<v1::Change>> ChangesBetween(int64_t from,
-                                                         int64_t to) const override {
+  absl::StatusOr<std::vector<v1::Change>> ChangesBetween(int64_t from, int64_t to) const override {
     std::vector<v1::Change> out;
     for (const auto& [id, c] : changes_) {
       if (ToMs(c.time()) >= from && ToMs(c.time()) <= to) out.push_back(c);
@@ -58,7 +57,8 @@ class MemorySource : public rules::RecordSource,
       }
     }
     std::stable_sort(out.begin(), out.end(), [](const v1::Upstream& a, const v1::Upstream& b) {
-      return std::make_pair(a.source(), ToMs(a.time())) < std::make_pair(b.source(), ToMs(b.time()));
+      return std::make_pair(a.source(), ToMs(a.time())) <
+             std::make_pair(b.source(), ToMs(b.time()));
     });
     return out;
   }
@@ -75,8 +75,7 @@ class MemorySource : public rules::RecordSource,
     return out;
   }
 
-  absl::StatusOr<std::vector<v1::DependencyHealth>> Probes(const std::string& service,
-                                                           int64_t from,
+  absl::StatusOr<std::vector<v1::DependencyHealth>> Probes(const std::string& service, int64_t from,
                                                            int64_t to) const override {
     std::vector<v1::DependencyHealth> out;
     for (const v1::DependencyHealth& d : probes_) {
@@ -92,9 +91,12 @@ class MemorySource : public rules::RecordSource,
     return out;
   }
 
+  absl::StatusOr<std::vector<v1::Series>> ReadSeries(const rules::SeriesQuery& q) const override {
+    return ReadSeries(q.service, q.metric, q.from_ms, q.to_ms);
+  }
   absl::StatusOr<std::vector<v1::Series>> ReadSeries(const std::string& service,
                                                      const std::string& metric, int64_t from,
-                                                     int64_t to) const override {
+                                                     int64_t to) const {
     // Series with the same labels are one (a later point wins a timestamp).
     std::map<std::map<std::string, std::string>, std::map<int64_t, double>> merged;
     for (const v1::Series& s : series_) {

@@ -178,7 +178,11 @@ class Store : public rules::RecordSource, public rules::MetricSource, public rul
                                         int64_t skip, int64_t max_others) const;
   absl::StatusOr<std::vector<v1::Series>> ReadSeries(const std::string& service,
                                                      const std::string& metric, int64_t from_ms,
-                                                     int64_t to_ms) const override;
+                                                     int64_t to_ms) const;
+  // The metric source: (q.service, q.metric) over [q.from_ms, q.to_ms].
+  absl::StatusOr<std::vector<v1::Series>> ReadSeries(const rules::SeriesQuery& q) const override {
+    return ReadSeries(q.service, q.metric, q.from_ms, q.to_ms);
+  }
   // The same, each series' points as plain samples (no message per point).
   struct SampleSeries {
     v1::Series meta;  // Metric and labels; no points.
