@@ -3,6 +3,7 @@
 // fields ignored) and checked by the one validator. Pure; thread-safe.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 #include "absl/status/statusor.h"
@@ -15,5 +16,10 @@ namespace triage::collectors {
 // version-4 webhook.
 absl::StatusOr<v1::AlertmanagerWebhook> ParseAlertmanagerWebhook(std::string_view body,
                                                                  const Limits& limits);
+
+// The PromQL expression that fired an alert: the g0.expr parameter of
+// Prometheus's generatorURL (/graph?g0.expr=...&g0.tab=1), decoded; empty
+// when there is none.
+std::string GeneratorExpr(std::string_view generator_url);
 
 }  // namespace triage::collectors

@@ -407,6 +407,7 @@ void Validate(const v1::Incident& incident, const Origin& at, const Limits& limi
     ValidateLabels(a.labels(), p + "labels", 0, at, limits, out);
     c.Time(p + "fired_at", a.has_fired_at(), a.fired_at());
     c.Text(p + "severity", a.severity());
+    c.Text(p + "expr", a.expr());
   }
   c.Text("expected.category", incident.expected().category());
   c.Text("expected.change_id", incident.expected().change_id(), limits.max_id_bytes,

@@ -187,10 +187,14 @@ void FeatureDrift(const v1::FeatureDriftCheck& p, const Context& ctx, Reads& loa
                   v1::CategoryVerdict* v) {
   const DriftWindow window = DriftWindowOf(p, ctx.now);
   std::vector<FeatureSums> sums;
+  std::set<std::string> source_errors;
   for (const std::string& service : ctx.deps) {
     absl::StatusOr<std::vector<FeatureSums>> s =
         load([&] { return load.features().FeatureDistributions(service, window); });
-    if (!s.ok()) continue;
+    if (!s.ok()) {
+      source_errors.insert(std::string(s.status().message()));
+      continue;
+    }
     for (FeatureSums& f : *s) sums.push_back(std::move(f));
   }
   const bool no_features = sums.empty();
@@ -229,6 +233,11 @@ void FeatureDrift(const v1::FeatureDriftCheck& p, const Context& ctx, Reads& loa
   if (!r.no_current.empty() && v->verdict() != v1::HIT) {
     evidence.push_back(
         absl::StrFormat("no current histogram: %s", absl::StrJoin(r.no_current, ", ")));
+  }
+  if (!source_errors.empty() && v->verdict() != v1::HIT) {
+    // Features that could not be read may be the ones that drifted.
+    v->set_verdict(v1::NO_DATA);
+    for (const std::string& e : source_errors) evidence.push_back(e);
   }
   v->set_evidence(absl::StrJoin(evidence, "; "));
 }

@@ -3,6 +3,7 @@
 #include <string_view>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
 
@@ -55,9 +56,13 @@ bool Scan(std::string_view text, Visit visit, std::string* error) {
 
 }  // namespace
 
+std::string PromqlString(const std::string& s) {
+  return absl::StrCat("\"", absl::StrReplaceAll(s, {{"\\", "\\\\"}, {"\"", "\\\""}, {"\n", "\\n"}}),
+                      "\"");
+}
+
 std::string SelectorOf(const std::string& service, const std::string& metric) {
-  std::string value = absl::StrReplaceAll(service, {{"\\", "\\\\"}, {"\"", "\\\""}, {"\n", "\\n"}});
-  return absl::StrFormat("%s{service=\"%s\"}", metric, value);
+  return absl::StrFormat("%s{service=%s}", metric, PromqlString(service));
 }
 
 std::string ComparedSide(const std::string& expr) {
@@ -84,9 +89,9 @@ std::string QueryOf(const google::protobuf::Map<std::string, std::string>& templ
                     const std::string& service, const std::string& metric,
                     const std::string& alert_expr) {
   if (auto t = templates.find(metric); t != templates.end()) {
-    std::string value =
-        absl::StrReplaceAll(service, {{"\\", "\\\\"}, {"\"", "\\\""}, {"\n", "\\n"}});
-    return absl::StrReplaceAll(t->second, {{"$service", value}});
+    // Inside the template's quotes: the literal without its own.
+    std::string value = PromqlString(service);
+    return absl::StrReplaceAll(t->second, {{"$service", value.substr(1, value.size() - 2)}});
   }
   if (std::string side = ComparedSide(alert_expr); !side.empty()) return side;
   return SelectorOf(service, metric);

@@ -10,6 +10,9 @@
 
 namespace triage::rules {
 
+// `s` as a PromQL string literal, quoted and escaped.
+std::string PromqlString(const std::string& s);
+
 // METRIC{service="S"}, the label value escaped as PromQL wants.
 std::string SelectorOf(const std::string& service, const std::string& metric);
 

@@ -151,6 +151,10 @@ class Checker {
       int pline = sub == nullptr ? line : Line(*sub, kind, -1);
       CheckDurations(params, psub, pline);
       CheckKinds(params, psub, pline, what);
+      if (c.has_feature_drift() && c.feature_drift().histogram_metric().empty() !=
+                                       c.feature_drift().feature_label().empty()) {
+        Problem(pline, what + ": histogram_metric and feature_label go together");
+      }
       if (c.has_change_log() && c.change_log().kinds_size() == 0) {
         Problem(pline, what + ": change_log needs at least one kind");
       }

@@ -16,8 +16,6 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,7 +24,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(SOURCE, "tests", "integration"))
-from daemon import Daemon, free_port  # noqa: E402
+from daemon import Daemon  # noqa: E402
+from prom import Prometheus  # noqa: E402
 
 ROWS = []
 
@@ -116,33 +115,6 @@ def backfill(work, om):
     return data
 
 
-class Prometheus:
-    def __init__(self, data, extra=()):
-        self.port = free_port()
-        cfg = os.path.join(data, "prometheus.yml")
-        with open(cfg, "w") as f:
-            f.write("global: {}\n")
-        self.proc = subprocess.Popen(
-            ["prometheus", f"--config.file={cfg}", f"--storage.tsdb.path={data}",
-             f"--web.listen-address=127.0.0.1:{self.port}", "--storage.tsdb.retention.time=100y",
-             *extra], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
-                    s.sendall(b"GET /-/ready HTTP/1.0\r\n\r\n")
-                    if b" 200 " in s.recv(100):
-                        return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError("prometheus did not become ready")
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(timeout=60)
-
-
 def load(build, *args):
     return run([os.path.join(build, "tests", "bench", "triage_load"), *args])
 
@@ -193,7 +165,7 @@ def main():
     store = os.path.join(data, "store")
     print("== walk, overlay, keep-alive (triaged restarted on the scale store)", flush=True)
     d = Daemon(triaged, data_dir=data).start()
-    prom = Prometheus(prom_data)
+    prom = Prometheus(prom_data).start()
     try:
         at = info["fired_at"]
         out = load(build, "triage", "--grpc", str(d.grpc_port), "--service", "reranker",
@@ -255,7 +227,7 @@ def main():
     finally:
         d.stop()
     prom = Prometheus(tempfile.mkdtemp(prefix="prom-rw-", dir=a.work),
-                      ["--web.enable-remote-write-receiver"])
+                      ["--web.enable-remote-write-receiver"]).start()
     try:
         pr = float(re.search(r"median: (\d+)", load(build, "remote-write", "--http", str(prom.port),
                                                        *rw_args))[1])

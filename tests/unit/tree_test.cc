@@ -46,6 +46,24 @@ category {
                                        "\"kl_drift\"")));
 }
 
+TEST(TreeTest, MetricQueriesAndHistogramFeaturesAreChecked) {
+  std::vector<std::string> p = CheckTreeText(
+      "t.textproto", R"pb(settings {
+                            metric_queries { key: "ndcg" value: "avg(ndcg{service=\"$service\"})" }
+                            metric_queries { key: "bad" value: "rate(x[5m]" }
+                            metric_queries { key: "var" value: "x{a=\"$svc\"}" }
+                          }
+                          category {
+                            id: "a"
+                            cost_minutes: 2
+                            mitigation: "m"
+                            feature_drift { threshold: 0.2 histogram_metric: "feature_value" }
+                          })pb");
+  EXPECT_THAT(p, ElementsAre(HasSubstr("metric_queries[\"bad\"]: unclosed '('"),
+                             HasSubstr("metric_queries[\"var\"]: column 6: only $service"),
+                             HasSubstr("histogram_metric and feature_label go together")));
+}
+
 TEST(TreeTest, UnknownParameterHasItsLine) {
   std::vector<std::string> p = CheckTreeText("t.textproto", R"(category {
   id: "a"

@@ -215,7 +215,12 @@ void Core::RefreshDriftGauges() {
   }
 }
 
-rules::Sources Core::Sources() const { return {&store_, &store_, &store_}; }
+rules::Sources Core::Sources() const {
+  return {.records = &store_,
+          .metrics = options_.metric_source != nullptr ? options_.metric_source : &store_,
+          .features = options_.feature_source != nullptr ? options_.feature_source : &store_,
+          .max_metric_queries = options_.max_metric_queries};
+}
 
 v1::CheckTreeResponse Core::CheckTree(const std::string& text) const {
   v1::CheckTreeResponse response;

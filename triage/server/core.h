@@ -36,6 +36,11 @@ struct CoreOptions {
   collectors::Limits limits;          // What one request may hold.
   int32_t max_incidents_page = 500;   // ListIncidents page size at most ...
   size_t max_reply_bytes = 16 << 20;  // ... and a page's bytes at most.
+  // Where walks and the overlay read series and features (not owned; the
+  // store when null): a metrics source (--metrics-url).
+  const rules::MetricSource* metric_source = nullptr;
+  const rules::FeatureSource* feature_source = nullptr;
+  int32_t max_metric_queries = 64;  // Series reads one walk may make.
 };
 
 class Core {
@@ -106,6 +111,12 @@ class Core {
   Core(store::Store& store, const Clock& clock, Metrics& metrics, CoreOptions options,
        v1::Tree tree);
   absl::StatusOr<v1::TriageReport> Walk(const v1::Incident& incident);
+  // The overlay's series over [start, end] (the mean of those the query
+  // draws), from the metrics source or the store; sets query, source and
+  // series_count on `response`.
+  absl::StatusOr<std::vector<rules::TimedValue>> OverlaySeries(const v1::OverlayRequest& request,
+                                                               int64_t start, int64_t end,
+                                                               v1::OverlayResponse* response);
   // What walks read: the store (and, with a metrics source, that for series).
   rules::Sources Sources() const;
   void ObserveWalk(double ms);

@@ -9,6 +9,7 @@
 #include "collectors/validate.h"
 #include "proto/model/names.h"
 #include "proto/model/time.h"
+#include "rules/promql.h"
 #include "rules/stats.h"
 #include "triage/server/core.h"
 
@@ -43,6 +44,47 @@ constexpr int32_t kDefaultMaxOtherChanges = 100;
 constexpr int32_t kMaxOtherChanges = 5000;
 
 }  // namespace
+
+absl::StatusOr<std::vector<rules::TimedValue>> Core::OverlaySeries(
+    const v1::OverlayRequest& request, int64_t start, int64_t end, v1::OverlayResponse* response) {
+  const rules::MetricSource& source =
+      options_.metric_source != nullptr ? *options_.metric_source : store_;
+  response->set_source(source.Name());
+  std::string expr;
+  if (!request.incident_id().empty()) {
+    absl::StatusOr<v1::Incident> incident = store_.GetIncident(request.incident_id());
+    if (!incident.ok()) return incident.status();
+    for (const v1::Alert& a : incident->alerts()) {
+      if (a.service() == request.service() && a.metric() == request.metric()) expr = a.expr();
+    }
+  }
+  response->set_query(rules::QueryOf(tree()->settings().metric_queries(), request.service(),
+                                     request.metric(), expr));
+  std::vector<std::span<const rules::TimedValue>> spans;
+  if (options_.metric_source == nullptr) {  // The store's samples, without a message per point.
+    absl::StatusOr<std::vector<store::Store::SampleSeries>> series =
+        store_.ReadSamples(request.service(), request.metric(), start, end);
+    if (!series.ok()) return series.status();
+    for (const store::Store::SampleSeries& s : *series) spans.emplace_back(s.samples);
+    response->set_series_count(static_cast<int32_t>(series->size()));
+    return rules::MeanSamples(spans);  // Staleness markers are gaps.
+  }
+  absl::StatusOr<std::vector<v1::Series>> series = source.ReadSeries({.service = request.service(),
+                                                                      .metric = request.metric(),
+                                                                      .query = response->query(),
+                                                                      .from_ms = start,
+                                                                      .to_ms = end});
+  if (!series.ok()) return series.status();
+  std::vector<std::vector<rules::TimedValue>> samples;
+  for (const v1::Series& s : *series) {
+    std::vector<rules::TimedValue>& out = samples.emplace_back();
+    out.reserve(s.points_size());
+    for (const v1::Point& p : s.points()) out.push_back({p.t_ms(), p.value()});
+  }
+  for (const auto& s : samples) spans.emplace_back(s);
+  response->set_series_count(static_cast<int32_t>(series->size()));
+  return rules::MeanSamples(spans);
+}
 
 absl::StatusOr<v1::OverlayResponse> Core::Overlay(const v1::OverlayRequest& request) {
   const collectors::Limits& limits = options_.limits;
@@ -90,16 +132,11 @@ absl::StatusOr<v1::OverlayResponse> Core::Overlay(const v1::OverlayRequest& requ
   *response.mutable_start() = FromMs(start);
   *response.mutable_end() = FromMs(end);
   if (offset == 0) {
-    absl::StatusOr<std::vector<store::Store::SampleSeries>> series =
-        store_.ReadSamples(request.service(), request.metric(), start, end);
-    if (!series.ok()) return series.status();
-    std::vector<std::span<const rules::TimedValue>> spans;
-    for (const store::Store::SampleSeries& s : *series) spans.emplace_back(s.samples);
-    // Staleness markers are gaps.
-    std::vector<rules::TimedValue> points = rules::MeanSamples(spans);
-    response.set_series_count(static_cast<int32_t>(series->size()));
-    response.set_raw_points(static_cast<int32_t>(points.size()));
-    std::vector<rules::TimedValue> shown = Downsample(points, max_points);
+    absl::StatusOr<std::vector<rules::TimedValue>> points =
+        OverlaySeries(request, start, end, &response);
+    if (!points.ok()) return points.status();
+    response.set_raw_points(static_cast<int32_t>(points->size()));
+    std::vector<rules::TimedValue> shown = Downsample(*points, max_points);
     response.mutable_points()->Reserve(static_cast<int>(shown.size()));
     for (const rules::TimedValue& x : shown) {
       v1::Point* p = response.add_points();

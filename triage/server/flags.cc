@@ -81,6 +81,20 @@ ABSL_FLAG(std::string, alertmanager_bearer_token_file, "",
 ABSL_FLAG(bool, alertmanager_insecure_skip_verify, false,
           "do not check Alertmanager's certificate (tests only)");
 
+// Metrics read from a Prometheus-compatible query API.
+ABSL_FLAG(std::string, metrics_url, "",
+          "Prometheus HTTP API base (Prometheus, Thanos, Mimir, Cortex, VictoriaMetrics) to read "
+          "series and histograms from; empty: the embedded store");
+ABSL_FLAG(std::string, metrics_bearer_token_file, "", "a file holding a bearer token for it");
+ABSL_FLAG(std::string, metrics_basic_auth_file, "", "a file holding user:password for it");
+ABSL_FLAG(std::string, metrics_header, "",
+          "NAME=VALUE sent with every query (repeatable; e.g. X-Scope-OrgID=team)");
+ABSL_FLAG(std::string, metrics_ca_file, "", "CA certificates for an https:// metrics URL");
+ABSL_FLAG(std::string, metrics_timeout, "10s", "one query to the metrics source at most");
+ABSL_FLAG(std::string, metrics_step, "60s",
+          "the finest query_range step (coarser to keep a series under 11,000 points)");
+ABSL_FLAG(int32_t, metrics_max_queries_per_walk, 64, "series reads one walk may make");
+
 namespace triage::server {
 
 namespace {
@@ -127,7 +141,46 @@ absl::StatusOr<std::string> Secret(const std::string& path, const char* flag) {
 }
 
 absl::StatusOr<int64_t> Duration(const absl::Flag<std::string>& flag, const char* name,
-                                 bool positive = true) {
+                                 bool positive = true);
+
+absl::Status MetricsSourceFlags(const std::vector<std::string>& headers, DaemonConfig* c) {
+  c->metrics_url = absl::GetFlag(FLAGS_metrics_url);
+  HttpClientOptions& m = c->metrics_client;
+  m.ca_file = absl::GetFlag(FLAGS_metrics_ca_file);
+  absl::StatusOr<std::string> secret =
+      Secret(absl::GetFlag(FLAGS_metrics_basic_auth_file), "metrics-basic-auth-file");
+  if (!secret.ok()) return secret.status();
+  m.basic_auth = *secret;
+  if (!m.basic_auth.empty() && m.basic_auth.find(':') == std::string::npos) {
+    return absl::InvalidArgumentError("--metrics-basic-auth-file must hold user:password");
+  }
+  if (!(secret =
+            Secret(absl::GetFlag(FLAGS_metrics_bearer_token_file), "metrics-bearer-token-file"))
+           .ok()) {
+    return secret.status();
+  }
+  m.bearer_token = *secret;
+  for (const std::string& h : headers) {
+    size_t eq = h.find('=');
+    if (eq == 0 || eq == std::string::npos || h.find_first_of("\r\n") != std::string::npos) {
+      return absl::InvalidArgumentError("--metrics-header must be NAME=VALUE on one line");
+    }
+    m.headers.emplace_back(h.substr(0, eq), h.substr(eq + 1));
+  }
+  absl::StatusOr<int64_t> d = Duration(FLAGS_metrics_timeout, "metrics-timeout");
+  if (!d.ok()) return d.status();
+  m.timeout_ms = *d;
+  if (!(d = Duration(FLAGS_metrics_step, "metrics-step")).ok()) return d.status();
+  c->metrics_step_ms = *d;
+  c->metrics_max_queries = absl::GetFlag(FLAGS_metrics_max_queries_per_walk);
+  if (c->metrics_max_queries < 1) {
+    return absl::InvalidArgumentError("--metrics-max-queries-per-walk must be positive");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> Duration(const absl::Flag<std::string>& flag, const char* name,
+                                 bool positive) {
   absl::StatusOr<int64_t> ms = ParseDurationMs(absl::GetFlag(flag));
   if (!ms.ok()) {
     return absl::InvalidArgumentError(absl::StrFormat("--%s: %s", name, ms.status().message()));
@@ -143,6 +196,7 @@ absl::StatusOr<int64_t> Duration(const absl::Flag<std::string>& flag, const char
 absl::StatusOr<DaemonConfig> ParseDaemonFlags(int argc, char** argv) {
   // --data-dir is --data_dir to absl; --help is ours.
   std::vector<std::string> args;
+  std::vector<std::string> metrics_headers;  // Repeatable: each one, not the last.
   for (int i = 0; i < argc; ++i) {
     std::string a = argv[i];
     if (i > 0 && (a == "--help" || a == "-h" || a == "-help" || a == "--helpfull")) {
@@ -158,6 +212,13 @@ absl::StatusOr<DaemonConfig> ParseDaemonFlags(int argc, char** argv) {
         return f->Name() == name || (name.starts_with("no") && f->Name() == name.substr(2));
       });
       if (!known) return absl::InvalidArgumentError("unknown flag --" + Dashed(name));
+      if (name == "metrics_header") {
+        if (eq != std::string::npos) {
+          metrics_headers.push_back(a.substr(eq + 1));
+        } else if (i + 1 < argc) {
+          metrics_headers.push_back(argv[i + 1]);
+        }
+      }
       a = "--" + name + (eq == std::string::npos ? "" : a.substr(eq));
     }
     args.push_back(std::move(a));
@@ -246,6 +307,7 @@ absl::StatusOr<DaemonConfig> ParseDaemonFlags(int argc, char** argv) {
       Secret(absl::GetFlag(FLAGS_alertmanager_bearer_token_file), "alertmanager-bearer-token-file");
   if (!secret.ok()) return secret.status();
   am.bearer_token = *secret;
+  if (absl::Status s = MetricsSourceFlags(metrics_headers, &c); !s.ok()) return s;
   return c;
 }
 

@@ -45,6 +45,11 @@ struct DaemonConfig {
   bool insecure_listen_any = false;
   std::vector<std::string> cors_origins;
   HttpClientOptions alertmanager_client;  // Files read: credentials, not paths.
+  // Metrics from a Prometheus-compatible query API (empty url: the store).
+  std::string metrics_url;
+  HttpClientOptions metrics_client;  // Credentials read, headers, timeout.
+  int64_t metrics_step_ms = 60'000;
+  int32_t metrics_max_queries = 64;
 };
 
 // True for 127.0.0.0/8, ::1 and localhost (HOST of HOST:PORT).

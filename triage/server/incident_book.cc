@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "collectors/alertmanager.h"
 #include "proto/model/names.h"
 #include "proto/model/time.h"
 
@@ -242,6 +243,7 @@ v1::Incident ToIncident(const v1::IncidentState& s) {
     if (name != a.labels().end()) names.insert(name->second);
     alert->set_service(a.service());
     alert->set_metric(a.metric());
+    alert->set_expr(collectors::GeneratorExpr(a.generator_url()));
     *alert->mutable_fired_at() = a.starts_at();
     for (const auto& [k, v] : a.labels()) (*alert->mutable_labels())[k] = v;
     auto sev = a.labels().find("severity");

@@ -27,6 +27,7 @@
 #include "triage/server/http.h"
 #include "triage/server/metrics.h"
 #include "triage/server/periodic.h"
+#include "triage/server/prom_source.h"
 #include "triage/server/services.h"
 #include "triage/server/tls.h"
 #include "triage/server/web_config.h"
@@ -163,11 +164,26 @@ int main(int argc, char** argv) {
     if (!ctx.ok()) return Fail(2, ctx.status().message());
     tls.Set(*ctx);
   }
+  std::unique_ptr<triage::server::PromSource> prom;
+  if (!c.metrics_url.empty()) {
+    absl::StatusOr<std::unique_ptr<triage::server::PromSource>> p =
+        triage::server::PromSource::Create({.url = c.metrics_url,
+                                            .http = c.metrics_client,
+                                            .min_step_ms = c.metrics_step_ms,
+                                            .max_points = 11'000},
+                                           **store, metrics);
+    if (!p.ok()) return Fail(2, "--metrics-*: " + std::string(p.status().message()));
+    prom = std::move(*p);
+    std::cerr << "triaged: series and histograms from " << prom->Name() << "\n";
+  }
   auto core = triage::server::Core::Create(**store, clock, metrics,
                                            {.tree_path = c.tree,
                                             .max_body_bytes = c.max_body_bytes,
                                             .max_bundle_bytes = c.max_bundle_bytes,
-                                            .limits = c.limits});
+                                            .limits = c.limits,
+                                            .metric_source = prom.get(),
+                                            .feature_source = prom.get(),
+                                            .max_metric_queries = c.metrics_max_queries});
   if (!core.ok()) return Fail(2, core.status().message());
 
   triage::server::IngestServiceImpl ingest(**core, guard);

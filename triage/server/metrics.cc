@@ -139,7 +139,16 @@ Metrics::Metrics(prometheus::Registry& registry)
       store_write_failures(prometheus::BuildCounter()
                                .Name("triage_store_write_failures_total")
                                .Help("Background store writes that failed (also logged), by what.")
-                               .Register(registry)) {}
+                               .Register(registry)),
+      metrics_source_queries(
+          prometheus::BuildCounter()
+              .Name("triage_metrics_source_queries_total")
+              .Help("Queries to the metrics source (--metrics-url), by endpoint and outcome.")
+              .Register(registry)),
+      metrics_source_seconds(prometheus::BuildHistogram()
+                                 .Name("triage_metrics_source_query_duration_seconds")
+                                 .Help("Latency of queries to the metrics source, by endpoint.")
+                                 .Register(registry)) {}
 
 prometheus::Counter& Metrics::Ingested(const std::string& kind) {
   return ingested_records.Add({{"kind", kind}});

@@ -57,6 +57,10 @@ struct Metrics {
   // Store writes that failed after the request was answered, by what
   // (logged too; nothing is dropped silently).
   prometheus::Family<prometheus::Counter>& store_write_failures;
+  // Queries to the metrics source (--metrics-url), by API endpoint and
+  // outcome (ok, error), and their latency.
+  prometheus::Family<prometheus::Counter>& metrics_source_queries;
+  prometheus::Family<prometheus::Histogram>& metrics_source_seconds;
 };
 
 }  // namespace triage::server
