@@ -251,7 +251,7 @@ async function renderReport(report, incident, first, prefix, alertState) {
   const scrollY = window.scrollY;
   main.replaceChildren(...nodes);
   if (!first) window.scrollTo(0, scrollY);
-  await renderChart(chartPanel, primary.service, primary.metric, onset, now, alerts);
+  await renderChart(chartPanel, primary.service, primary.metric, onset, now, alerts, incident ? incident.id : '');
   setAsOf();
   document.body.dataset.rendered = 'report';
   window.__renderMs = performance.now() - t0;
@@ -449,19 +449,22 @@ function renderOnsets(report) {
 
 // ---- the overlay chart ----
 
-async function renderChart(panel, service, metric, onset, now, alerts) {
+// incidentId: a stored incident, whose alert's own expression (from its
+// generatorURL) draws the metric when a metrics source serves it.
+async function renderChart(panel, service, metric, onset, now, alerts, incidentId) {
   const span = vocab.windows[state.window];
   const end = now;
   const start = end - span;
   const overlay = await api('OverlayService/GetOverlay', {
     service, metric, window: state.window, end: new Date(end).toISOString(), max_points: 1200,
+    ...(incidentId ? { incident_id: incidentId } : {}),
   });
   const toggles = h('div', { class: 'toggles', role: 'group', 'aria-label': 'Time window' },
     Object.keys(vocab.windows).map((w) => h('button', { type: 'button', 'aria-pressed': String(w === state.window),
       'data-window': w, onclick: () => {
         if (state.window === w) return;
         state.window = w;
-        renderChart(panel, service, metric, onset, now, alerts);
+        renderChart(panel, service, metric, onset, now, alerts, incidentId);
       } }, w)));
   const kinds = [...new Set((overlay.changes || []).map((c) => c.kind))];
   const legend = h('div', { class: 'legend', 'aria-label': 'Change kinds' },
@@ -479,7 +482,9 @@ async function renderChart(panel, service, metric, onset, now, alerts) {
     chart,
     h('div', { class: 'muted' }, `Times in UTC. ${utc(start)} → ${utc(end)} · ${overlay.raw_points} points` +
       ` · ${(overlay.changes || []).length} change${(overlay.changes || []).length === 1 ? '' : 's'} in the window`,
-      moreOthers > 0 ? h('span', { 'data-more-changes': moreOthers }, ` and ${moreOthers} more on other services`) : null));
+      moreOthers > 0 ? h('span', { 'data-more-changes': moreOthers }, ` and ${moreOthers} more on other services`) : null,
+      h('span', { 'data-query': overlay.query || '', 'data-source': overlay.source || '' },
+        ` · drawn by ${overlay.query || metric} from ${overlay.source || 'embedded'}`)));
 
   const pts = overlay.points || [];
   const xs = pts.map((p) => Number(p.t_ms) / 1000);

@@ -64,18 +64,28 @@ def ingest(d, lines):
     return json.loads(body)["report"]
 
 
+EXAMPLE = None  # deploy/prometheus/query/: its tree draws ndcg_at_10 by a template.
+
+
 class ScenarioParityTest(unittest.TestCase):
+    def test_the_example_deployment_checks(self):
+        for cmd in (["promtool", "check", "config", os.path.join(EXAMPLE, "prometheus.yml")],
+                    [TRIAGECTL, "rules", "check", os.path.join(EXAMPLE, "tree.textproto")]):
+            r = subprocess.run(cmd, capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
     def test_every_public_scenario_walks_as_on_the_embedded_store(self):
+        tree = os.path.join(EXAMPLE, "tree.textproto")
         files = scenario_files()
         self.assertEqual(len(files), public_scenario_count(SOURCE))
         for path in files:
             with self.subTest(os.path.basename(path)):
                 bundle = plain(path)
-                want = embedded_report(bundle)
+                want = embedded_report(bundle, tree)
                 series, others = split_bundle(bundle)
                 work = tempfile.mkdtemp(prefix="prom-")
                 p = Prometheus(backfill(openmetrics(series), os.path.join(work, "tsdb"))).start()
-                d = Daemon(TRIAGED, args=["--metrics-url", p.url]).start()
+                d = Daemon(TRIAGED, args=["--metrics-url", p.url, "--tree", tree]).start()
                 try:
                     got = ingest(d, others)
                 finally:
@@ -89,6 +99,8 @@ class ScenarioParityTest(unittest.TestCase):
                 for q in got["queries"]:
                     self.assertEqual(q["source"], p.url, q)
                     self.assertFalse(q.get("error"), q)
+                    if q["metric"] == "ndcg_at_10":
+                        self.assertTrue(q["query"].startswith("avg without (instance, pod)"), q)
 
 
 def p05_with_a_feature_only_in_prometheus(work):
@@ -290,4 +302,5 @@ class EngineTest(unittest.TestCase):
 
 if __name__ == "__main__":
     TRIAGED, TRIAGECTL, SOURCE = sys.argv[1:4]
+    EXAMPLE = os.path.join(SOURCE, "deploy", "prometheus", "query")
     unittest.main(argv=sys.argv[:1], verbosity=2)
