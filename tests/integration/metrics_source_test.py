@@ -235,6 +235,18 @@ class EngineTest(unittest.TestCase):
         self.assertEqual(o["query"], 'requests_total{service="reranker"}')
         self.assertGreater(o["points"][0]["value"], 900_000)
 
+    def test_an_export_holds_the_series_from_the_engine_and_replays_the_same(self):
+        status, r = self.d.post_json("/triage.v1.TriageService/ExportIncident",
+                                     {"id": self.report["incident_id"]})
+        self.assertEqual(status, 200, r)
+        self.assertGreater(r["records"].get("series", 0), 0)
+        path = os.path.join(self.work, "export.jsonl")
+        with open(path, "w") as f:
+            f.write(r["ndjson"])
+        replayed = embedded_report(path)
+        self.assertEqual(replayed["localized_category"], self.report["localized_category"])
+        self.assertEqual(verdicts(replayed), verdicts(self.report))
+
     def test_prometheus_down_is_no_data_with_the_reason_then_whole_again(self):
         self.p.stop()
         try:

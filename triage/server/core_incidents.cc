@@ -11,6 +11,7 @@
 #include "proto/model/time.h"
 #include "rules/checks.h"
 #include "rules/engine.h"
+#include "rules/promql.h"
 #include "triage/server/core.h"
 
 namespace triage::server {
@@ -154,18 +155,26 @@ absl::StatusOr<v1::ExportIncidentResponse> Core::ExportIncident(const std::strin
   if (!changes.ok()) return changes.status();
   for (v1::Change& c : *changes) *b.add_changes() = std::move(c);
   std::set<std::pair<std::string, std::string>> series_done;
-  auto add_series = [&](const std::string& service, const std::string& metric) -> absl::Status {
+  // Through the metrics source, drawn as the walk drew them: the bundle
+  // replays to the same report on the embedded store.
+  const rules::Sources sources = Sources();
+  auto add_series = [&](const std::string& service, const std::string& metric,
+                        const std::string& expr) -> absl::Status {
     if (!series_done.insert({service, metric}).second) return absl::OkStatus();
-    absl::StatusOr<std::vector<v1::Series>> series =
-        store_.ReadSeries(service, metric, spans.series_from, now);
+    absl::StatusOr<std::vector<v1::Series>> series = sources.metrics->ReadSeries(
+        {.service = service,
+         .metric = metric,
+         .query = rules::QueryOf(tree()->settings().metric_queries(), service, metric, expr),
+         .from_ms = spans.series_from,
+         .to_ms = now});
     if (!series.ok()) return series.status();
     for (v1::Series& s : *series) *b.add_series() = std::move(s);
     return absl::OkStatus();
   };
   for (const v1::Alert& a : incident->alerts()) {
-    if (absl::Status s = add_series(a.service(), a.metric()); !s.ok()) return s;
+    if (absl::Status s = add_series(a.service(), a.metric(), a.expr()); !s.ok()) return s;
     for (const std::string& m : spans.traffic_metrics) {
-      if (absl::Status s = add_series(a.service(), m); !s.ok()) return s;
+      if (absl::Status s = add_series(a.service(), m, ""); !s.ok()) return s;
     }
     absl::StatusOr<std::vector<v1::EvalSet>> sets = store_.EvalSets(a.service(), now);
     if (!sets.ok()) return sets.status();
