@@ -455,10 +455,18 @@ async function renderChart(panel, service, metric, onset, now, alerts, incidentI
   const span = vocab.windows[state.window];
   const end = now;
   const start = end - span;
-  const overlay = await api('OverlayService/GetOverlay', {
-    service, metric, window: state.window, end: new Date(end).toISOString(), max_points: 1200,
-    ...(incidentId ? { incident_id: incidentId } : {}),
-  });
+  let overlay;
+  try {
+    overlay = await api('OverlayService/GetOverlay', {
+      service, metric, window: state.window, end: new Date(end).toISOString(), max_points: 1200,
+      ...(incidentId ? { incident_id: incidentId } : {}),
+    });
+  } catch (e) {  // The metrics source is down, say: the report stands; the chart is a blind spot.
+    panel.replaceChildren(h('div', { class: 'blind', role: 'note', 'data-chart-error': e.message },
+      h('strong', {}, `${service} / ${metric} cannot be drawn: `), e.message,
+      ' — a blind spot, not a flat line.'));
+    return;
+  }
   const toggles = h('div', { class: 'toggles', role: 'group', 'aria-label': 'Time window' },
     Object.keys(vocab.windows).map((w) => h('button', { type: 'button', 'aria-pressed': String(w === state.window),
       'data-window': w, onclick: () => {

@@ -218,3 +218,23 @@ test('a crowded day: changes on other services are capped and counted', async ()
   assert.ok((await more.innerText()).includes('and 30 more on other services'));
   await page.close();
 });
+
+test('the metrics source down: the report stands, its blind spots named, the chart says why', async () => {
+  const down = await startTriaged(TRIAGED, {
+    prefix: 'triaged-web-down-', args: ['--metrics-url', 'http://127.0.0.1:1', '--metrics-timeout', '2s'] });
+  try {
+    await loadBundle(down, 'p01-code-deploy');
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(`${down.base}/#/incident/p01-code-deploy`);
+    await page.waitForSelector('body[data-rendered="report"]');
+    const chart = page.locator('[data-chart-error]');
+    assert.ok((await chart.getAttribute('data-chart-error')).includes('metrics source'));
+    assert.ok((await chart.innerText()).includes('a blind spot, not a flat line'));
+    const blind = await page.locator('[data-blind-spots]').getAttribute('data-blind-spots');
+    assert.ok(blind.split(' ').includes('code_deploy'), blind);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'metrics-source-down.png') });
+    await page.close();
+  } finally {
+    await stopDaemon(down);
+  }
+});
