@@ -101,7 +101,9 @@ class Checker {
     if (tree_.has_settings()) {
       CheckDurations(tree_.settings(), info_.GetTreeForNested(settings_field, -1),
                      Line(info_, settings_field, -1));
-      for (const auto& [metric, query] : tree_.settings().metric_queries()) {
+      const std::map<std::string, std::string> queries(  // In name order, not the map's.
+          tree_.settings().metric_queries().begin(), tree_.settings().metric_queries().end());
+      for (const auto& [metric, query] : queries) {
         if (absl::Status s = CheckQueryTemplate(query); !s.ok()) {
           Problem(Line(info_, settings_field, -1),
                   absl::StrFormat("metric_queries[\"%s\"]: %s", metric, s.message()));
