@@ -293,6 +293,16 @@ void BundleDecoder::Incident(Fields& f) {
     if (auto v = ef.Integer("mttr_target_minutes", false)) {
       e->set_mttr_target_minutes(static_cast<int32_t>(std::clamp<int64_t>(*v, -1, 1 << 30)));
     }
+    if (const JsonValue* c = expected->Find("cohort"); c != nullptr && c->is_null()) {
+      e->mutable_cohort()->set_spread(true);  // Stated: no cohort carries the drop.
+    } else if (ef.Typed("cohort", false, JsonValue::Type::kObject, "an object or null") !=
+               nullptr) {
+      Fields cf(*c, f.at(), f.errors(), "expected.cohort.");
+      v1::ExpectedCohort* ec = e->mutable_cohort();
+      if (auto v = cf.String("dimension", true)) ec->set_dimension(*v);
+      if (auto v = cf.String("value", true)) ec->set_value(*v);
+      if (!cf.ok()) f.MarkBad();
+    }
   }
   incident_line_ = line_;
   if (f.ok() && Valid(inc)) incident_ = std::move(inc);

@@ -410,6 +410,8 @@ void Validate(const v1::Incident& incident, const Origin& at, const Limits& limi
     c.Text(p + "expr", a.expr());
   }
   c.Text("expected.category", incident.expected().category());
+  c.Text("expected.cohort.dimension", incident.expected().cohort().dimension());
+  c.Text("expected.cohort.value", incident.expected().cohort().value());
   c.Text("expected.change_id", incident.expected().change_id(), limits.max_id_bytes,
          "max_id_bytes");
   if (incident.expected().mttr_target_minutes() < 0) {

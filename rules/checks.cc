@@ -300,8 +300,10 @@ void TrafficMix(const v1::TrafficMixCheck& p, const Context& ctx, Reads& load,
     double cur_total = 0, base_total = 0;
     if (series.ok()) {
       for (const v1::Series& s : *series) {
+        // Series without the label take no part in the mix (triage-tree.md).
         auto label = s.labels().find(p.label());
-        std::string key = label == s.labels().end() ? "(none)" : label->second;
+        if (label == s.labels().end()) continue;
+        const std::string& key = label->second;
         for (const v1::Point& pt : s.points()) {
           if (std::isnan(pt.value())) continue;
           if (pt.t_ms() >= cur_from && pt.t_ms() <= ctx.now) {

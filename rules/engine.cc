@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "proto/model/time.h"
 #include "rules/checks.h"
+#include "rules/cohorts.h"
 #include "rules/promql.h"
 #include "rules/stats.h"
 #include "rules/tree.h"
@@ -53,7 +54,49 @@ std::vector<absl::StatusOr<std::vector<v1::Series>>> ReadAlertSeries(const v1::I
   return out;
 }
 
+// The traffic metric: the tree's traffic_mix check's, else "requests".
+std::string TrafficMetric(const v1::Tree& tree) {
+  for (const v1::Category& c : tree.category()) {
+    if (c.has_traffic_mix() && !c.traffic_mix().metric().empty()) return c.traffic_mix().metric();
+  }
+  return "requests";
+}
+
 }  // namespace
+
+void Engine::AddCohorts(const v1::Incident& incident,
+                        const std::vector<absl::StatusOr<std::vector<v1::Series>>>& alert_series,
+                        const Context& ctx, const OnsetParams& onset, Reads& load,
+                        v1::TriageReport* report) const {
+  // The first alert whose metric has series that differ in a label.
+  for (int i = 0; i < incident.alerts_size(); ++i) {
+    if (!alert_series[i].ok() || alert_series[i]->size() < 2) continue;
+    const v1::Alert& a = incident.alerts(i);
+    CohortWindows w{.baseline_from = ctx.now - onset.baseline_start_ms,
+                    .baseline_to = ctx.now - onset.baseline_end_ms,
+                    .current_from = std::min(ctx.onset, ctx.now - 15 * kMinuteMs),
+                    .current_to = ctx.now,
+                    .band_sigmas = onset.band_sigmas};
+    const std::string traffic = TrafficMetric(tree_);
+    absl::StatusOr<std::vector<v1::Series>> requests = load([&] {
+      return load.Series({.service = a.service(),
+                          .metric = traffic,
+                          .query = QueryOf(ctx.metric_queries, a.service(), traffic),
+                          .from_ms = w.current_from,
+                          .to_ms = w.current_to});
+    });
+    CohortAnswer answer =
+        FindCohorts(*alert_series[i], requests.ok() ? *requests : std::vector<v1::Series>(), w);
+    if (answer.dimensions.empty()) continue;
+    for (v1::CohortDimension& d : answer.dimensions) {
+      d.set_service(a.service());
+      d.set_metric(a.metric());
+      *report->add_cohorts() = std::move(d);
+    }
+    if (answer.named) *report->mutable_cohort_localization() = *answer.named;
+    return;
+  }
+}
 
 absl::StatusOr<v1::TriageReport> Engine::Walk(const v1::Incident& incident) const {
   if (incident.alerts_size() == 0) {
@@ -123,6 +166,7 @@ absl::StatusOr<v1::TriageReport> Engine::Walk(const v1::Incident& incident) cons
     o->set_current_median(onset.current_median);
     ctx.onset = std::min(ctx.onset, onset.onset_ms);
   }
+  AddCohorts(incident, alert_series, ctx, onset_params, load, &report);
   ctx.candidate_from = ctx.onset - DurationMs(settings.candidate_before());
   ctx.candidate_to = ctx.onset + DurationMs(settings.candidate_after());
   absl::StatusOr<std::vector<v1::Change>> changes = load([&] {

@@ -14,7 +14,10 @@
 #pragma once
 
 #include "absl/status/statusor.h"
+#include "rules/checks.h"
+#include "rules/context.h"
 #include "rules/sources.h"
+#include "rules/stats.h"
 #include "rules/tree.h"
 #include "triage/v1/records.pb.h"
 #include "triage/v1/report.pb.h"
@@ -38,6 +41,13 @@ class Engine {
   absl::StatusOr<v1::TriageReport> Walk(const v1::Incident& incident) const;
 
  private:
+  // Where the drop is (triage-tree.md, Cohorts): over the alerted series the
+  // onsets were read from, and the service's requests.
+  void AddCohorts(const v1::Incident& incident,
+                  const std::vector<absl::StatusOr<std::vector<v1::Series>>>& alert_series,
+                  const Context& ctx, const OnsetParams& onset, Reads& load,
+                  v1::TriageReport* report) const;
+
   const v1::Tree& tree_;
   const Sources sources_;
   const RootCauseHistory* history_;

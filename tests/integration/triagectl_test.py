@@ -96,6 +96,35 @@ class ReplayTest(unittest.TestCase):
             self.assertEqual(r.stdout.splitlines()[-1], "1 passed, 1 failed")
             self.assertIn("FAIL", r.stdout)
 
+    def test_where_the_drop_is_and_a_wrong_cohort_fails(self):
+        r = run("replay", scenario("p13-cohort-locale"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout, r"\n  where: locale=ja carries \d+% of the drop with 12% of traffic "
+                                   r"\(0\.76 -> 0\.42\)\n")
+        r = run("replay", scenario("p15-cohort-spread"))
+        self.assertIn("  where: spread over locale (no cohort carries the drop)\n", r.stdout)
+        report = json.loads(run("replay", scenario("p14-cohort-shard"), "--json").stdout)
+        self.assertEqual((report["cohort_localization"]["dimension"], report["cohort_localization"]["value"]),
+                         ("shard", "3"))
+        shards = report["cohorts"][0]["values"]
+        self.assertEqual(len(shards), 8)
+        self.assertEqual(shards[0]["value"], "3")
+        for key in ("baseline", "current", "delta", "weight", "contribution", "left_band"):
+            self.assertIn(key, shards[0])
+        lines = [l.replace('"cohort":{"dimension":"locale","value":"ja"}', '"cohort":null')
+                 for l in read_lines("p13-cohort-locale")]
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "wrong-cohort.jsonl")
+            with open(path, "w") as f:
+                f.write("\n".join(lines) + "\n")
+            r = run("replay", path)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("expected cohort spread, got locale=ja", r.stderr)
+            r = run("regress", d)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("FAIL", r.stdout)
+            self.assertIn("expected cohort spread, got locale=ja", r.stdout)
+
     def test_bad_bundle_exits_2_with_line_numbered_errors(self):
         with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as f:
             f.write('{"type":"incident","id":"x","alerts":[]}\n')

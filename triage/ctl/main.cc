@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_format.h"
 #include "grpc/grpc.h"
+#include "rules/cohorts.h"
 #include "rules/tree.h"
 #include "triage/ctl/client.h"
 #include "triage/ctl/replay.h"
@@ -145,6 +146,11 @@ int Replay(const Args& args) {
                                  r->report.localized_category());
     return kMismatch;
   }
+  if (std::string m = triage::rules::CohortMismatch(r->incident.expected(), r->report);
+      !m.empty()) {
+    std::cerr << "triagectl: " << m << "\n";
+    return kMismatch;
+  }
   return kOk;
 }
 
@@ -196,10 +202,12 @@ int RunRegress(const triage::v1::Tree& tree, const std::vector<std::string>& pat
       continue;
     }
     const std::string& got = r->report.localized_category();
-    bool ok = got == expected;
+    const std::string cohort = triage::rules::CohortMismatch(r->incident.expected(), r->report);
+    bool ok = got == expected && cohort.empty();
     (ok ? passed : failed)++;
-    std::cout << absl::StrFormat("%-28s expected %-17s got %-17s %-4s %7.1f ms\n", r->incident.id(),
-                                 expected, got, ok ? "ok" : "FAIL", ms);
+    std::cout << absl::StrFormat("%-28s expected %-17s got %-17s %-4s %7.1f ms%s\n",
+                                 r->incident.id(), expected, got, ok ? "ok" : "FAIL", ms,
+                                 cohort.empty() ? "" : "  " + cohort);
   }
   std::cout << absl::StrFormat("%d passed, %d failed%s\n", passed, failed,
                                skipped > 0 ? absl::StrFormat(", %d skipped", skipped) : "");

@@ -4,6 +4,7 @@
 #include "absl/strings/str_join.h"
 #include "proto/model/proto_json.h"
 #include "proto/model/time.h"
+#include "rules/cohorts.h"
 
 namespace triage::ctl {
 
@@ -49,6 +50,9 @@ std::string RenderReport(const v1::TriageReport& r, const v1::Incident& incident
     absl::StrAppendFormat(&out, "  mitigation: %s\n", r.mitigation());
   } else {
     absl::StrAppendFormat(&out, "LOCALIZED: %s\n  %s\n", r.localized_category(), r.escalation());
+  }
+  if (std::string where = rules::DescribeCohorts(r); !where.empty()) {
+    absl::StrAppendFormat(&out, "  where: %s\n", where);
   }
   for (const v1::SuspectChange& s : r.suspect_changes()) {
     if (s.prime()) {
