@@ -73,6 +73,12 @@ class LifecycleTest(unittest.TestCase):
         self.assertIn("Localized code_deploy, recorded code_deploy: the tree was right.", md)
         self.assertIn("reaches code_deploy at step 1 after 2 min of checks", md)
         self.assertIn("Is this a new category?", md)
+        self.assertNotIn("Where:", md)  # One series: no cohorts.
+        # Where the drop is: in the timeline and the calibration.
+        self.assertEqual(self.ctl("ingest", scenario("p13-cohort-locale")).returncode, 0)
+        md = self.ctl("retro", "p13-cohort-locale").stdout
+        self.assertRegex(md, r"\(onset\); where: locale=ja carries \d+% of the drop with 12% of traffic")
+        self.assertRegex(md, r"- Where: locale=ja carries .* \(as recorded\)\.")
 
     def test_reload_refuses_a_tree_that_breaks_a_past_incident_unless_forced(self):
         self.assertEqual(self.ctl("ingest", scenario("p01-code-deploy")).returncode, 0)

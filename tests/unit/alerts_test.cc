@@ -22,6 +22,7 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
 
 const int64_t kStart = *ParseRfc3339("2026-05-05T03:42:00Z");
 
@@ -187,6 +188,18 @@ TEST_F(SinkTest, TheEnrichedAlertIsAlertmanagersPostableAlert) {
   EXPECT_THAT(body, HasSubstr(R"("generatorURL":"http://prometheus.invalid/graph")"));
   EXPECT_EQ(body.front(), '[');
   EXPECT_THAT(delivered_, ElementsAre("inc-1 250"));
+  EXPECT_THAT(body, Not(HasSubstr("triage_cohort"))) << "spread, or no cohorts";
+}
+
+TEST_F(SinkTest, ANamedCohortIsALabelToRouteOn) {
+  auto sink = Sink();
+  v1::TriageReport report = Report();
+  report.mutable_cohort_localization()->set_dimension("locale");
+  report.mutable_cohort_localization()->set_value("ja");
+  ASSERT_TRUE(sink->Send(State("inc-1"), report, false, clock_.NowMs()).ok());
+  sink->DeliverDue();
+  ASSERT_EQ(posts_.size(), 1u);
+  EXPECT_THAT(posts_[0], HasSubstr(R"("triage_cohort":"locale=ja")"));
 }
 
 TEST_F(SinkTest, BacksOffKeepsOrderAndSurvivesARestart) {

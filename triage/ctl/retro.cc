@@ -4,6 +4,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "proto/model/time.h"
+#include "rules/cohorts.h"
 #include "triage/ctl/client.h"
 #include "triage/ctl/rpc.h"
 #include "triage/v1/service.grpc.pb.h"
@@ -30,8 +31,10 @@ std::string Retro(const v1::IncidentView& v) {
   };
   md += "## 1. Timeline\n\n| T+ | time (UTC) | event |\n|---|---|---|\n";
   if (r.has_onset()) {
-    absl::StrAppendFormat(&md, "| %s | %s | metric left its normal band (onset) |\n",
-                          offset(ToMs(r.onset())), FormatRfc3339(ToMs(r.onset())));
+    const std::string where = rules::DescribeCohorts(r);
+    absl::StrAppendFormat(&md, "| %s | %s | metric left its normal band (onset)%s |\n",
+                          offset(ToMs(r.onset())), FormatRfc3339(ToMs(r.onset())),
+                          where.empty() ? "" : "; where: " + where);
   }
   for (const v1::SuspectChange& s : r.suspect_changes()) {
     absl::StrAppendFormat(&md, "| %s | %s | change %s (%s on %s)%s |\n",
@@ -107,6 +110,13 @@ std::string Retro(const v1::IncidentView& v) {
     absl::StrAppendFormat(
         &md, "- Localized %s, recorded %s: %s.\n", r.localized_category(), cause,
         r.localized_category() == cause ? "the tree was right" : "**the tree was wrong**");
+    if (std::string where = rules::DescribeCohorts(r); !where.empty()) {
+      const std::string miss = rules::CohortMismatch(inc.expected(), r);
+      absl::StrAppendFormat(&md, "- Where: %s%s.\n", where,
+                            inc.expected().has_cohort()
+                                ? (miss.empty() ? " (as recorded)" : " — **" + miss + "**")
+                                : "");
+    }
     if (cause != "rare_class" && position <= r.verdicts_size()) {
       absl::StrAppendFormat(
           &md,

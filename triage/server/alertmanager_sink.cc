@@ -30,6 +30,10 @@ v1::PostableAlert EnrichedAlert(const v1::IncidentState& state, const v1::Triage
   labels["triage_owner"] =
       loc != nullptr && !loc->owner().empty() ? loc->owner() : "incident-commander";
   labels[kLoopLabel] = state.id();
+  if (report.has_cohort_localization()) {  // Where the drop is: Alertmanager can route on it.
+    labels["triage_cohort"] =
+        report.cohort_localization().dimension() + "=" + report.cohort_localization().value();
+  }
   *alert.mutable_annotations() = first->annotations();
   auto& annotations = *alert.mutable_annotations();
   std::string evidence = loc != nullptr ? loc->evidence() : report.escalation();
