@@ -5,6 +5,7 @@
 
 import { ago, both, h, ms, pad, relOnset, utc } from './dom.js';
 import { drawMarkers, MIXED_COLOR } from './markers.js';
+import { namedCohort, renderWhere } from './cohorts.js';
 
 // Change kinds take these colours in the order the server lists them.
 const PALETTE = ['#6cb6ff', '#c49bff', '#3ddbd9', '#ff7eb6', '#f1e05a', '#82cfff', '#ff9f43', '#c8a27a',
@@ -13,7 +14,7 @@ const REFRESH_MS = 30000;
 
 // What the server accepts and shows (OverlayService/GetVocabulary), read once.
 const vocab = { kinds: [], windows: {} };
-const state = { window: null, timer: null, selectedFeature: null, view: null };
+const state = { window: null, timer: null, selectedFeature: null, view: null, cohortSplit: false };
 
 function kindColor(kind) {
   const i = vocab.kinds.indexOf(kind);
@@ -243,6 +244,8 @@ async function renderReport(report, incident, first, prefix, alertState) {
   nodes.push(h('h1', {}, incident ? `${incident.id}${incident.title ? ' — ' + incident.title : ''}`
     : `Ad-hoc: ${primary.service} / ${primary.metric}`));
   nodes.push(renderBanner(report, localized));
+  const where = renderWhere(report);
+  if (where) nodes.push(where);
   nodes.push(chartPanel);
   nodes.push(h('div', { class: 'grid' },
     h('section', { class: 'panel', 'aria-label': 'Triage walk' }, renderWalk(report)),
@@ -251,7 +254,9 @@ async function renderReport(report, incident, first, prefix, alertState) {
   const scrollY = window.scrollY;
   main.replaceChildren(...nodes);
   if (!first) window.scrollTo(0, scrollY);
-  await renderChart(chartPanel, primary.service, primary.metric, onset, now, alerts, incident ? incident.id : '');
+  const cohort = namedCohort(report);
+  await renderChart(chartPanel, primary.service, primary.metric, onset, now, alerts, incident ? incident.id : '',
+    cohort && report.cohorts[0].service === primary.service && report.cohorts[0].metric === primary.metric ? cohort : null);
   setAsOf();
   document.body.dataset.rendered = 'report';
   window.__renderMs = performance.now() - t0;
@@ -450,16 +455,19 @@ function renderOnsets(report) {
 // ---- the overlay chart ----
 
 // incidentId: a stored incident, whose alert's own expression (from its
-// generatorURL) draws the metric when a metrics source serves it.
-async function renderChart(panel, service, metric, onset, now, alerts, incidentId) {
+// generatorURL) draws the metric when a metrics source serves it. cohort:
+// the named cohort ({dimension, value}), which a toggle draws against the rest.
+async function renderChart(panel, service, metric, onset, now, alerts, incidentId, cohort) {
   const span = vocab.windows[state.window];
   const end = now;
   const start = end - span;
+  const split = Boolean(cohort && state.cohortSplit);
   let overlay;
   try {
     overlay = await api('OverlayService/GetOverlay', {
       service, metric, window: state.window, end: new Date(end).toISOString(), max_points: 1200,
       ...(incidentId ? { incident_id: incidentId } : {}),
+      ...(split ? { cohort_dimension: cohort.dimension, cohort_value: cohort.value } : {}),
     });
   } catch (e) {  // The metrics source is down, say: the report stands; the chart is a blind spot.
     panel.replaceChildren(h('div', { class: 'blind', role: 'note', 'data-chart-error': e.message },
@@ -472,8 +480,13 @@ async function renderChart(panel, service, metric, onset, now, alerts, incidentI
       'data-window': w, onclick: () => {
         if (state.window === w) return;
         state.window = w;
-        renderChart(panel, service, metric, onset, now, alerts, incidentId);
-      } }, w)));
+        renderChart(panel, service, metric, onset, now, alerts, incidentId, cohort);
+      } }, w)),
+    cohort ? h('button', { type: 'button', 'aria-pressed': String(split), 'data-cohort-toggle': `${cohort.dimension}=${cohort.value}`,
+      onclick: () => {
+        state.cohortSplit = !state.cohortSplit;
+        renderChart(panel, service, metric, onset, now, alerts, incidentId, cohort);
+      } }, `${cohort.dimension}=${cohort.value} vs rest`) : null);
   const kinds = [...new Set((overlay.changes || []).map((c) => c.kind))];
   const legend = h('div', { class: 'legend', 'aria-label': 'Change kinds' },
     kinds.map((k) => h('span', {}, h('span', { class: 'sw', style: `background:${kindColor(k)}` }), k)),
@@ -494,9 +507,16 @@ async function renderChart(panel, service, metric, onset, now, alerts, incidentI
       h('span', { 'data-query': overlay.query || '', 'data-source': overlay.source || '' },
         ` · drawn by ${overlay.query || metric} from ${overlay.source || 'embedded'}`)));
 
-  const pts = overlay.points || [];
-  const xs = pts.map((p) => Number(p.t_ms) / 1000);
-  const ys = pts.map((p) => (typeof p.value === 'number' ? p.value : null));
+  // One x axis for the series drawn: the union of their timestamps.
+  const lines = split ? [overlay.points || [], overlay.rest_points || []] : [overlay.points || []];
+  const byT = new Map();
+  lines.forEach((pts, i) => pts.forEach((p) => {
+    const t = Number(p.t_ms) / 1000;
+    if (!byT.has(t)) byT.set(t, lines.map(() => null));
+    byT.get(t)[i] = typeof p.value === 'number' ? p.value : null;
+  }));
+  const xs = [...byT.keys()].sort((a, b) => a - b);
+  const ys = lines.map((_, i) => xs.map((t) => byT.get(t)[i]));
   const width = Math.max(400, panel.clientWidth - 26);
   const u = new uPlot({
     width, height: 300,
@@ -512,14 +532,17 @@ async function renderChart(panel, service, metric, onset, now, alerts, incidentI
       { stroke: '#9aa3b2', grid: { stroke: '#2a2f3a' }, ticks: { stroke: '#2a2f3a' }, size: 60 },
     ],
     series: [{ value: (uu, v) => (v == null ? '—' : utc(v * 1000)) },
-      { label: metric, stroke: '#e6e8ee', width: 1.5, points: { show: false } }],
+      split ? { label: `${cohort.dimension}=${cohort.value}`, stroke: '#ff6b6b', width: 1.5, points: { show: false } }
+        : { label: metric, stroke: '#e6e8ee', width: 1.5, points: { show: false } },
+      ...(split ? [{ label: 'rest', stroke: '#9aa3b2', width: 1.2, points: { show: false } }] : [])],
     legend: { show: false },
     cursor: { y: false },
     tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), 'Etc/UTC'),
     // Positions are known once uPlot has laid the plot out.
     hooks: { ready: [(uu) => drawMarkers(uu, overlay.changes || [], new Set(overlay.in_scope_change_ids || []),
       onset, now, start, end, kindColor)] },
-  }, [xs, ys], chart);
+  }, [xs, ...ys], chart);
+  chart.dataset.series = split ? 'cohort rest' : 'all';
   return u;
 }
 

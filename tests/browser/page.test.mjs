@@ -238,3 +238,29 @@ test('the metrics source down: the report stands, its blind spots named, the cha
     await stopDaemon(down);
   }
 });
+
+test('where the drop is: the Where panel names locale=ja on p13, and p15 is spread', async () => {
+  await loadBundle(daemon, 'p13-cohort-locale');
+  await loadBundle(daemon, 'p15-cohort-spread');
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  await page.goto(`${daemon.base}/#/incident/p13-cohort-locale`);
+  await page.waitForSelector('body[data-rendered="report"] .chart .u-over');
+  const where = page.locator('section.where');
+  assert.equal(await where.getAttribute('data-cohort'), 'locale=ja');
+  assert.match(await where.innerText(), /locale=ja carries \d+% of the drop with 12% of traffic/);
+  assert.equal(await page.locator('section.where tr.named').getAttribute('data-value'), 'ja');
+  // The toggle draws the cohort against the rest.
+  assert.equal(await page.locator('.chart').getAttribute('data-series'), 'all');
+  await page.click('[data-cohort-toggle="locale=ja"]');
+  await page.waitForSelector('.chart[data-series="cohort rest"]');
+  await page.screenshot({ path: path.join(ARTIFACTS, 'where-p13.png') });
+  const o = await api(daemon, 'OverlayService/GetOverlay', { service: 'reranker', metric: 'ndcg_at_10',
+    window: '24h', end: '2026-04-29T03:10:00Z', cohort_dimension: 'locale', cohort_value: 'ja' });
+  assert.ok(o.points.length > 0 && o.rest_points.length > 0);
+  await page.goto(`${daemon.base}/#/incident/p15-cohort-spread`);
+  await page.waitForSelector('body[data-rendered="report"] section.where');
+  assert.equal(await page.locator('section.where').getAttribute('data-cohort'), 'spread');
+  assert.equal(await page.locator('section.where tr.named').count(), 0);
+  assert.equal(await page.locator('[data-cohort-toggle]').count(), 0);
+  await page.close();
+});

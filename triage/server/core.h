@@ -112,11 +112,14 @@ class Core {
        v1::Tree tree);
   absl::StatusOr<v1::TriageReport> Walk(const v1::Incident& incident);
   // The overlay's series over [start, end] (the mean of those the query
-  // draws), from the metrics source or the store; sets query, source and
-  // series_count on `response`.
-  absl::StatusOr<std::vector<rules::TimedValue>> OverlaySeries(const v1::OverlayRequest& request,
-                                                               int64_t start, int64_t end,
-                                                               v1::OverlayResponse* response);
+  // draws, or of a cohort's and of the rest), from the metrics source or the
+  // store; sets query, source and series_count on `response`.
+  struct OverlayMeans {
+    std::vector<rules::TimedValue> all;   // Or the cohort's, with request.cohort_*.
+    std::vector<rules::TimedValue> rest;  // The other values of the cohort's dimension.
+  };
+  absl::StatusOr<OverlayMeans> OverlaySeries(const v1::OverlayRequest& request, int64_t start,
+                                             int64_t end, v1::OverlayResponse* response);
   // What walks read: the store (and, with a metrics source, that for series).
   rules::Sources Sources() const;
   void ObserveWalk(double ms);

@@ -45,8 +45,9 @@ constexpr int32_t kMaxOtherChanges = 5000;
 
 }  // namespace
 
-absl::StatusOr<std::vector<rules::TimedValue>> Core::OverlaySeries(
-    const v1::OverlayRequest& request, int64_t start, int64_t end, v1::OverlayResponse* response) {
+absl::StatusOr<Core::OverlayMeans> Core::OverlaySeries(const v1::OverlayRequest& request,
+                                                       int64_t start, int64_t end,
+                                                       v1::OverlayResponse* response) {
   const rules::MetricSource& source =
       options_.metric_source != nullptr ? *options_.metric_source : store_;
   response->set_source(source.Name());
@@ -60,30 +61,54 @@ absl::StatusOr<std::vector<rules::TimedValue>> Core::OverlaySeries(
   }
   response->set_query(rules::QueryOf(tree()->settings().metric_queries(), request.service(),
                                      request.metric(), expr));
-  std::vector<std::span<const rules::TimedValue>> spans;
-  if (options_.metric_source == nullptr) {  // The store's samples, without a message per point.
-    absl::StatusOr<std::vector<store::Store::SampleSeries>> series =
-        store_.ReadSamples(request.service(), request.metric(), start, end);
-    if (!series.ok()) return series.status();
-    for (const store::Store::SampleSeries& s : *series) spans.emplace_back(s.samples);
-    response->set_series_count(static_cast<int32_t>(series->size()));
-    return rules::MeanSamples(spans);  // Staleness markers are gaps.
-  }
-  absl::StatusOr<std::vector<v1::Series>> series = source.ReadSeries({.service = request.service(),
-                                                                      .metric = request.metric(),
-                                                                      .query = response->query(),
-                                                                      .from_ms = start,
-                                                                      .to_ms = end});
-  if (!series.ok()) return series.status();
+  // Each series' labels and samples, from the store (no message per point)
+  // or the metrics source.
+  std::vector<std::pair<const google::protobuf::Map<std::string, std::string>*,
+                        std::span<const rules::TimedValue>>>
+      series;
+  std::vector<store::Store::SampleSeries> stored;
+  std::vector<v1::Series> drawn;
   std::vector<std::vector<rules::TimedValue>> samples;
-  for (const v1::Series& s : *series) {
-    std::vector<rules::TimedValue>& out = samples.emplace_back();
-    out.reserve(s.points_size());
-    for (const v1::Point& p : s.points()) out.push_back({p.t_ms(), p.value()});
+  if (options_.metric_source == nullptr) {
+    absl::StatusOr<std::vector<store::Store::SampleSeries>> s =
+        store_.ReadSamples(request.service(), request.metric(), start, end);
+    if (!s.ok()) return s.status();
+    stored = std::move(*s);
+    for (const store::Store::SampleSeries& x : stored) {
+      series.emplace_back(&x.meta.labels(), x.samples);
+    }
+  } else {
+    absl::StatusOr<std::vector<v1::Series>> s = source.ReadSeries({.service = request.service(),
+                                                                   .metric = request.metric(),
+                                                                   .query = response->query(),
+                                                                   .from_ms = start,
+                                                                   .to_ms = end});
+    if (!s.ok()) return s.status();
+    drawn = std::move(*s);
+    for (const v1::Series& x : drawn) {
+      std::vector<rules::TimedValue>& out = samples.emplace_back();
+      out.reserve(x.points_size());
+      for (const v1::Point& p : x.points()) out.push_back({p.t_ms(), p.value()});
+    }
+    for (size_t i = 0; i < drawn.size(); ++i) series.emplace_back(&drawn[i].labels(), samples[i]);
   }
-  for (const auto& s : samples) spans.emplace_back(s);
-  response->set_series_count(static_cast<int32_t>(series->size()));
-  return rules::MeanSamples(spans);
+  // The mean of every series (staleness markers are gaps), or of the
+  // cohort's against the rest carrying its dimension.
+  std::vector<std::span<const rules::TimedValue>> chosen, rest;
+  const std::string& d = request.cohort_dimension();
+  for (const auto& [labels, points] : series) {
+    if (d.empty()) {
+      chosen.push_back(points);
+      continue;
+    }
+    auto v = labels->find(d);
+    if (v == labels->end()) continue;
+    (v->second == request.cohort_value() ? chosen : rest).push_back(points);
+  }
+  response->set_series_count(static_cast<int32_t>(chosen.size()));
+  OverlayMeans out{rules::MeanSamples(chosen), {}};
+  if (!d.empty()) out.rest = rules::MeanSamples(rest);
+  return out;
 }
 
 absl::StatusOr<v1::OverlayResponse> Core::Overlay(const v1::OverlayRequest& request) {
@@ -132,16 +157,18 @@ absl::StatusOr<v1::OverlayResponse> Core::Overlay(const v1::OverlayRequest& requ
   *response.mutable_start() = FromMs(start);
   *response.mutable_end() = FromMs(end);
   if (offset == 0) {
-    absl::StatusOr<std::vector<rules::TimedValue>> points =
-        OverlaySeries(request, start, end, &response);
-    if (!points.ok()) return points.status();
-    response.set_raw_points(static_cast<int32_t>(points->size()));
-    std::vector<rules::TimedValue> shown = Downsample(*points, max_points);
-    response.mutable_points()->Reserve(static_cast<int>(shown.size()));
-    for (const rules::TimedValue& x : shown) {
-      v1::Point* p = response.add_points();
-      p->set_t_ms(x.t);
-      p->set_value(x.v);
+    absl::StatusOr<OverlayMeans> means = OverlaySeries(request, start, end, &response);
+    if (!means.ok()) return means.status();
+    response.set_raw_points(static_cast<int32_t>(means->all.size()));
+    for (const auto& [points, out] : {std::pair{&means->all, response.mutable_points()},
+                                      std::pair{&means->rest, response.mutable_rest_points()}}) {
+      std::vector<rules::TimedValue> shown = Downsample(*points, max_points);
+      out->Reserve(static_cast<int>(shown.size()));
+      for (const rules::TimedValue& x : shown) {
+        v1::Point* p = out->Add();
+        p->set_t_ms(x.t);
+        p->set_value(x.v);
+      }
     }
   }
   absl::StatusOr<rules::DependencyGraph> graph = store_.Dependencies();
