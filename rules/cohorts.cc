@@ -4,6 +4,7 @@
 #include <cmath>
 #include <map>
 #include <set>
+#include <span>
 #include <string>
 
 #include "absl/strings/str_format.h"
@@ -17,15 +18,12 @@ namespace {
 constexpr double kMadToSigma = 1.4826;
 
 // Mean of `points` with from <= t < to (to_inclusive: t <= to); NaN when none.
-double MeanIn(const std::vector<v1::Point>& points, int64_t from, int64_t to, bool to_inclusive) {
+double MeanIn(const std::vector<TimedValue>& points, int64_t from, int64_t to, bool to_inclusive) {
   double sum = 0;
   int n = 0;
-  for (const v1::Point& p : points) {
-    if (std::isnan(p.value()) || p.t_ms() < from || p.t_ms() > to ||
-        (!to_inclusive && p.t_ms() == to)) {
-      continue;
-    }
-    sum += p.value();
+  for (const TimedValue& p : points) {
+    if (std::isnan(p.v) || p.t < from || p.t > to || (!to_inclusive && p.t == to)) continue;
+    sum += p.v;
     ++n;
   }
   return n == 0 ? std::nan("") : sum / n;
@@ -69,12 +67,10 @@ std::map<std::string, double> RequestShares(const std::vector<v1::Series>& reque
   return sums;
 }
 
-bool LeftBand(const std::vector<v1::Point>& mean, double current, const CohortWindows& w) {
+bool LeftBand(const std::vector<TimedValue>& mean, double current, const CohortWindows& w) {
   std::vector<double> base;
-  for (const v1::Point& p : mean) {
-    if (!std::isnan(p.value()) && p.t_ms() >= w.baseline_from && p.t_ms() < w.baseline_to) {
-      base.push_back(p.value());
-    }
+  for (const TimedValue& p : mean) {
+    if (!std::isnan(p.v) && p.t >= w.baseline_from && p.t < w.baseline_to) base.push_back(p.v);
   }
   if (base.empty()) return false;
   const double m = Median(base);
@@ -84,21 +80,24 @@ bool LeftBand(const std::vector<v1::Point>& mean, double current, const CohortWi
   return std::abs(current - m) > w.band_sigmas * sigma;
 }
 
+// The alerted series' samples (converted once for every dimension).
+using Samples = std::vector<std::vector<TimedValue>>;
+
 v1::CohortDimension Dimension(const std::string& d, const std::vector<v1::Series>& alerted,
-                              const std::vector<v1::Series>& requests, const CohortWindows& w,
-                              double* total) {
+                              const Samples& samples, const std::vector<v1::Series>& requests,
+                              const CohortWindows& w, double* total) {
   v1::CohortDimension out;
   out.set_dimension(d);
-  std::map<std::string, std::vector<v1::Series>> by_value;
-  for (const v1::Series& s : alerted) {
-    auto label = s.labels().find(d);
-    if (label != s.labels().end()) by_value[label->second].push_back(s);
+  std::map<std::string, std::vector<std::span<const TimedValue>>> by_value;
+  for (size_t i = 0; i < alerted.size(); ++i) {
+    auto label = alerted[i].labels().find(d);
+    if (label != alerted[i].labels().end()) by_value[label->second].emplace_back(samples[i]);
   }
   const std::map<std::string, double> shares = RequestShares(requests, d, w);
   out.set_weights_from_requests(!shares.empty());
   std::vector<v1::CohortValue> values;
   for (const auto& [value, series] : by_value) {
-    const std::vector<v1::Point> mean = MeanSeries(series);
+    const std::vector<TimedValue> mean = MeanSamples(series);
     const double baseline = MeanIn(mean, w.baseline_from, w.baseline_to, false);
     const double current = MeanIn(mean, w.current_from, w.current_to, true);
     if (std::isnan(baseline) || std::isnan(current)) continue;  // No data: not a cohort.
@@ -140,9 +139,16 @@ v1::CohortDimension Dimension(const std::string& d, const std::vector<v1::Series
 CohortAnswer FindCohorts(const std::vector<v1::Series>& alerted,
                          const std::vector<v1::Series>& requests, const CohortWindows& w) {
   CohortAnswer answer;
-  for (const std::string& d : Dimensions(alerted)) {
+  const std::set<std::string> dimensions = Dimensions(alerted);
+  if (dimensions.empty()) return answer;
+  Samples samples(alerted.size());
+  for (size_t i = 0; i < alerted.size(); ++i) {
+    samples[i].reserve(static_cast<size_t>(alerted[i].points_size()));
+    for (const v1::Point& p : alerted[i].points()) samples[i].push_back({p.t_ms(), p.value()});
+  }
+  for (const std::string& d : dimensions) {
     double total = 0;
-    v1::CohortDimension dim = Dimension(d, alerted, requests, w, &total);
+    v1::CohortDimension dim = Dimension(d, alerted, samples, requests, w, &total);
     if (dim.values_size() == 0) continue;
     if (total != 0) {
       for (const v1::CohortValue& v : dim.values()) {
