@@ -57,6 +57,19 @@ def seconds(rfc3339):
     return time.mktime(time.strptime(rfc3339[:19], "%Y-%m-%dT%H:%M:%S"))
 
 
+def walk_on_prometheus(om_text, lines, tree):
+    """The report of `lines` (a bundle without series) ingested into a triaged
+    reading a fresh Prometheus that holds om_text, with the tree file `tree`."""
+    work = tempfile.mkdtemp(prefix="prom-")
+    p = Prometheus(backfill(om_text, os.path.join(work, "tsdb"))).start()
+    d = Daemon(TRIAGED, args=["--metrics-url", p.url, "--tree", tree]).start()
+    try:
+        return ingest(d, lines), p.url
+    finally:
+        d.stop()
+        p.stop()
+
+
 def ingest(d, lines):
     status, body = d.request("POST", "/api/v1/bundle", "\n".join(lines).encode(),
                              {"Content-Type": "application/x-ndjson"})
@@ -83,21 +96,14 @@ class ScenarioParityTest(unittest.TestCase):
                 bundle = plain(path)
                 want = embedded_report(bundle, tree)
                 series, others = split_bundle(bundle)
-                work = tempfile.mkdtemp(prefix="prom-")
-                p = Prometheus(backfill(openmetrics(series), os.path.join(work, "tsdb"))).start()
-                d = Daemon(TRIAGED, args=["--metrics-url", p.url, "--tree", tree]).start()
-                try:
-                    got = ingest(d, others)
-                finally:
-                    d.stop()
-                    p.stop()
+                got, url = walk_on_prometheus(openmetrics(series), others, tree)
                 self.assertEqual(got["localized_category"], want["localized_category"])
                 self.assertLessEqual(abs(seconds(got["onset"]) - seconds(want["onset"])), 60,
                                      (got["onset"], want["onset"]))
                 self.assertEqual(verdicts(got), verdicts(want))
                 self.assertTrue(got["queries"])
                 for q in got["queries"]:
-                    self.assertEqual(q["source"], p.url, q)
+                    self.assertEqual(q["source"], url, q)
                     self.assertFalse(q.get("error"), q)
                     if q["metric"] == "ndcg_at_10":
                         self.assertTrue(q["query"].startswith("avg without (instance, pod)"), q)
@@ -299,13 +305,7 @@ class EngineTest(unittest.TestCase):
     def test_drift_of_a_feature_kept_only_as_a_prometheus_histogram(self):
         work = tempfile.mkdtemp(prefix="prom-hist-")
         lines, om, feature, tree = p05_with_a_feature_only_in_prometheus(work)
-        p = Prometheus(backfill(om, os.path.join(work, "tsdb"))).start()
-        d = Daemon(TRIAGED, args=["--metrics-url", p.url, "--tree", tree]).start()
-        try:
-            report = ingest(d, lines)
-        finally:
-            d.stop()
-            p.stop()
+        report, _ = walk_on_prometheus(om, lines, tree)
         self.assertEqual(report["localized_category"], "feature_drift")
         drift = next(v for v in report["verdicts"] if v["category"] == "feature_drift")["drift"]
         self.assertEqual(drift[0]["feature"], feature, drift)
