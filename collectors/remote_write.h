@@ -8,7 +8,9 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "collectors/validate.h"
@@ -21,8 +23,32 @@ namespace triage::collectors {
 // label name, names, limits), carrying the structured errors;
 // ResourceExhausted when the block decodes to more than max_decoded_bytes.
 // On success `batch` holds the series (callers on the hot path allocate it on
-// an Arena) and *samples their sample count.
+// an Arena) and *samples their sample count. Unsnappy, then ParseWriteRequest.
 absl::Status DecodeRemoteWrite(std::string_view body, size_t max_decoded_bytes,
                                const Limits& limits, v1::RecordBatch* batch, int64_t* samples);
+
+// The body's snappy block, decoded into `decoded` (DecodeRemoteWrite's errors).
+absl::Status Unsnappy(std::string_view body, size_t max_decoded_bytes, std::string* decoded);
+// A decoded block as DecodeRemoteWrite reads it.
+absl::Status ParseWriteRequest(std::string_view decoded, const Limits& limits,
+                               v1::RecordBatch* batch, int64_t* samples);
+
+// A decoded block read straight from its bytes, building no messages: per
+// TimeSeries the bytes of its labels (its label fields, which must come
+// first and together) and its samples. This is the quick way in for series
+// seen before: identical label bytes passed ParseWriteRequest's checks then,
+// and PointTimeOk is the only check left for the samples. False for
+// anything it does not read plainly (then ParseWriteRequest decides).
+struct WireSeries {
+  std::string_view labels;
+  size_t first_sample = 0;  // Its samples: samples[first_sample, first_sample + count).
+  size_t count = 0;
+};
+struct WireSample {
+  int64_t t;
+  double v;
+};
+bool ScanWriteRequest(std::string_view decoded, std::vector<WireSeries>* series,
+                      std::vector<WireSample>* samples);
 
 }  // namespace triage::collectors

@@ -276,7 +276,7 @@ void Validate(const v1::Series& s, const Origin& at, const Limits& limits, Input
   }
   for (int j = 0; j < s.points_size() && !out->full(); ++j) {
     const v1::Point& p = s.points(j);
-    if (p.t_ms() < limits.min_time_ms || p.t_ms() > limits.max_time_ms) {
+    if (!PointTimeOk(limits, p.t_ms())) {
       c.TimeMs(
           at.bundle ? absl::StrFormat("points[%d][0]", j) : absl::StrFormat("points[%d].t_ms", j),
           p.t_ms());

@@ -41,6 +41,11 @@ struct Limits {
   int64_t max_time_ms = 253402300799999; // 9999-12-31T23:59:59.999Z
 };
 
+// A point's time as Validate(Series) checks it.
+inline bool PointTimeOk(const Limits& limits, int64_t t_ms) {
+  return t_ms >= limits.min_time_ms && t_ms <= limits.max_time_ms;
+}
+
 // Where a record came from. A bundle line has source and line and field
 // paths relative to the line ("points[3][1]"); a typed request has a prefix
 // ("changes[2]") and proto field paths ("points[3].value").

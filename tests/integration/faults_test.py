@@ -92,7 +92,8 @@ class DiskFullTest(unittest.TestCase):
                                          RW_HEADERS)
                 self.assertEqual(status, 204, body)
                 acked += 1
-                self.assertEqual(d.get("/readyz")[0], 200)
+                ready = d.get("/readyz")
+                self.assertEqual(ready[0], 200, ready[1])
                 with open(filler, "wb") as f:
                     f.write(b"\0" * (4 << 20))
         finally:

@@ -189,6 +189,59 @@ TEST(RemoteWriteTest, LabelsGetTheSameChecks) {
   EXPECT_EQ(samples, 1);
 }
 
+// The quick reader agrees with protobuf on what it reads, and reads only
+// plain requests: anything else is left to ParseWriteRequest.
+TEST(RemoteWriteTest, TheWireScanReadsLabelBytesAndSamplesOfPlainRequests) {
+  prometheus::WriteRequest req;
+  for (const char* pod : {"a", "b"}) {
+    prometheus::TimeSeries* ts = req.add_timeseries();
+    for (const auto& [k, v] :
+         {std::pair<std::string, std::string>{"__name__", "m"}, {"pod", pod}, {"service", "svc"}}) {
+      prometheus::Label* l = ts->add_labels();
+      l->set_name(k);
+      l->set_value(v);
+    }
+    for (int i = 0; i < 3; ++i) {
+      prometheus::Sample* sample = ts->add_samples();
+      sample->set_timestamp(kT + i);
+      sample->set_value(i == 1 ? -0.5 : i);
+    }
+  }
+  const std::string bytes = req.SerializeAsString();
+  std::vector<WireSeries> series;
+  std::vector<WireSample> samples;
+  ASSERT_TRUE(ScanWriteRequest(bytes, &series, &samples));
+  ASSERT_EQ(series.size(), 2u);
+  ASSERT_EQ(samples.size(), 6u);
+  for (int i = 0; i < 2; ++i) {
+    prometheus::TimeSeries labels_only = req.timeseries(i);
+    labels_only.clear_samples();
+    EXPECT_EQ(series[static_cast<size_t>(i)].labels, labels_only.SerializeAsString());
+    EXPECT_EQ(series[static_cast<size_t>(i)].first_sample, static_cast<size_t>(3 * i));
+    EXPECT_EQ(series[static_cast<size_t>(i)].count, 3u);
+  }
+  EXPECT_EQ(samples[1].t, kT + 1);
+  EXPECT_EQ(samples[1].v, -0.5);
+
+  // Metadata, an exemplar, a label after a sample, a cut-off body: not plain.
+  EXPECT_FALSE(ScanWriteRequest(bytes + "\x1a\x00", &series, &samples));      // metadata (3).
+  std::string exemplar = req.timeseries(0).SerializeAsString() + "\x1a\x00";  // exemplars (3).
+  EXPECT_FALSE(ScanWriteRequest(
+      "\x0a" + std::string(1, static_cast<char>(exemplar.size())) + exemplar, &series, &samples));
+  prometheus::TimeSeries sample_only, label_only;
+  sample_only.add_samples()->set_value(1);
+  label_only.add_labels()->set_name("__name__");
+  const std::string late = sample_only.SerializeAsString() + label_only.SerializeAsString();
+  EXPECT_FALSE(ScanWriteRequest("\x0a" + std::string(1, static_cast<char>(late.size())) + late,
+                                &series, &samples));
+  for (size_t cut = 1; cut < bytes.size(); cut += 7) {
+    EXPECT_FALSE(ScanWriteRequest(std::string_view(bytes).substr(0, cut), &series, &samples))
+        << cut;
+  }
+  EXPECT_TRUE(ScanWriteRequest("", &series, &samples));
+  EXPECT_TRUE(series.empty());
+}
+
 TEST(JsonEventsTest, ChangeEventsAndWebhooksAreValidated) {
   absl::StatusOr<v1::Change> c =
       ParseChangeEvent(R"({"kind":"deploy","service":"s v c"})", kT, 7, Limits{});

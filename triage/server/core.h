@@ -21,6 +21,7 @@
 #include "rules/tree.h"
 #include "triage/base/clock.h"
 #include "triage/replay/replay.h"
+#include "triage/server/known_series.h"
 #include "triage/server/metrics.h"
 #include "triage/store/store.h"
 #include "triage/v1/service.pb.h"
@@ -41,6 +42,8 @@ struct CoreOptions {
   const rules::MetricSource* metric_source = nullptr;
   const rules::FeatureSource* feature_source = nullptr;
   int32_t max_metric_queries = 64;  // Series reads one walk may make.
+  // remote_write's series ids by label bytes kept at most (--max-series).
+  size_t max_known_series = 1 << 20;
 };
 
 class Core {
@@ -126,12 +129,16 @@ class Core {
   // Root causes recorded for stored incidents other than `except_id`.
   absl::StatusOr<rules::RootCauseHistory> History(const std::string& except_id);
   void Count(const v1::RecordBatch& batch, v1::IngestResponse* response);
+  // remote_write of series all in known_series_ (the steady state): their
+  // points straight to the store's head. nullopt: take the whole way.
+  std::optional<absl::StatusOr<v1::IngestResponse>> RemoteWriteKnown(std::string_view decoded);
 
   store::Store& store_;
   const Clock& clock_;
   Metrics& metrics_;
   const CoreOptions options_;
   std::atomic<uint32_t> next_change_suffix_{0};
+  KnownSeries known_series_;
   mutable absl::Mutex tree_mu_;
   std::shared_ptr<const v1::Tree> tree_ ABSL_GUARDED_BY(tree_mu_);
 };

@@ -46,6 +46,9 @@ ABSL_FLAG(uint64_t, max_text_bytes, 4096,
 ABSL_FLAG(uint64_t, max_alerts, 100, "alerts of one incident or triage request");
 ABSL_FLAG(uint64_t, max_series, 1'000'000,
           "distinct series stored; a new one past it is refused (400)");
+ABSL_FLAG(uint64_t, head_max_samples, 1 << 20,
+          "points of known series held in memory (and in the head_log) before they go into "
+          "chunks at once; past twice that (flushes failing) writes take the chunk path");
 // Faults survived.
 ABSL_FLAG(uint64_t, min_free_disk_bytes, 64 << 20,
           "writes answer 507 while the store's disk has less free space than this (0: no check)");
@@ -263,6 +266,7 @@ absl::StatusOr<DaemonConfig> ParseDaemonFlags(int argc, char** argv) {
   c.limits.max_text_bytes = absl::GetFlag(FLAGS_max_text_bytes);
   c.limits.max_alerts = absl::GetFlag(FLAGS_max_alerts);
   c.max_series = absl::GetFlag(FLAGS_max_series);
+  c.head_max_samples = absl::GetFlag(FLAGS_head_max_samples);
   c.min_free_disk_bytes = absl::GetFlag(FLAGS_min_free_disk_bytes);
   c.max_wal_bytes = absl::GetFlag(FLAGS_max_wal_bytes);
   c.max_drills = absl::GetFlag(FLAGS_max_drills);

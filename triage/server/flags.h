@@ -35,6 +35,7 @@ struct DaemonConfig {
   // Limits and faults.
   collectors::Limits limits;
   uint64_t max_series = 0;
+  uint64_t head_max_samples = 1 << 20;
   uint64_t min_free_disk_bytes = 0;
   uint64_t max_wal_bytes = 0;
   size_t max_drills = 0;

@@ -145,7 +145,8 @@ int main(int argc, char** argv) {
                                            .clock = &clock,
                                            .min_free_bytes = c.min_free_disk_bytes,
                                            .max_wal_bytes = c.max_wal_bytes,
-                                           .max_series = c.max_series});
+                                           .max_series = c.max_series,
+                                           .head_max_samples = c.head_max_samples});
   if (!store.ok()) return Fail(1, store.status().message());
   prometheus::Registry registry;
   triage::server::Metrics metrics(registry);
@@ -183,7 +184,8 @@ int main(int argc, char** argv) {
                                             .limits = c.limits,
                                             .metric_source = prom.get(),
                                             .feature_source = prom.get(),
-                                            .max_metric_queries = c.metrics_max_queries});
+                                            .max_metric_queries = c.metrics_max_queries,
+                                            .max_known_series = c.max_series});
   if (!core.ok()) return Fail(2, core.status().message());
 
   triage::server::IngestServiceImpl ingest(**core, guard);

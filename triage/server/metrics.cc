@@ -61,6 +61,18 @@ Metrics::Metrics(prometheus::Registry& registry)
                           .Help("Free bytes on the store's file system.")
                           .Register(registry)
                           .Add({})),
+      store_head_samples(prometheus::BuildGauge()
+                             .Name("triage_store_head_samples")
+                             .Help("Points written but not yet in chunks (they go at "
+                                   "--head-max-samples).")
+                             .Register(registry)
+                             .Add({})),
+      known_series(prometheus::BuildGauge()
+                       .Name("triage_remote_write_known_series")
+                       .Help("Series remote_write knows by their label bytes (at most "
+                             "--max-series).")
+                       .Register(registry)
+                       .Add({})),
       store_table_bytes(prometheus::BuildGauge()
                             .Name("triage_store_sst_bytes")
                             .Help("Bytes in the store's table files, by column family.")

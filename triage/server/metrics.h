@@ -37,6 +37,8 @@ struct Metrics {
   prometheus::Gauge& store_series;     // Distinct series stored (--max-series caps it).
   prometheus::Gauge& store_writable;   // 1 while writes are taken (disk above its reserve).
   prometheus::Gauge& disk_free_bytes;  // On the store's file system.
+  prometheus::Gauge& store_head_samples;  // Points not yet in chunks (--head-max-samples).
+  prometheus::Gauge& known_series;        // remote_write's ids by label bytes (--max-series).
   prometheus::Family<prometheus::Gauge>& store_table_bytes;  // By column family.
   prometheus::Gauge& drills_stored;  // Drill stores kept (--max-drills, --drill-retention).
   // Security.

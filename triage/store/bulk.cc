@@ -193,7 +193,8 @@ absl::Status Store::Bulk::Add(const v1::RecordBatch& batch) {
     absl::MutexLock lock(&store_.write_mu_);
     if (absl::Status s = store_.BeforeWrite(batch.ByteSizeLong()); !s.ok()) return s;
     SeriesIds ids{.next = store_.next_series_id_, .pending = new_series_keys_.size()};
-    if (absl::Status s = store_.Build(batch, &ids, &wb, /*roll_up=*/false); !s.ok()) {
+    if (absl::Status s = store_.Build(batch, &ids, &wb, /*roll_up=*/false, /*head_points=*/nullptr);
+        !s.ok()) {
       store_.ForgetSeries(ids.new_keys);
       return s;
     }
@@ -267,7 +268,11 @@ class SstOfStaged {
 
 absl::Status Store::Bulk::Commit() {
   if (committed_) return absl::FailedPreconditionError("bulk: already committed");
+  absl::MutexLock flush(&store_.flush_mu_);
   absl::MutexLock lock(&store_.write_mu_);
+  // Points in the head came before the staged ones: into chunks first, so
+  // that the staged ones win the timestamps they share.
+  if (absl::Status s = store_.FlushHeadLocked(); !s.ok()) return s;
   // What a Write made meanwhile may conflict with what was staged.
   absl::StatusOr<rules::DependencyGraph> graph = store_.Dependencies();
   if (!graph.ok()) return graph.status();

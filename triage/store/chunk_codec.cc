@@ -8,19 +8,8 @@
 
 namespace triage::store {
 
-namespace {
-
-constexpr char kMagic = static_cast<char>(0xC5);
-constexpr uint8_t kXorValues = 0xFF;
-constexpr int kMaxScale = 9;                     // Decimal digits kept as integers, at most.
-constexpr uint64_t kMaxSegmentPoints = 1 << 21;  // One point per 3.4 ms of a 2 h chunk.
-constexpr double kPow10[kMaxScale + 1] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
-constexpr double kMaxExactInteger = 9007199254740992.0;  // 2^53
-
 uint64_t Zig(int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63); }
 int64_t Unzig(uint64_t v) { return static_cast<int64_t>((v >> 1) ^ (~(v & 1) + 1)); }
-
-int Width(uint64_t v) { return 64 - std::countl_zero(v); }
 
 void PutVarint(std::string* out, uint64_t v) {
   while (v >= 0x80) {
@@ -43,6 +32,17 @@ bool GetVarint(std::string_view* in, uint64_t* v) {
   }
   return false;
 }
+
+namespace {
+
+constexpr char kMagic = static_cast<char>(0xC5);
+constexpr uint8_t kXorValues = 0xFF;
+constexpr int kMaxScale = 9;                     // Decimal digits kept as integers, at most.
+constexpr uint64_t kMaxSegmentPoints = 1 << 21;  // One point per 3.4 ms of a 2 h chunk.
+constexpr double kPow10[kMaxScale + 1] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+constexpr double kMaxExactInteger = 9007199254740992.0;  // 2^53
+
+int Width(uint64_t v) { return 64 - std::countl_zero(v); }
 
 // Bits appended least significant first; Flush ends on a whole byte.
 class BitWriter {

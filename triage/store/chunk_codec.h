@@ -29,6 +29,13 @@ namespace triage::store {
 
 using Sample = rules::TimedValue;  // {t, v}
 
+// Varints (LEB128) and zigzag, as in the segments; shared by the head log.
+uint64_t Zig(int64_t v);
+int64_t Unzig(uint64_t v);
+void PutVarint(std::string* out, uint64_t v);
+// False (nothing consumed that matters) when `in` ends inside a varint.
+bool GetVarint(std::string_view* in, uint64_t* v);
+
 // Appends one segment holding `samples` (sorted by time, no duplicate times).
 void EncodeSegment(std::span<const Sample> samples, std::string* out);
 

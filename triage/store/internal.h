@@ -36,6 +36,7 @@ enum Store::Cf : int {
   kDeliveries,
   kDrills,
   kFeatureDays,
+  kHeadLog,
   kNumCf,
 };
 
@@ -43,7 +44,7 @@ inline constexpr const char* kCfNames[] = {
     "default",      "changes",       "change_ids", "series_index",    "series_chunks",
     "histograms",   "feature_edges", "upstream",   "eval_sets",       "dependency_health",
     "dependencies", "incidents",     "reports",    "incident_states", "deliveries",
-    "drills",       "feature_days",
+    "drills",       "feature_days",  "head_log",
 };
 
 // In the default column family: the next free series id, and how many

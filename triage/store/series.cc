@@ -6,6 +6,7 @@
 #include "rocksdb/merge_operator.h"
 #include "rocksdb/write_batch.h"
 #include "triage/store/chunk_codec.h"
+#include "triage/store/head.h"
 #include "triage/store/internal.h"
 #include "triage/store/keys.h"
 #include "triage/store/store.h"
@@ -105,9 +106,10 @@ absl::StatusOr<uint64_t> Store::SeriesId(const v1::Series& series, rocksdb::Writ
   return id;
 }
 
-// Resolves series ids, then merges points into chunks (no read).
+// Resolves series ids, then hands the points to the head, or (a Bulk)
+// merges them into chunks (no read).
 absl::Status Store::WriteSeries(const v1::RecordBatch& batch, SeriesIds* ids,
-                                rocksdb::WriteBatch* wb) {
+                                rocksdb::WriteBatch* wb, std::vector<HeadPoint>* head_points) {
   std::vector<uint64_t> resolved;
   resolved.reserve(static_cast<size_t>(batch.series_size()));
   for (const v1::Series& series : batch.series()) {
@@ -115,65 +117,73 @@ absl::Status Store::WriteSeries(const v1::RecordBatch& batch, SeriesIds* ids,
     if (!id.ok()) return id.status();
     resolved.push_back(*id);
   }
-  MergePoints(batch, resolved, wb);
+  if (head_points == nullptr) {
+    MergePoints(batch, resolved, wb);
+    return absl::OkStatus();
+  }
+  for (int i = 0; i < batch.series_size(); ++i) {
+    for (const v1::Point& p : batch.series(i).points()) {
+      head_points->push_back({resolved[static_cast<size_t>(i)], p.t_ms(), p.value()});
+    }
+  }
   return absl::OkStatus();
 }
 
+std::optional<uint64_t> Store::SeriesIdOf(const v1::Series& series) {
+  std::string key = SeriesKeyOf(series);
+  absl::ReaderMutexLock lock(&write_mu_);
+  auto it = series_ids_.find(key);
+  if (it == series_ids_.end()) return std::nullopt;
+  return it->second;
+}
+
 std::optional<absl::Status> Store::WriteKnownSeries(const v1::RecordBatch& batch) {
-  std::vector<uint64_t> ids;
-  ids.reserve(static_cast<size_t>(batch.series_size()));
+  std::vector<HeadPoint> points;
   {
     absl::ReaderMutexLock lock(&write_mu_);
-    // After a failure or a short disk, the locked path decides when writes resume.
-    if (write_failed_ || !writable_) return std::nullopt;
     for (const v1::Series& series : batch.series()) {
       auto it = series_ids_.find(SeriesKeyOf(series));
       if (it == series_ids_.end()) return std::nullopt;
-      ids.push_back(it->second);
+      for (const v1::Point& p : series.points())
+        points.push_back({it->second, p.t_ms(), p.value()});
     }
   }
-  rocksdb::WriteBatch wb;
-  MergePoints(batch, ids, &wb);
-  if (options_.min_free_bytes > 0) {  // Short of space: the locked path says so.
-    absl::StatusOr<uint64_t> free = FreeBytes();
-    if (free.ok() && *free < options_.min_free_bytes + wb.GetDataSize()) return std::nullopt;
-  }
-  rocksdb::WriteOptions wo;
-  wo.sync = options_.sync;
-  absl::Status s = ToAbsl(db_->Write(wo, &wb), "write points");
-  if (s.ok()) return s;
-  absl::MutexLock lock(&write_mu_);
-  return AfterWrite(s);
+  return AppendPoints(points);
 }
 
 void Store::MergePoints(const v1::RecordBatch& batch, const std::vector<uint64_t>& ids,
                         rocksdb::WriteBatch* wb) const {
-  struct Point {
-    uint64_t id;
-    int64_t t;
-    double v;
-  };
-  std::vector<Point> points;
+  std::vector<HeadPoint> points;
   for (int i = 0; i < batch.series_size(); ++i) {
     for (const v1::Point& p : batch.series(i).points()) {
       points.push_back({ids[static_cast<size_t>(i)], p.t_ms(), p.value()});
     }
   }
-  // Sorted by (series, time); of equal timestamps the last written wins.
-  std::stable_sort(points.begin(), points.end(), [](const Point& a, const Point& b) {
-    return a.id < b.id || (a.id == b.id && a.t < b.t);
-  });
-  std::vector<Sample> run;
-  std::string segment;
+  // By series, then time; of equal timestamps the last written wins.
+  std::stable_sort(points.begin(), points.end(),
+                   [](const HeadPoint& a, const HeadPoint& b) { return a.id < b.id; });
+  std::vector<Sample> samples;
   for (size_t i = 0; i < points.size();) {
     const uint64_t id = points[i].id;
-    const int64_t block = BlockStart(points[i].t);
+    samples.clear();
+    for (; i < points.size() && points[i].id == id; ++i)
+      samples.push_back({points[i].t, points[i].v});
+    MergeSamples(id, &samples, wb);
+  }
+}
+
+void Store::MergeSamples(uint64_t id, std::vector<Sample>* samples, rocksdb::WriteBatch* wb) const {
+  std::stable_sort(samples->begin(), samples->end(),
+                   [](const Sample& a, const Sample& b) { return a.t < b.t; });
+  std::vector<Sample> run;
+  std::string segment;
+  const std::vector<Sample>& s = *samples;
+  for (size_t i = 0; i < s.size();) {
+    const int64_t block = BlockStart(s[i].t);
     run.clear();
-    for (; i < points.size() && points[i].id == id && BlockStart(points[i].t) == block; ++i) {
-      if (i + 1 < points.size() && points[i + 1].id == id && points[i + 1].t == points[i].t) {
-        continue;  // A later value for the same timestamp follows.
-      }
-      run.push_back({points[i].t, points[i].v});
+    for (; i < s.size() && BlockStart(s[i].t) == block; ++i) {
+      if (i + 1 < s.size() && s[i + 1].t == s[i].t) continue;  // A later value follows.
+      run.push_back(s[i]);
     }
     segment.clear();
     EncodeSegment(run, &segment);
@@ -221,6 +231,10 @@ absl::StatusOr<std::vector<Store::SampleSeries>> Store::ReadSamples(const std::s
   std::vector<SampleSeries> out;
   for (auto& [id, series] : found) {
     SampleSeries read{.meta = std::move(series), .samples = {}};
+    // The head before the chunks: a flush committing in between shows its
+    // points twice (once each), never not at all.
+    std::vector<Sample> newest;
+    if (to_ms >= from_ms) head_.Collect(id, from_ms, to_ms, &newest);
     if (to_ms >= from_ms) {
       // Chunks come back merged and sorted, and blocks are in time order, so
       // samples append in order; only the first and last block hold any
@@ -238,6 +252,7 @@ absl::StatusOr<std::vector<Store::SampleSeries>> Store::ReadSamples(const std::s
       });
       if (!s.ok()) return s;
     }
+    if (!newest.empty()) MergeNewest(newest, &read.samples);
     out.push_back(std::move(read));
   }
   return out;

@@ -306,10 +306,12 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   }
   store->RemoveSpool();
   if (absl::Status m = store->Migrate(); !m.ok()) return m;
+  if (absl::Status h = store->LoadHead(); !h.ok()) return h;
   return store;
 }
 
 absl::Status Store::CompactAll() {
+  if (absl::Status s = FlushHead(); !s.ok()) return s;
   for (rocksdb::ColumnFamilyHandle* h : handles_) {
     rocksdb::CompactRangeOptions o;
     o.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;

@@ -18,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,7 @@
 #include "rules/sources.h"
 #include "triage/base/clock.h"
 #include "triage/store/chunk_codec.h"
+#include "triage/store/head.h"
 #include "triage/v1/alerts.pb.h"
 #include "triage/v1/drill.pb.h"
 #include "triage/v1/records.pb.h"
@@ -76,6 +78,10 @@ struct StoreOptions {
   uint64_t max_wal_bytes = 64 << 20;
   // Distinct series kept at most (a new series past it is refused); 0: no cap.
   uint64_t max_series = 0;
+  // Points of known series wait in memory (the head, head.h) until this many
+  // have come, then go into chunks at once; writes past twice as many (the
+  // flushes failing) take the chunk path, so the head stays bounded.
+  uint64_t head_max_samples = 1 << 20;
 };
 
 // True for the status a write gets while free space is below the reserve:
@@ -113,6 +119,17 @@ class Store : public rules::RecordSource, public rules::MetricSource, public rul
   class Bulk;
   absl::StatusOr<std::unique_ptr<Bulk>> BeginBulk();
 
+  // The id of the stored series with `series`' metric and labels (points
+  // ignored), or nullopt. For callers that remember ids by a key of their
+  // own (remote_write: a series' label bytes) to use with AppendPoints.
+  std::optional<uint64_t> SeriesIdOf(const v1::Series& series);
+  // Points of stored series by id (as SeriesIdOf gives them), checked by the
+  // caller: one head_log record, acknowledged once it is in the WAL, then in
+  // the head. nullopt when the points must take Write's path instead (space
+  // is short, the store needs resuming, the head is full).
+  std::optional<absl::Status> AppendPoints(std::span<const HeadPoint> points)
+      ABSL_LOCKS_EXCLUDED(write_mu_);
+
   // Compacts every column family now, applying retention (tests, maintenance).
   absl::Status CompactAll();
 
@@ -121,6 +138,11 @@ class Store : public rules::RecordSource, public rules::MetricSource, public rul
   absl::Status Writable() const;
   // Distinct series stored.
   uint64_t SeriesCount() const;
+  // Points in the head (written, not yet in chunks).
+  uint64_t HeadSamples() const { return head_.samples(); }
+  // Moves the head's points into chunks (series_head.cc); Write does it
+  // once the head holds head_max_samples, CompactAll first of all.
+  absl::Status FlushHead();
   // Free bytes on the store's file system.
   absl::StatusOr<uint64_t> FreeBytes() const;
   // Bytes in each column family's table files, by column family name.
@@ -227,8 +249,11 @@ class Store : public rules::RecordSource, public rules::MetricSource, public rul
   // Checks `batch` and adds its writes to `wb` (Write and Bulk::Add).
   // With `roll_up`, the feature roll-ups of the days it touches too (a Bulk
   // rolls up at Commit instead).
+  // Points go to `head_points` (Write: the head after the commit), or, when
+  // it is null (a Bulk), into chunks.
   absl::Status Build(const v1::RecordBatch& batch, SeriesIds* ids, rocksdb::WriteBatch* wb,
-                     bool roll_up) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+                     bool roll_up, std::vector<HeadPoint>* head_points)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // Drops series index keys from the cache (a batch or bulk that failed).
   void ForgetSeries(const std::vector<std::string>& keys) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // The counters persisted with every batch that adds series.
@@ -242,19 +267,39 @@ class Store : public rules::RecordSource, public rules::MetricSource, public rul
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   absl::Status WriteChanges(const v1::RecordBatch& batch, rocksdb::WriteBatch* wb)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
-  absl::Status WriteSeries(const v1::RecordBatch& batch, SeriesIds* ids, rocksdb::WriteBatch* wb)
+  absl::Status WriteSeries(const v1::RecordBatch& batch, SeriesIds* ids, rocksdb::WriteBatch* wb,
+                           std::vector<HeadPoint>* head_points)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // Adds a head_log record of `points` to `wb`; its number.
+  uint64_t PutHeadRecord(std::span<const HeadPoint> points, rocksdb::WriteBatch* wb);
+  // Flushes the head once it holds head_max_samples, unless a flush is
+  // under way (write_mu_ not held).
+  void FlushHeadIfFull() ABSL_LOCKS_EXCLUDED(write_mu_, flush_mu_);
+  absl::Status FlushHeadHoldingFlushLock() ABSL_EXCLUSIVE_LOCKS_REQUIRED(flush_mu_)
+      ABSL_LOCKS_EXCLUDED(write_mu_);
+  // FlushHead inside a write (a Bulk's commit: the head's points are older
+  // than what it ingests, so they go into chunks first).
+  absl::Status FlushHeadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(flush_mu_, write_mu_);
+  void BuildHeadFlush(const Head::Part& part, rocksdb::WriteBatch* wb) const;
+  absl::Status FlushFits(const rocksdb::WriteBatch& wb) const;
+  // True while the head holds twice head_max_samples (its flushes failing):
+  // writes then merge their points into chunks themselves.
+  bool HeadFull() const {
+    return options_.head_max_samples > 0 && head_.samples() >= 2 * options_.head_max_samples;
+  }
   // The points of the batch's series (ids[i] the id of series i) as chunk
   // merges, in (series, time) order; of equal timestamps the last wins.
   void MergePoints(const v1::RecordBatch& batch, const std::vector<uint64_t>& ids,
                    rocksdb::WriteBatch* wb) const;
+  // Samples of series `id` (sorted here, stably by time) as chunk merges.
+  void MergeSamples(uint64_t id, std::vector<Sample>* samples, rocksdb::WriteBatch* wb) const;
   // Points of series that all have ids already (remote_write's steady
-  // state): ids looked up under a shared lock, the batch built and
-  // committed without holding write_mu_, so that requests build in
-  // parallel and RocksDB commits them in groups. nullopt: a series is new,
-  // space is short or RocksDB needs resuming; Write takes the locked path.
-  // An id is visible only once its index entry is committed (the locked
-  // path holds write_mu_ from Build to Commit).
+  // state): ids looked up under a shared lock, then AppendPoints without
+  // holding write_mu_, so that requests build in parallel and RocksDB
+  // commits them in groups. nullopt: a series is new, or AppendPoints says
+  // so; Write takes the locked path. An id is visible only once its index
+  // entry is committed (the locked path holds write_mu_ from Build to
+  // Commit).
   std::optional<absl::Status> WriteKnownSeries(const v1::RecordBatch& batch)
       ABSL_LOCKS_EXCLUDED(write_mu_);
   absl::Status WriteHistograms(const v1::RecordBatch& batch, rocksdb::WriteBatch* wb, bool roll_up)
@@ -285,6 +330,8 @@ class Store : public rules::RecordSource, public rules::MetricSource, public rul
   std::string SpoolPath() const;
   void RemoveSpool() const;
   rocksdb::Env* env() const;  // options_.env, else the default one.
+  // Reads the head_log back into the head (at Open).
+  absl::Status LoadHead();
   // Upgrades what an earlier triaged wrote (migrate.cc), once.
   absl::Status Migrate();
   absl::Status RollUpStored(rocksdb::WriteBatch* wb);  // Roll-ups of every stored histogram.
@@ -298,6 +345,8 @@ class Store : public rules::RecordSource, public rules::MetricSource, public rul
   template <typename Fn>
   absl::Status Scan(Cf c, const std::string& lower, const std::string& upper, Fn fn) const;
 
+  // One head flush at a time; taken before write_mu_.
+  absl::Mutex flush_mu_ ABSL_ACQUIRED_BEFORE(write_mu_);
   absl::Mutex write_mu_;
   const StoreOptions options_;
   bool write_failed_ ABSL_GUARDED_BY(write_mu_) = false;
@@ -315,6 +364,8 @@ class Store : public rules::RecordSource, public rules::MetricSource, public rul
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   std::atomic<uint64_t> bulk_seq_{0};
+  Head head_;
+  std::atomic<uint64_t> next_head_record_{1};
   // FeatureDistributions answers by (service, window); an entry holds while
   // histogram_writes_ (bumped after every committed write of histograms)
   // stays what it was when the entry's reads began.

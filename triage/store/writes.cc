@@ -26,10 +26,10 @@ bool SameEdges(const v1::Histogram& a, const v1::Histogram& b) {
 }  // namespace
 
 absl::Status Store::Build(const v1::RecordBatch& batch, SeriesIds* ids, rocksdb::WriteBatch* wb,
-                          bool roll_up) {
+                          bool roll_up, std::vector<HeadPoint>* head_points) {
   if (absl::Status s = WriteDependencies(batch, wb); !s.ok()) return s;
   if (absl::Status s = WriteChanges(batch, wb); !s.ok()) return s;
-  if (absl::Status s = WriteSeries(batch, ids, wb); !s.ok()) return s;
+  if (absl::Status s = WriteSeries(batch, ids, wb, head_points); !s.ok()) return s;
   if (absl::Status s = WriteHistograms(batch, wb, roll_up); !s.ok()) return s;
   return WriteReports(batch, wb);
 }
@@ -55,25 +55,31 @@ absl::Status Store::Write(const v1::RecordBatch& batch) {
   if (only_series) {
     if (std::optional<absl::Status> s = WriteKnownSeries(batch)) return *s;
   }
-  absl::MutexLock lock(&write_mu_);
-  rocksdb::WriteBatch wb;
-  SeriesIds ids{.next = next_series_id_};
-  absl::Status s = Build(batch, &ids, &wb, /*roll_up=*/true);
-  if (s.ok() && !ids.new_keys.empty()) {
-    PutSeriesCounters(&wb, ids.next, series_count_ + ids.new_keys.size());
+  std::vector<HeadPoint> head_points;
+  {
+    absl::MutexLock lock(&write_mu_);
+    rocksdb::WriteBatch wb;
+    SeriesIds ids{.next = next_series_id_};
+    absl::Status s = Build(batch, &ids, &wb, /*roll_up=*/true, HeadFull() ? nullptr : &head_points);
+    if (s.ok() && !ids.new_keys.empty()) {
+      PutSeriesCounters(&wb, ids.next, series_count_ + ids.new_keys.size());
+    }
+    const uint64_t record = s.ok() && !head_points.empty() ? PutHeadRecord(head_points, &wb) : 0;
+    if (s.ok()) {
+      s = Commit(&wb, "write batch");
+      // Even a failed commit may have reached the store: cached drift goes.
+      if (batch.histograms_size() > 0) ++histogram_writes_;
+    }
+    if (!s.ok()) {
+      ForgetSeries(ids.new_keys);  // Ids allocated by this batch leave the cache again.
+      return s;
+    }
+    next_series_id_ = ids.next;
+    series_count_ += ids.new_keys.size();
+    if (!head_points.empty()) head_.Append(record, head_points);
   }
-  if (s.ok()) {
-    s = Commit(&wb, "write batch");
-    // Even a failed commit may have reached the store: cached drift goes.
-    if (batch.histograms_size() > 0) ++histogram_writes_;
-  }
-  if (!s.ok()) {
-    ForgetSeries(ids.new_keys);  // Ids allocated by this batch leave the cache again.
-    return s;
-  }
-  next_series_id_ = ids.next;
-  series_count_ += ids.new_keys.size();
-  return s;
+  FlushHeadIfFull();
+  return absl::OkStatus();
 }
 
 // Dependencies replace a service's edges; a cycle refuses the batch.
