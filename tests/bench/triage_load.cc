@@ -83,7 +83,7 @@ class Http {
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
       std::perror("connect");
-      std::exit(1);
+      std::_Exit(1);  // Other threads may be running: no static destructors.
     }
     int one = 1;
     setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -93,7 +93,7 @@ class Http {
       SSL_set_tlsext_host_name(ssl_, "localhost");
       if (SSL_connect(ssl_) != 1) {
         std::cerr << "TLS handshake failed\n";
-        std::exit(1);
+        std::_Exit(1);  // Other threads may be running: no static destructors.
       }
     }
   }

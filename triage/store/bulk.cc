@@ -373,6 +373,7 @@ absl::Status Store::Bulk::Commit() {
   if (absl::Status s = store_.BeforeWrite(bytes); !s.ok()) return s;
   absl::Status s = store_.AfterWrite(ToAbsl(store_.db_->IngestExternalFiles(args), "ingest"));
   if (staged_histograms) ++store_.histogram_writes_;
+  ++store_.change_writes_;
   if (!s.ok()) return s;
   store_.series_count_ += new_series_keys_.size();
   committed_ = true;

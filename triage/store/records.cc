@@ -1,8 +1,6 @@
 // The records the engine reads (rules::RecordSource, FeatureSource):
 // dependencies, changes, histograms, upstream reports, probes, eval sets.
 #include "absl/strings/str_format.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/wire_format_lite.h"
 #include "proto/model/time.h"
 #include "rocksdb/db.h"
 #include "triage/store/internal.h"
@@ -34,64 +32,6 @@ absl::StatusOr<std::vector<v1::Change>> Store::ChangesBetween(int64_t from_ms,
                         [&](std::string_view, std::string_view v) { return ParseInto(v, &out); });
   if (!s.ok()) return s;
   return out;
-}
-
-namespace {
-
-// A stored change's service, read off its wire format without decoding the
-// rest (Change.service is field 4, a string).
-std::string_view ServiceOf(std::string_view change) {
-  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(change.data()),
-                                            static_cast<int>(change.size()));
-  for (uint32_t tag; (tag = in.ReadTag()) != 0;) {
-    if (tag == ((4 << 3) | 2)) {
-      uint32_t n = 0;
-      const void* data = nullptr;
-      int size = 0;
-      if (!in.ReadVarint32(&n) || !in.GetDirectBufferPointer(&data, &size) ||
-          static_cast<uint32_t>(size) < n) {
-        return {};
-      }
-      return std::string_view(static_cast<const char*>(data), n);
-    }
-    if (!google::protobuf::internal::WireFormatLite::SkipField(&in, tag)) return {};
-  }
-  return {};
-}
-
-}  // namespace
-
-absl::StatusOr<Store::ChangeView> Store::ChangesFor(
-    int64_t from_ms, int64_t to_ms, const std::function<bool(std::string_view)>& in_scope,
-    int64_t skip, int64_t max_others) const {
-  ChangeView view;
-  if (to_ms < from_ms) return view;
-  std::string lower, upper;
-  PutTime(&lower, from_ms);
-  PutTime(&upper, to_ms + 1);
-  absl::Status s = Scan(kChanges, lower, upper, [&](std::string_view, std::string_view v) {
-    if (in_scope(ServiceOf(v))) return ParseInto(v, &view.in_scope);
-    ++view.other_count;
-    return absl::OkStatus();
-  });
-  if (!s.ok()) return s;
-  if (max_others <= 0 || skip >= view.other_count) return view;
-  // The others, newest first, from the end of the window.
-  rocksdb::ReadOptions ro;
-  rocksdb::Slice lower_slice(lower);
-  ro.iterate_lower_bound = &lower_slice;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(kChanges)));
-  int64_t seen = 0;
-  for (it->SeekForPrev(upper); it->Valid(); it->Prev()) {
-    if (it->key().compare(upper) >= 0) continue;  // `upper` itself is past the window.
-    std::string_view v(it->value().data(), it->value().size());
-    if (in_scope(ServiceOf(v))) continue;
-    if (seen++ < skip) continue;
-    if (absl::Status p = ParseInto(v, &view.others); !p.ok()) return p;
-    if (static_cast<int64_t>(view.others.size()) >= max_others) break;
-  }
-  if (absl::Status st = ToAbsl(it->status(), "scan changes"); !st.ok()) return st;
-  return view;
 }
 
 absl::StatusOr<v1::Change> Store::GetChange(const std::string& id) const {

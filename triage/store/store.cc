@@ -36,12 +36,20 @@ absl::StatusOr<uint64_t> StatvfsFree(const std::string& path) {
 class RetentionFilter : public rocksdb::CompactionFilter {
  public:
   using TimeOf = std::optional<int64_t> (*)(std::string_view key);
-  RetentionFilter(const Clock* clock, int64_t retention_ms, TimeOf time_of, const char* name)
-      : clock_(clock), retention_ms_(retention_ms), time_of_(time_of), name_(name) {}
+  // `dropped` (when not null) counts the records it drops.
+  RetentionFilter(const Clock* clock, int64_t retention_ms, TimeOf time_of, const char* name,
+                  std::atomic<uint64_t>* dropped = nullptr)
+      : clock_(clock),
+        retention_ms_(retention_ms),
+        time_of_(time_of),
+        name_(name),
+        dropped_(dropped) {}
 
   bool Filter(int, const rocksdb::Slice& key, const rocksdb::Slice&, std::string*,
               bool*) const override {
-    return Expired(key);
+    const bool expired = Expired(key);
+    if (expired && dropped_ != nullptr) ++*dropped_;
+    return expired;
   }
   // Series chunks are written as merge operands; those expire the same way.
   bool FilterMergeOperand(int, const rocksdb::Slice& key, const rocksdb::Slice&) const override {
@@ -58,6 +66,7 @@ class RetentionFilter : public rocksdb::CompactionFilter {
   int64_t retention_ms_;
   TimeOf time_of_;
   const char* name_;
+  std::atomic<uint64_t>* dropped_;
 };
 
 std::optional<int64_t> ChangeTime(std::string_view key) {
@@ -235,12 +244,16 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
     db_options.sst_file_manager->SetCompactionBufferSize(options.min_free_bytes / 2);
   }
 
-  std::vector<std::unique_ptr<rocksdb::CompactionFilter>> filters(kNumCf);
+  auto store = std::unique_ptr<Store>(
+      new Store(std::vector<std::unique_ptr<rocksdb::CompactionFilter>>(kNumCf), options));
+  std::vector<std::unique_ptr<rocksdb::CompactionFilter>>& filters = store->filters_;
   if (options.retention_ms > 0) {
     const Clock* clock = options.clock != nullptr ? options.clock : &kSystemClock;
     auto add = [&](Cf c, RetentionFilter::TimeOf time_of) {
-      filters[c] = std::make_unique<RetentionFilter>(clock, options.retention_ms, time_of,
-                                                     "triage.Retention");
+      // A dropped change leaves the change index stale: it is rebuilt.
+      filters[c] = std::make_unique<RetentionFilter>(
+          clock, options.retention_ms, time_of, "triage.Retention",
+          c == kChanges ? &store->change_writes_ : nullptr);
     };
     add(kChanges, ChangeTime);
     add(kSeriesChunks, ChunkEnd);
@@ -268,7 +281,6 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
     }
     descriptors.emplace_back(kCfNames[c], cf_options);
   }
-  auto store = std::unique_ptr<Store>(new Store(std::move(filters), options));
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s =
       rocksdb::DB::Open(db_options, options.path, descriptors, &store->handles_, &raw);

@@ -330,6 +330,22 @@ class Store : public rules::RecordSource, public rules::MetricSource, public rul
   std::string SpoolPath() const;
   void RemoveSpool() const;
   rocksdb::Env* env() const;  // options_.env, else the default one.
+  // Every stored change's key (time order) and service, while there are at
+  // most kMaxIndexedChanges; rebuilt after a write of changes (or their
+  // expiry), null past the cap (ChangesFor then scans).
+  struct ChangeRef {
+    std::string key;
+    std::string service;
+  };
+  struct ChangeIndex {
+    uint64_t generation = 0;
+    std::vector<ChangeRef> refs;
+  };
+  static constexpr size_t kMaxIndexedChanges = 200'000;
+  absl::StatusOr<std::shared_ptr<const ChangeIndex>> Changes() const;
+  absl::StatusOr<ChangeView> ChangesForByScan(const std::string& lower, const std::string& upper,
+                                              const std::function<bool(std::string_view)>& in_scope,
+                                              int64_t skip, int64_t max_others) const;
   // Reads the head_log back into the head (at Open).
   absl::Status LoadHead();
   // Upgrades what an earlier triaged wrote (migrate.cc), once.
@@ -376,6 +392,11 @@ class Store : public rules::RecordSource, public rules::MetricSource, public rul
   };
   static constexpr size_t kDriftCacheEntries = 16;
   std::atomic<uint64_t> histogram_writes_{0};
+  // Bumped after every write that may change what is in kChanges (writes,
+  // Bulk commits, retention dropping one).
+  std::atomic<uint64_t> change_writes_{0};
+  mutable absl::Mutex change_index_mu_;
+  mutable std::shared_ptr<const ChangeIndex> change_index_ ABSL_GUARDED_BY(change_index_mu_);
   mutable absl::Mutex drift_cache_mu_;
   mutable std::vector<DriftCacheEntry> drift_cache_ ABSL_GUARDED_BY(drift_cache_mu_);
 };

@@ -69,6 +69,7 @@ absl::Status Store::Write(const v1::RecordBatch& batch) {
       s = Commit(&wb, "write batch");
       // Even a failed commit may have reached the store: cached drift goes.
       if (batch.histograms_size() > 0) ++histogram_writes_;
+      if (batch.changes_size() > 0) ++change_writes_;
     }
     if (!s.ok()) {
       ForgetSeries(ids.new_keys);  // Ids allocated by this batch leave the cache again.
