@@ -7,11 +7,13 @@
 // go in as merge operands, so points merge with the stored ones as a Write's
 // would; a change whose id was stored at another time deletes the old key.
 #include <map>
+#include <optional>
 
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "collectors/validate.h"
 #include "rocksdb/db.h"
+#include "rocksdb/experimental.h"
 #include "rocksdb/options.h"
 #include "rocksdb/sst_file_writer.h"
 #include "rocksdb/table.h"
@@ -315,6 +317,7 @@ absl::Status Store::Bulk::Commit() {
   std::vector<rocksdb::IngestExternalFileArg> args;
   uint64_t bytes = 0;
   bool staged_histograms = false;
+  std::optional<std::pair<std::string, std::string>> chunk_range;  // Ingested chunk keys.
   for (int c = 1; c < kNumCf; ++c) {
     rocksdb::Options options(store_.db_->GetDBOptions(), store_.db_->GetOptions(store_.cf(Cf(c))));
     rocksdb::SstFileWriter w(rocksdb::EnvOptions(), options, store_.cf(Cf(c)));
@@ -340,6 +343,7 @@ absl::Status Store::Bulk::Commit() {
     rocksdb::ExternalSstFileInfo info;
     if (absl::Status s = ToAbsl(w.Finish(&info), "finish bulk file"); !s.ok()) return s;
     bytes += info.file_size;
+    if (c == kSeriesChunks) chunk_range.emplace(info.smallest_key, info.largest_key);
     rocksdb::IngestExternalFileArg arg;
     arg.column_family = store_.cf(Cf(c));
     arg.external_files = {file};
@@ -375,6 +379,14 @@ absl::Status Store::Bulk::Commit() {
   if (staged_histograms) ++store_.histogram_writes_;
   ++store_.change_writes_;
   if (!s.ok()) return s;
+  if (chunk_range) {
+    // Ingested chunks are merge operands until a compaction merges them, and
+    // every read would merge them again: have the background threads do it once.
+    const rocksdb::Slice begin(chunk_range->first), end(chunk_range->second);
+    rocksdb::experimental::SuggestCompactRange(store_.db_.get(), store_.cf(kSeriesChunks), &begin,
+                                               &end)
+        .PermitUncheckedError();
+  }
   store_.series_count_ += new_series_keys_.size();
   committed_ = true;
   return absl::OkStatus();
