@@ -122,7 +122,12 @@ absl::StatusOr<v1::IngestResponse> Core::RemoteWrite(std::string_view body) {
   if (absl::Status s = collectors::Unsnappy(body, options_.max_body_bytes, &decoded); !s.ok()) {
     return Refused(s);
   }
-  if (auto known = RemoteWriteKnown(decoded)) return *std::move(known);
+  std::vector<collectors::WireSeries> wire;
+  std::vector<collectors::WireSample> wire_samples;
+  const bool plain = collectors::ScanWriteRequest(decoded, &wire, &wire_samples);
+  if (plain) {
+    if (auto known = RemoteWriteKnown(wire, wire_samples)) return *std::move(known);
+  }
   google::protobuf::Arena arena;
   auto* batch = google::protobuf::Arena::CreateMessage<v1::RecordBatch>(&arena);
   int64_t samples = 0;
@@ -132,10 +137,7 @@ absl::StatusOr<v1::IngestResponse> Core::RemoteWrite(std::string_view body) {
   }
   if (absl::Status s = store_.Write(*batch); !s.ok()) return Refused(s);
   // Stored, so checked by the validator: their label bytes may stand for them now.
-  std::vector<collectors::WireSeries> wire;
-  std::vector<collectors::WireSample> wire_samples;
-  if (collectors::ScanWriteRequest(decoded, &wire, &wire_samples) &&
-      static_cast<int>(wire.size()) == batch->series_size()) {
+  if (plain && static_cast<int>(wire.size()) == batch->series_size()) {
     for (int i = 0; i < batch->series_size(); ++i) {
       if (std::optional<uint64_t> id = store_.SeriesIdOf(batch->series(i))) {
         known_series_.Learn(wire[static_cast<size_t>(i)].labels, *id);
@@ -147,10 +149,9 @@ absl::StatusOr<v1::IngestResponse> Core::RemoteWrite(std::string_view body) {
   return response;
 }
 
-std::optional<absl::StatusOr<v1::IngestResponse>> Core::RemoteWriteKnown(std::string_view decoded) {
-  std::vector<collectors::WireSeries> series;
-  std::vector<collectors::WireSample> samples;
-  if (!collectors::ScanWriteRequest(decoded, &series, &samples)) return std::nullopt;
+std::optional<absl::StatusOr<v1::IngestResponse>> Core::RemoteWriteKnown(
+    std::span<const collectors::WireSeries> series,
+    std::span<const collectors::WireSample> samples) {
   for (const collectors::WireSample& s : samples) {
     if (!collectors::PointTimeOk(options_.limits, s.t)) return std::nullopt;  // Its error.
   }

@@ -129,9 +129,12 @@ class Core {
   // Root causes recorded for stored incidents other than `except_id`.
   absl::StatusOr<rules::RootCauseHistory> History(const std::string& except_id);
   void Count(const v1::RecordBatch& batch, v1::IngestResponse* response);
-  // remote_write of series all in known_series_ (the steady state): their
-  // points straight to the store's head. nullopt: take the whole way.
-  std::optional<absl::StatusOr<v1::IngestResponse>> RemoteWriteKnown(std::string_view decoded);
+  // remote_write of series all in known_series_ (the steady state; read by
+  // ScanWriteRequest): their points straight to the store's head. nullopt:
+  // take the whole way.
+  std::optional<absl::StatusOr<v1::IngestResponse>> RemoteWriteKnown(
+      std::span<const collectors::WireSeries> series,
+      std::span<const collectors::WireSample> samples);
 
   store::Store& store_;
   const Clock& clock_;

@@ -61,13 +61,19 @@ absl::Status Store::FlushHead() {
   return FlushHeadHoldingFlushLock();
 }
 
-absl::Status Store::FlushHeadHoldingFlushLock() {
+absl::Status Store::FlushHeadHoldingFlushLock() { return FlushHeadWith(/*write_mu_held=*/false); }
+
+absl::Status Store::FlushHeadLocked() { return FlushHeadWith(/*write_mu_held=*/true); }
+
+absl::Status Store::FlushHeadWith(bool write_mu_held) {
   std::shared_ptr<const Head::Part> part = head_.Freeze();
   if (part == nullptr) return absl::OkStatus();
   rocksdb::WriteBatch wb;
-  BuildHeadFlush(*part, &wb);  // Without write_mu_: writers go on meanwhile.
+  BuildHeadFlush(*part, &wb);  // Without write_mu_ unless held: writers go on meanwhile.
   absl::Status s = FlushFits(wb);
-  if (s.ok()) {
+  if (s.ok() && write_mu_held) {
+    s = Commit(&wb, "flush head");
+  } else if (s.ok()) {
     absl::MutexLock lock(&write_mu_);
     s = Commit(&wb, "flush head");
   }
@@ -84,17 +90,6 @@ absl::Status Store::FlushFits(const rocksdb::WriteBatch& wb) const {
     return absl::UnavailableError("store: no room to flush the head above the reserve yet");
   }
   return absl::OkStatus();
-}
-
-absl::Status Store::FlushHeadLocked() {
-  std::shared_ptr<const Head::Part> part = head_.Freeze();
-  if (part == nullptr) return absl::OkStatus();
-  rocksdb::WriteBatch wb;
-  BuildHeadFlush(*part, &wb);
-  absl::Status s = FlushFits(wb);
-  if (s.ok()) s = Commit(&wb, "flush head");
-  head_.Unfreeze(s.ok());
-  return s;
 }
 
 // The part's points as chunk merges, and the deletion of its head_log records.

@@ -3,9 +3,10 @@
 // come out through the queries the triage engine and the daemon use. Key
 // layouts are in keys.h.
 //
-// Thread safety: every method is safe to call concurrently. Writes are
-// serialised by an internal mutex (series chunks are read-modify-write);
-// reads run in parallel with each other and with writes.
+// Thread safety: every method is safe to call concurrently. Writes of new
+// series and of other records are serialised by an internal mutex; points of
+// known series go to the head (head.h) in parallel; reads run in parallel
+// with each other and with writes.
 //
 //   absl::StatusOr<std::unique_ptr<Store>> store = Store::Open({.path = dir});
 //   absl::Status s = (*store)->Write(batch);
@@ -280,6 +281,9 @@ class Store : public rules::RecordSource, public rules::MetricSource, public rul
   // FlushHead inside a write (a Bulk's commit: the head's points are older
   // than what it ingests, so they go into chunks first).
   absl::Status FlushHeadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(flush_mu_, write_mu_);
+  // Both: freeze, build and commit (taking write_mu_ for the commit unless
+  // held already).
+  absl::Status FlushHeadWith(bool write_mu_held) ABSL_NO_THREAD_SAFETY_ANALYSIS;
   void BuildHeadFlush(const Head::Part& part, rocksdb::WriteBatch* wb) const;
   absl::Status FlushFits(const rocksdb::WriteBatch& wb) const;
   // True while the head holds twice head_max_samples (its flushes failing):
