@@ -1,5 +1,9 @@
 #include "collectors/change_event.h"
 
+#include <openssl/sha.h>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "google/protobuf/util/json_util.h"
 #include "proto/model/time.h"
@@ -18,10 +22,25 @@ absl::StatusOr<v1::Change> ParseChangeEvent(std::string_view body, int64_t now_m
   }
   if (!change.has_time()) *change.mutable_time() = FromMs(now_ms);
   if (change.id().empty()) change.set_id(absl::StrFormat("chg-%d-%04x", now_ms, id_suffix & 0xffff));
+  if (change.origin().empty()) change.set_origin("api");
   InputErrorList errors;
   Validate(change, Origin{.prefix = "changes[0]"}, limits, &errors);
   if (!errors.empty()) return errors.ToStatus();
   return change;
+}
+
+std::string EventChangeId(std::string_view prefix, std::string_view key) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(key.data()), key.size(), digest);
+  return absl::StrCat(
+      std::string(prefix), "-",
+      absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), 12)));
+}
+
+std::string LastPathSegment(std::string_view s) {
+  while (!s.empty() && s.back() == '/') s.remove_suffix(1);
+  size_t slash = s.rfind('/');
+  return std::string(slash == std::string_view::npos ? s : s.substr(slash + 1));
 }
 
 }  // namespace triage::collectors

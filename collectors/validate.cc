@@ -264,6 +264,7 @@ void Validate(const v1::Change& ch, const Origin& at, const Limits& limits, Inpu
   c.Text("summary", ch.summary());
   c.Name("source", ch.source(), /*required=*/false);
   c.Text("url", ch.url());
+  c.Name("origin", ch.origin(), /*required=*/false);
 }
 
 void Validate(const v1::Series& s, const Origin& at, const Limits& limits, InputErrorList* out,

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
+#include "collectors/change_sources.h"
 #include "grpc/grpc.h"
 #include "rules/cohorts.h"
 #include "rules/tree.h"
@@ -58,6 +59,8 @@ Against a running triaged (--server HOST:PORT, default 127.0.0.1:7070):
       A complete bundle of a stored incident (replay gives the same report).
   check web-config FILE
       Validate a web config (--web-config-file); exit 0 ok, 1 invalid (as promtool).
+  check change-sources FILE
+      Validate a change-sources mapping (--change-sources-file); exit 0 ok, 1 invalid.
 
 Connecting (every server command): --server HOST:PORT; TLS with --ca-file FILE
 (and --cert-file FILE --key-file FILE for a client certificate), or
@@ -269,11 +272,24 @@ int RulesCheck(const Args& args) {
 }
 
 // check web-config FILE: like promtool check web-config (0 ok, 1 invalid).
-int CheckWebConfig(const Args& args) {
-  if (args.positional.size() != 2 || args.positional[0] != "web-config") {
-    return Usage("usage: triagectl check web-config FILE");
+// check change-sources FILE: the same for --change-sources-file.
+int CheckConfig(const Args& args) {
+  if (args.positional.size() != 2 ||
+      (args.positional[0] != "web-config" && args.positional[0] != "change-sources")) {
+    return Usage("usage: triagectl check web-config|change-sources FILE");
   }
   const std::string& path = args.positional[1];
+  if (args.positional[0] == "change-sources") {
+    absl::StatusOr<triage::collectors::ChangeSources> s =
+        triage::collectors::LoadChangeSources(path);
+    if (!s.ok()) {
+      std::cerr << path << " FAILED: " << s.status().message() << "\n";
+      return 1;
+    }
+    std::cout << absl::StrFormat("%s SUCCESS: %d CloudEvent type mappings\n", path,
+                                 s->cloudevents.size());
+    return kOk;
+  }
   absl::StatusOr<triage::server::WebConfig> c = triage::server::LoadWebConfig(path);
   if (!c.ok()) {
     std::cerr << path << " FAILED: " << c.status().message() << "\n";
@@ -307,7 +323,7 @@ int Run(int argc, char** argv) {
       {"replay", {"tree", "json"}, Replay},
       {"regress", {"tree"}, Regress},
       {"rules", {"regress"}, RulesCheck},
-      {"check", {}, CheckWebConfig},
+      {"check", {}, CheckConfig},
   };
   for (const Command& c : kLocal) {
     if (command != c.name) continue;

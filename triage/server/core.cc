@@ -80,7 +80,8 @@ absl::StatusOr<v1::IngestResponse> Core::Write(const v1::RecordBatch& batch) {
   collectors::InputErrorList errors;
   collectors::ValidateBatch(batch, options_.limits, &errors);
   if (!errors.empty()) return Refused(errors.ToStatus());
-  if (absl::Status s = store_.Write(batch); !s.ok()) return Refused(s);
+  absl::Status s = batch.changes_size() > 0 ? WriteWithChanges(batch) : store_.Write(batch);
+  if (!s.ok()) return Refused(s);
   v1::IngestResponse response;
   Count(batch, &response);
   return response;
@@ -106,15 +107,6 @@ absl::StatusOr<v1::IngestResponse> Core::IngestBundle(std::string_view name,
     *response.mutable_report() = std::move(replayed->report);
   }
   return response;
-}
-
-absl::StatusOr<v1::IngestResponse> Core::AddChange(std::string_view json) {
-  absl::StatusOr<v1::Change> change = collectors::ParseChangeEvent(
-      json, clock_.NowMs(), next_change_suffix_.fetch_add(1), options_.limits);
-  if (!change.ok()) return Refused(change.status());
-  v1::RecordBatch batch;
-  *batch.add_changes() = std::move(*change);
-  return Write(batch);
 }
 
 absl::StatusOr<v1::IngestResponse> Core::RemoteWrite(std::string_view body) {

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -16,6 +17,8 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "collectors/change_event.h"
+#include "collectors/change_sources.h"
 #include "collectors/validate.h"
 #include "rules/stats.h"
 #include "rules/tree.h"
@@ -44,6 +47,8 @@ struct CoreOptions {
   int32_t max_metric_queries = 64;  // Series reads one walk may make.
   // remote_write's series ids by label bytes kept at most (--max-series).
   size_t max_known_series = 1 << 20;
+  // How other systems' change events map to changes (--change-sources-file).
+  collectors::ChangeSources change_sources;
 };
 
 class Core {
@@ -62,6 +67,17 @@ class Core {
   // One change event as JSON (webhooks, CI): time defaults to now and id to a
   // fresh one.
   absl::StatusOr<v1::IngestResponse> AddChange(std::string_view json);
+  // Changes read from other systems' events (CloudEvents, AWS Health,
+  // GitHub), counted under `origin`: one equal to the stored change of its
+  // id is a redelivery (nothing stored, "duplicate"); a different one
+  // replaces it ("updated"); the rest are stored. Ignored events are counted
+  // and listed in the response.
+  absl::StatusOr<v1::IngestResponse> AddEventChanges(std::string_view origin,
+                                                     collectors::EventChanges events);
+  // Called with the changes each write stored under ids new to the store
+  // (not bundles: those are recordings). Set before serving.
+  using ChangeListener = std::function<void(const std::vector<v1::Change>&)>;
+  void SetChangeListener(ChangeListener listener) { change_listener_ = std::move(listener); }
   // One remote_write 1.0 body (snappy + protobuf).
   absl::StatusOr<v1::IngestResponse> RemoteWrite(std::string_view body);
 
@@ -102,6 +118,7 @@ class Core {
   absl::StatusOr<v1::ExportIncidentResponse> ExportIncident(const std::string& id);
 
   const CoreOptions& options() const { return options_; }
+  int64_t NowMs() const { return clock_.NowMs(); }
   // OK while the store takes writes; else why not (/readyz).
   absl::Status Writable() const { return store_.Writable(); }
   // Sets the store's gauges (series, writable, free bytes) before a scrape.
@@ -129,6 +146,8 @@ class Core {
   // Root causes recorded for stored incidents other than `except_id`.
   absl::StatusOr<rules::RootCauseHistory> History(const std::string& except_id);
   void Count(const v1::RecordBatch& batch, v1::IngestResponse* response);
+  // Writes a batch with changes: ids new to the store go to the listener.
+  absl::Status WriteWithChanges(const v1::RecordBatch& batch) ABSL_LOCKS_EXCLUDED(changes_mu_);
   // remote_write of series all in known_series_ (the steady state; read by
   // ScanWriteRequest): their points straight to the store's head. nullopt:
   // take the whole way.
@@ -141,6 +160,9 @@ class Core {
   Metrics& metrics_;
   const CoreOptions options_;
   std::atomic<uint32_t> next_change_suffix_{0};
+  ChangeListener change_listener_;
+  // Serializes writes of changes: "new to the store" is decided and written at once.
+  absl::Mutex changes_mu_;
   KnownSeries known_series_;
   mutable absl::Mutex tree_mu_;
   std::shared_ptr<const v1::Tree> tree_ ABSL_GUARDED_BY(tree_mu_);

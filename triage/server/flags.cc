@@ -84,6 +84,20 @@ ABSL_FLAG(std::string, alertmanager_bearer_token_file, "",
 ABSL_FLAG(bool, alertmanager_insecure_skip_verify, false,
           "do not check Alertmanager's certificate (tests only)");
 
+// Change events from other systems, and markers out to Grafana.
+ABSL_FLAG(std::string, change_sources_file, "",
+          "YAML mapping of CloudEvent types, AWS Health services and GitHub repositories to "
+          "change kinds and services (check it with triagectl check change-sources)");
+ABSL_FLAG(std::string, github_secret_file, "",
+          "a file holding the GitHub webhook secret; /api/v1/github is off without it");
+ABSL_FLAG(std::string, grafana_url, "",
+          "post every new change as an annotation to URL/api/annotations (empty: off)");
+ABSL_FLAG(std::string, grafana_token_file, "",
+          "a file holding a Grafana service-account token (annotations:create)");
+ABSL_FLAG(std::string, grafana_ca_file, "", "CA certificates for an https:// Grafana");
+ABSL_FLAG(uint64_t, grafana_max_queue, 10'000,
+          "annotations waiting for Grafana at most (the oldest are dropped past it)");
+
 // Metrics read from a Prometheus-compatible query API.
 ABSL_FLAG(std::string, metrics_url, "",
           "Prometheus HTTP API base (Prometheus, Thanos, Mimir, Cortex, VictoriaMetrics) to read "
@@ -145,6 +159,38 @@ absl::StatusOr<std::string> Secret(const std::string& path, const char* flag) {
 
 absl::StatusOr<int64_t> Duration(const absl::Flag<std::string>& flag, const char* name,
                                  bool positive = true);
+
+absl::Status ChangeFlags(DaemonConfig* c) {
+  if (std::string path = absl::GetFlag(FLAGS_change_sources_file); !path.empty()) {
+    absl::StatusOr<collectors::ChangeSources> sources = collectors::LoadChangeSources(path);
+    if (!sources.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--change-sources-file: ", sources.status().message()));
+    }
+    c->change_sources = std::move(*sources);
+  }
+  absl::StatusOr<std::string> secret =
+      Secret(absl::GetFlag(FLAGS_github_secret_file), "github-secret-file");
+  if (!secret.ok()) return secret.status();
+  if (!absl::GetFlag(FLAGS_github_secret_file).empty() && secret->empty()) {
+    return absl::InvalidArgumentError("--github-secret-file is empty");
+  }
+  c->github_secret = *secret;
+  c->grafana.url = absl::GetFlag(FLAGS_grafana_url);
+  c->grafana.max_queue = absl::GetFlag(FLAGS_grafana_max_queue);
+  c->grafana.client.ca_file = absl::GetFlag(FLAGS_grafana_ca_file);
+  if (!(secret = Secret(absl::GetFlag(FLAGS_grafana_token_file), "grafana-token-file")).ok()) {
+    return secret.status();
+  }
+  c->grafana.client.bearer_token = *secret;
+  if (!c->grafana.url.empty() && c->grafana.client.bearer_token.empty()) {
+    return absl::InvalidArgumentError("--grafana-url needs --grafana-token-file");
+  }
+  if (c->grafana.max_queue == 0) {
+    return absl::InvalidArgumentError("--grafana-max-queue must be positive");
+  }
+  return absl::OkStatus();
+}
 
 absl::Status MetricsSourceFlags(const std::vector<std::string>& headers, DaemonConfig* c) {
   c->metrics_url = absl::GetFlag(FLAGS_metrics_url);
@@ -312,6 +358,7 @@ absl::StatusOr<DaemonConfig> ParseDaemonFlags(int argc, char** argv) {
   if (!secret.ok()) return secret.status();
   am.bearer_token = *secret;
   if (absl::Status s = MetricsSourceFlags(metrics_headers, &c); !s.ok()) return s;
+  if (absl::Status s = ChangeFlags(&c); !s.ok()) return s;
   return c;
 }
 

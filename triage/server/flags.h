@@ -9,7 +9,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "collectors/change_sources.h"
 #include "collectors/validate.h"
+#include "triage/server/grafana_sink.h"
 #include "triage/server/http_client.h"
 #include "triage/server/http_server.h"
 
@@ -51,6 +53,10 @@ struct DaemonConfig {
   HttpClientOptions metrics_client;  // Credentials read, headers, timeout.
   int64_t metrics_step_ms = 60'000;
   int32_t metrics_max_queries = 64;
+  // Change events from other systems, and markers out to Grafana.
+  collectors::ChangeSources change_sources;
+  std::string github_secret;  // Read from the file.
+  GrafanaOptions grafana;     // Empty url: off; the token read from its file.
 };
 
 // True for 127.0.0.0/8, ::1 and localhost (HOST of HOST:PORT).

@@ -17,7 +17,7 @@
 namespace triage::server {
 
 // What a POST body may be labelled (absent is taken as the route's own).
-enum class Body { kNone, kJson, kNdjson, kProtobuf };
+enum class Body { kNone, kJson, kNdjson, kProtobuf, kJsonOrForm, kAny };
 
 struct TriageHttp::Route {
   const char* method;  // GET routes answer HEAD too.
@@ -46,6 +46,14 @@ const TriageHttp::Route TriageHttp::kRoutes[] = {
      &TriageHttp::Change},
     {"POST", "/api/v1/alerts", false, "/api/v1/alerts", v1::INGEST, Body::kJson, false,
      &TriageHttp::Alerts},
+    // Binary mode takes any data type (the handler checks the mode).
+    {"POST", "/api/v1/cloudevents", false, "/api/v1/cloudevents", v1::INGEST, Body::kAny, false,
+     &TriageHttp::CloudEvents},
+    {"POST", "/api/v1/aws-health", false, "/api/v1/aws-health", v1::INGEST, Body::kJson, false,
+     &TriageHttp::AwsHealth},
+    // Admitted by its signature (X-Hub-Signature-256): GitHub sends no other credentials.
+    {"POST", "/api/v1/github", false, "/api/v1/github", v1::PUBLIC, Body::kJsonOrForm, false,
+     &TriageHttp::Github},
     {"GET", "/", true, "static", v1::READ, Body::kNone, false, &TriageHttp::Static},
 };
 
@@ -79,7 +87,10 @@ bool Accepts(Body body, const std::string& type) {
   if (type.empty()) return true;  // curl -d, Prometheus's clients: take the route's own.
   switch (body) {
     case Body::kNone:
+    case Body::kAny:
       return true;
+    case Body::kJsonOrForm:
+      return type == "application/json" || type == "application/x-www-form-urlencoded";
     case Body::kJson:
       return type == "application/json" ||
              (type.starts_with("application/") && type.ends_with("+json"));
@@ -97,6 +108,8 @@ const char* Expected(Body body) {
   switch (body) {
     case Body::kJson:
       return "application/json";
+    case Body::kJsonOrForm:
+      return "application/json or application/x-www-form-urlencoded";
     case Body::kNdjson:
       return "application/x-ndjson";
     case Body::kProtobuf:
@@ -383,12 +396,6 @@ HttpResponse TriageHttp::RemoteWrite(const HttpRequest& request, BodyReader&) {
     return ErrorResponse(r.status().code(), std::string(r.status().message()), 413);
   }
   return ErrorResponse(r.status(), /*insufficient_storage_507=*/true);
-}
-
-HttpResponse TriageHttp::Change(const HttpRequest& request, BodyReader&) {
-  absl::StatusOr<v1::IngestResponse> r = core_.AddChange(request.body);
-  if (!r.ok()) return ErrorResponse(r.status(), /*insufficient_storage_507=*/true);
-  return Json(200, ProtoJson(*r));
 }
 
 HttpResponse TriageHttp::Alerts(const HttpRequest& request, BodyReader&) {

@@ -39,6 +39,8 @@ struct HttpOptions {
   size_t max_body_bytes = 16 << 20;
   uint64_t max_bundle_bytes = uint64_t{1} << 30;  // A bundle (streamed) at most.
   std::vector<std::string> cors_origins;          // Origins a browser may call from (exact match).
+  // GitHub webhooks' secret (X-Hub-Signature-256); empty: /api/v1/github is off.
+  std::string github_secret;
 };
 
 class TriageHttp : public HttpService {
@@ -79,7 +81,11 @@ class TriageHttp : public HttpService {
   HttpResponse Connect(const HttpRequest& request, BodyReader& body);
   HttpResponse Bundle(const HttpRequest& request, BodyReader& body);
   HttpResponse RemoteWrite(const HttpRequest& request, BodyReader& body);
+  // Change events (http_changes.cc).
   HttpResponse Change(const HttpRequest& request, BodyReader& body);
+  HttpResponse CloudEvents(const HttpRequest& request, BodyReader& body);
+  HttpResponse AwsHealth(const HttpRequest& request, BodyReader& body);
+  HttpResponse Github(const HttpRequest& request, BodyReader& body);
   HttpResponse Alerts(const HttpRequest& request, BodyReader& body);
   HttpResponse Static(const HttpRequest& request, BodyReader& body);
   void Count(const std::string& route, int status);

@@ -185,8 +185,23 @@ int main(int argc, char** argv) {
                                             .metric_source = prom.get(),
                                             .feature_source = prom.get(),
                                             .max_metric_queries = c.metrics_max_queries,
-                                            .max_known_series = c.max_series});
+                                            .max_known_series = c.max_series,
+                                            .change_sources = c.change_sources});
   if (!core.ok()) return Fail(2, core.status().message());
+  std::unique_ptr<triage::server::GrafanaSink> grafana;
+  if (!c.grafana.url.empty()) {
+    absl::StatusOr<std::unique_ptr<triage::server::GrafanaSink>> g =
+        triage::server::GrafanaSink::Create(**store, clock, metrics, c.grafana);
+    if (!g.ok()) return Fail(2, "--grafana-*: " + std::string(g.status().message()));
+    grafana = std::move(*g);
+    (*core)->SetChangeListener([&grafana](const std::vector<triage::v1::Change>& changes) {
+      for (const triage::v1::Change& change : changes) {
+        // Logged and counted by the queue; the change itself is stored.
+        (void)grafana->Annotate(change);
+      }
+    });
+    grafana->Start();
+  }
 
   triage::server::IngestServiceImpl ingest(**core, guard);
   triage::server::TriageServiceImpl triage_service(**core, guard);
@@ -241,7 +256,8 @@ int main(int argc, char** argv) {
                                                  .web_root = c.web_root,
                                                  .max_body_bytes = c.max_body_bytes,
                                                  .max_bundle_bytes = c.max_bundle_bytes,
-                                                 .cors_origins = c.cors_origins},
+                                                 .cors_origins = c.cors_origins,
+                                                 .github_secret = c.github_secret},
                                                 **core, gateway, auth, registry, metrics);
   if (!http.ok()) {
     grpc_server->Shutdown();
@@ -296,6 +312,7 @@ int main(int argc, char** argv) {
   (*http)->SetReady(false);
   (*http)->Stop();  // Waits for HTTP requests in flight.
   router->Stop();
+  if (grafana != nullptr) grafana->Stop();
   drift_gauges.reset();
   grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
   grpc_server->Wait();

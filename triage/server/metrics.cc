@@ -143,6 +143,31 @@ Metrics::Metrics(prometheus::Registry& registry)
                              .Help("Enriched alerts dropped because the queue was full.")
                              .Register(registry)
                              .Add({})),
+      annotation_queue_depth(prometheus::BuildGauge()
+                                 .Name("triage_annotation_queue_depth")
+                                 .Help("Change annotations waiting to be delivered to Grafana.")
+                                 .Register(registry)
+                                 .Add({})),
+      annotation_failures(prometheus::BuildCounter()
+                              .Name("triage_annotation_delivery_failures_total")
+                              .Help("Failed attempts to deliver a change annotation to Grafana.")
+                              .Register(registry)
+                              .Add({})),
+      annotations(prometheus::BuildCounter()
+                      .Name("triage_annotation_deliveries_total")
+                      .Help("Change annotations delivered to Grafana.")
+                      .Register(registry)
+                      .Add({})),
+      annotations_dropped(prometheus::BuildCounter()
+                              .Name("triage_annotation_dropped_total")
+                              .Help("Change annotations dropped because the queue was full.")
+                              .Register(registry)
+                              .Add({})),
+      change_events(prometheus::BuildCounter()
+                        .Name("triage_change_events_total")
+                        .Help("Change events from webhooks (CloudEvents, AWS Health, GitHub) and "
+                              "/api/v1/changes, by origin and result.")
+                        .Register(registry)),
       feature_kl(
           prometheus::BuildGauge()
               .Name("triage_feature_kl")

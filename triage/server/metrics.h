@@ -15,6 +15,14 @@
 
 namespace triage::server {
 
+// The four figures of one delivery queue (delivery_queue.h).
+struct QueueMetrics {
+  prometheus::Gauge& depth;       // Waiting.
+  prometheus::Counter& failures;  // Failed attempts.
+  prometheus::Counter& delivered;
+  prometheus::Counter& dropped;  // Pushed out of the bounded queue.
+};
+
 struct Metrics {
   explicit Metrics(prometheus::Registry& registry);
 
@@ -55,6 +63,20 @@ struct Metrics {
   prometheus::Counter& delivery_failures;
   prometheus::Counter& deliveries;
   prometheus::Counter& deliveries_dropped;            // Pushed out of the bounded queue.
+  QueueMetrics alertmanager_queue() {
+    return {queue_depth, delivery_failures, deliveries, deliveries_dropped};
+  }
+  // Grafana annotations (--grafana-url).
+  prometheus::Gauge& annotation_queue_depth;
+  prometheus::Counter& annotation_failures;
+  prometheus::Counter& annotations;
+  prometheus::Counter& annotations_dropped;
+  QueueMetrics grafana_queue() {
+    return {annotation_queue_depth, annotation_failures, annotations, annotations_dropped};
+  }
+  // Change events from webhooks, by origin and result (stored, updated,
+  // duplicate, ignored).
+  prometheus::Family<prometheus::Counter>& change_events;
   prometheus::Family<prometheus::Gauge>& feature_kl;  // {service, feature}
   // Store writes that failed after the request was answered, by what
   // (logged too; nothing is dropped silently).

@@ -39,6 +39,9 @@ grpc::Status IngestServiceImpl::WriteChanges(grpc::ServerContext* context,
                                              v1::IngestResponse* response) {
   v1::RecordBatch b;
   *b.mutable_changes() = r->changes();
+  for (v1::Change& c : *b.mutable_changes()) {
+    if (c.origin().empty()) c.set_origin("api");
+  }
   return Write(context, "WriteChanges", b, response);
 }
 

@@ -36,74 +36,81 @@ absl::StatusOr<std::vector<v1::IncidentState>> Store::ListIncidentStates() const
   return out;
 }
 
-absl::StatusOr<uint64_t> Store::EnqueueDelivery(v1::Delivery delivery, size_t max_queued,
+Store::Cf Store::QueueCf(Queue queue) {
+  return queue == Queue::kGrafana ? kAnnotations : kDeliveries;
+}
+
+absl::StatusOr<uint64_t> Store::EnqueueDelivery(Queue queue, v1::Delivery delivery,
+                                                size_t max_queued,
                                                 std::vector<v1::Delivery>* dropped) {
+  const Cf c = QueueCf(queue);
   absl::MutexLock lock(&write_mu_);
-  if (!deliveries_loaded_) {
-    std::string last;
-    absl::Status s = Scan(kDeliveries, "", "", [&](std::string_view k, std::string_view) {
+  QueueState& q = queues_[static_cast<int>(queue)];
+  if (!q.loaded) {
+    absl::Status s = Scan(c, "", "", [&](std::string_view k, std::string_view) {
       std::string_view in = k;
       uint64_t seq;
       if (GetU64(&in, &seq)) {
-        next_delivery_seq_ = std::max(next_delivery_seq_, seq + 1);
-        ++queued_deliveries_;
+        q.next_seq = std::max(q.next_seq, seq + 1);
+        ++q.queued;
       }
       return absl::OkStatus();
     });
     if (!s.ok()) return s;
-    deliveries_loaded_ = true;
+    q.loaded = true;
   }
   rocksdb::WriteBatch wb;
   // Bounded: the oldest deliveries make room.
-  if (queued_deliveries_ >= max_queued) {
-    size_t to_drop = queued_deliveries_ - max_queued + 1;
-    absl::Status s = Scan(kDeliveries, "", "", [&](std::string_view k, std::string_view v) {
+  if (q.queued >= max_queued) {
+    size_t to_drop = q.queued - max_queued + 1;
+    absl::Status s = Scan(c, "", "", [&](std::string_view k, std::string_view v) {
       if (to_drop == 0) return absl::OkStatus();
       v1::Delivery d;
       if (d.ParseFromArray(v.data(), static_cast<int>(v.size())) && dropped != nullptr) {
         dropped->push_back(d);
       }
-      wb.Delete(cf(kDeliveries), std::string(k));
+      wb.Delete(cf(c), std::string(k));
       --to_drop;
-      --queued_deliveries_;
+      --q.queued;
       return absl::OkStatus();
     });
     if (!s.ok()) return s;
   }
-  delivery.set_seq(next_delivery_seq_);
+  delivery.set_seq(q.next_seq);
   std::string key;
   PutU64(&key, delivery.seq());
-  if (absl::Status e = Put(&wb, kDeliveries, key, delivery); !e.ok()) return e;
+  if (absl::Status e = Put(&wb, c, key, delivery); !e.ok()) return e;
   absl::Status s = Commit(&wb, "enqueue delivery");
   if (!s.ok()) return s;
-  ++next_delivery_seq_;
-  ++queued_deliveries_;
+  ++q.next_seq;
+  ++q.queued;
   return delivery.seq();
 }
 
-absl::StatusOr<std::vector<v1::Delivery>> Store::Deliveries() const {
+absl::StatusOr<std::vector<v1::Delivery>> Store::Deliveries(Queue queue) const {
   std::vector<v1::Delivery> out;
-  absl::Status s = Scan(kDeliveries, "", "",
+  absl::Status s = Scan(QueueCf(queue), "", "",
                         [&](std::string_view, std::string_view v) { return ParseInto(v, &out); });
   if (!s.ok()) return s;
   return out;
 }
 
-absl::Status Store::UpdateDelivery(const v1::Delivery& delivery) {
+absl::Status Store::UpdateDelivery(Queue queue, const v1::Delivery& delivery) {
   std::string key;
   PutU64(&key, delivery.seq());
-  return PutMessage(kDeliveries, key, delivery);
+  return PutMessage(QueueCf(queue), key, delivery);
 }
 
-absl::Status Store::DeleteDelivery(uint64_t seq) {
+absl::Status Store::DeleteDelivery(Queue queue, uint64_t seq) {
   std::string key;
   PutU64(&key, seq);
   rocksdb::WriteOptions wo;
   wo.sync = options_.sync;
   absl::MutexLock lock(&write_mu_);
   // Deletes are taken even below the free-space reserve: they free space.
-  absl::Status s = AfterWrite(ToAbsl(db_->Delete(wo, cf(kDeliveries), key), "delete delivery"));
-  if (s.ok() && queued_deliveries_ > 0) --queued_deliveries_;
+  absl::Status s = AfterWrite(ToAbsl(db_->Delete(wo, cf(QueueCf(queue)), key), "delete delivery"));
+  QueueState& q = queues_[static_cast<int>(queue)];
+  if (s.ok() && q.queued > 0) --q.queued;
   return s;
 }
 

@@ -37,6 +37,7 @@ enum Store::Cf : int {
   kDrills,
   kFeatureDays,
   kHeadLog,
+  kAnnotations,  // Grafana's delivery queue.
   kNumCf,
 };
 
@@ -44,7 +45,7 @@ inline constexpr const char* kCfNames[] = {
     "default",      "changes",       "change_ids", "series_index",    "series_chunks",
     "histograms",   "feature_edges", "upstream",   "eval_sets",       "dependency_health",
     "dependencies", "incidents",     "reports",    "incident_states", "deliveries",
-    "drills",       "feature_days",  "head_log",
+    "drills",       "feature_days",  "head_log",   "annotations",
 };
 
 // In the default column family: the next free series id, and how many

@@ -163,14 +163,16 @@ class Store : public rules::RecordSource, public rules::MetricSource, public rul
   absl::StatusOr<v1::IncidentState> GetIncidentState(const std::string& id) const;
   absl::StatusOr<std::vector<v1::IncidentState>> ListIncidentStates() const;
 
-  // The persisted delivery queue (enriched alerts for Alertmanager), oldest
-  // first. Enqueue assigns the sequence number; past max_queued the oldest
-  // entries are dropped (returned in *dropped).
-  absl::StatusOr<uint64_t> EnqueueDelivery(v1::Delivery delivery, size_t max_queued,
+  // The persisted delivery queues (enriched alerts for Alertmanager,
+  // annotations for Grafana), each oldest first. Enqueue assigns the
+  // sequence number; past max_queued the oldest entries are dropped
+  // (returned in *dropped).
+  enum class Queue { kAlertmanager, kGrafana };
+  absl::StatusOr<uint64_t> EnqueueDelivery(Queue queue, v1::Delivery delivery, size_t max_queued,
                                            std::vector<v1::Delivery>* dropped);
-  absl::StatusOr<std::vector<v1::Delivery>> Deliveries() const;
-  absl::Status UpdateDelivery(const v1::Delivery& delivery);
-  absl::Status DeleteDelivery(uint64_t seq);
+  absl::StatusOr<std::vector<v1::Delivery>> Deliveries(Queue queue) const;
+  absl::Status UpdateDelivery(Queue queue, const v1::Delivery& delivery);
+  absl::Status DeleteDelivery(Queue queue, uint64_t seq);
 
   // Fire drills' records (their data lives in stores of their own).
   absl::Status PutDrill(const v1::Drill& drill);
@@ -377,9 +379,13 @@ class Store : public rules::RecordSource, public rules::MetricSource, public rul
   std::atomic<uint64_t> series_count_{0};
   // Series index entries already resolved: encoded SeriesIndexKey -> id.
   absl::flat_hash_map<std::string, uint64_t> series_ids_ ABSL_GUARDED_BY(write_mu_);
-  uint64_t next_delivery_seq_ ABSL_GUARDED_BY(write_mu_) = 1;
-  size_t queued_deliveries_ ABSL_GUARDED_BY(write_mu_) = 0;
-  bool deliveries_loaded_ ABSL_GUARDED_BY(write_mu_) = false;
+  static Cf QueueCf(Queue queue);
+  struct QueueState {
+    uint64_t next_seq = 1;
+    size_t queued = 0;
+    bool loaded = false;
+  };
+  QueueState queues_[2] ABSL_GUARDED_BY(write_mu_);
   std::vector<std::unique_ptr<rocksdb::CompactionFilter>> filters_;  // Outlive db_.
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
