@@ -10,7 +10,7 @@ packages=(
   libgrpc++-dev libgrpc-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   prometheus-cpp-dev librocksdb-dev libabsl-dev libsnappy-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev libboost-dev libssl-dev libyaml-cpp-dev clang-14 libclang-rt-14-dev
-  python3 curl python3-grpcio python3-protobuf prometheus prometheus-alertmanager
+  python3 curl python3-grpcio python3-protobuf python3-yaml prometheus prometheus-alertmanager
   chromium
 )
 
