@@ -111,6 +111,12 @@ def main():
                 seeds["connect_fuzz"].append(f"{method}\napplication/json\n\n".encode() + text)
                 seeds["connect_fuzz"].append(
                     f"{method}\napplication/json\ngzip\n".encode() + gzip.compress(text))
+    # Other systems' change events (tests/events).
+    events = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "events")
+    for name in sorted(os.listdir(events)):
+        if name.endswith(".json"):
+            with open(os.path.join(events, name), "rb") as f:
+                seeds["change_event_fuzz"].append(f.read())
     for target, items in seeds.items():
         d = os.path.join(out, target)
         os.makedirs(d, exist_ok=True)
