@@ -52,13 +52,23 @@ before(async () => {
   await loadBundle(daemon, 'p01-code-deploy');
   // A burst of deploys one minute apart right after the scenario's deploy:
   // closer than 8 px on a 24 h chart, so they merge into one marker.
-  for (let i = 1; i <= 4; i++) {
+  for (let i = 1; i <= 3; i++) {
     const r = await fetch(`${daemon.base}/api/v1/changes`, {
       method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({
       id: `burst-${i}`, kind: 'config', service: 'reranker', time: `2026-05-05T02:3${i}:00Z`,
       actor: 'ci', summary: `flag flip ${i}` }) });
     assert.equal(r.status, 200);
   }
+  // The fourth arrives as a CDEvent (its tooltip names where it came from).
+  const r = await fetch(`${daemon.base}/api/v1/cloudevents`, {
+    method: 'POST', headers: { 'Content-Type': 'application/cloudevents+json' }, body: JSON.stringify({
+      specversion: '1.0', id: 'burst-4', source: '/argocd', type: 'dev.cdevents.service.deployed.0.2.0',
+      subject: 'reranker', time: '2026-05-05T02:34:00Z',
+      data: { context: { version: '0.4.1', id: 'burst-4', source: '/argocd', type: 'dev.cdevents.service.deployed.0.2.0',
+                         timestamp: '2026-05-05T02:34:00Z' },
+              subject: { id: 'reranker', type: 'service',
+                         content: { environment: { id: 'prod' }, artifactId: 'pkg:oci/reranker@sha256%3Aabc' } } } }) });
+  assert.equal(r.status, 200, await r.text());
 });
 after(async () => {
   await browser?.close();
@@ -97,7 +107,7 @@ test('change markers, tooltip, verdicts, window toggle and localized row', async
   await tip.waitFor({ state: 'visible' });
   const text = await tip.innerText();
   for (const want of ['chg-p01', 'code_deploy', 'reranker', 'a1b2c3d ← 9f8e7d6', 'by dana',
-    'refactor score normalisation', 'min before onset', 'UTC', 'local']) {
+    'refactor score normalisation', 'min before onset', 'UTC', 'local', 'via bundle']) {
     assert.ok(text.includes(want), `tooltip lacks "${want}": ${text}`);
   }
   // Keyboard: focusing a marker shows its tooltip too; Escape hides it.
@@ -105,7 +115,11 @@ test('change markers, tooltip, verdicts, window toggle and localized row', async
   await tip.waitFor({ state: 'hidden' });
   await page.locator('[data-change-ids]').first().focus();
   await tip.waitFor({ state: 'visible' });
-  assert.ok((await tip.innerText()).includes('burst-3'));
+  const burst = await tip.innerText();
+  assert.ok(burst.includes('burst-3'));
+  // Where each change came from: the API, and a CDEvent.
+  assert.ok(burst.includes('via API'), burst);
+  assert.ok(burst.includes('via CDEvents'), burst);
   await page.keyboard.press('Escape');
   await tip.waitFor({ state: 'hidden' });
 
