@@ -328,6 +328,13 @@ absl::StatusOr<EventChanges> ParseCloudEvents(const CloudEventsRequest& request,
       return InvalidField(
           "body", absl::StrFormat("a batch must be a JSON array, got %s", body->TypeName()));
     }
+    if (batch && body->items.size() > limits.max_change_events) {
+      errors.Add(Origin{}, "body",
+                 absl::StrFormat("%d events, more than the limit of %d", body->items.size(),
+                                 limits.max_change_events),
+                 "max_change_events");
+      return errors.ToStatus();
+    }
     std::vector<const JsonValue*> items;
     if (batch) {
       for (const JsonValue& v : body->items) items.push_back(&v);

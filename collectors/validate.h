@@ -36,6 +36,7 @@ struct Limits {
   size_t max_label_value_bytes = 2048;
   size_t max_depends_on = 1000;          // Entries of one dependency record.
   size_t max_alerts = 100;               // Alerts of one incident or triage request.
+  size_t max_change_events = 1000;       // Events of one CloudEvents batch.
   size_t max_histogram_bins = 4096;      // Counts or categories of one histogram.
   int64_t min_time_ms = 0;               // 1970-01-01T00:00:00Z
   int64_t max_time_ms = 253402300799999; // 9999-12-31T23:59:59.999Z

@@ -146,6 +146,31 @@ TEST(CloudEventsTest, BatchCarriesARollbackOfV05) {
   EXPECT_NE(r->ignored[0].find("events[2]"), std::string::npos) << r->ignored[0];
 }
 
+TEST(CloudEventsTest, ABatchOverTheLimitIsRefusedByName) {
+  std::string body = "[";
+  for (int i = 0; i < 3; ++i) {
+    absl::StrAppend(&body, i ? "," : "", R"({"specversion":"1.0","source":"/s","type":"t","id":")",
+                    i, "\"}");
+  }
+  body += "]";
+  const std::vector<std::pair<std::string, std::string>> none;
+  Limits limits;
+  limits.max_change_events = 2;
+  absl::StatusOr<EventChanges> r = ParseCloudEvents(
+      {.content_type = "application/cloudevents-batch+json", .headers = &none, .body = body}, kNow,
+      {}, limits);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("body: 3 events, more than the limit of 2"),
+            std::string::npos)
+      << r.status();
+  limits.max_change_events = 3;
+  EXPECT_TRUE(
+      ParseCloudEvents(
+          {.content_type = "application/cloudevents-batch+json", .headers = &none, .body = body},
+          kNow, {}, limits)
+          .ok());
+}
+
 TEST(CloudEventsTest, BinaryModeIsTheSameEventAsStructured) {
   std::string cdevent = Event("cdevents-service-deployed-0.4.1.json");
   std::vector<std::pair<std::string, std::string>> headers = {

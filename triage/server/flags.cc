@@ -44,6 +44,7 @@ ABSL_FLAG(uint64_t, max_depends_on, 1000, "entries of one dependency record");
 ABSL_FLAG(uint64_t, max_text_bytes, 4096,
           "bytes of any free-text field (title, summary, url, ...)");
 ABSL_FLAG(uint64_t, max_alerts, 100, "alerts of one incident or triage request");
+ABSL_FLAG(uint64_t, max_change_events, 1000, "events of one CloudEvents batch");
 ABSL_FLAG(uint64_t, max_series, 1'000'000,
           "distinct series stored; a new one past it is refused (400)");
 ABSL_FLAG(uint64_t, head_max_samples, 1 << 20,
@@ -311,6 +312,7 @@ absl::StatusOr<DaemonConfig> ParseDaemonFlags(int argc, char** argv) {
   c.limits.max_depends_on = absl::GetFlag(FLAGS_max_depends_on);
   c.limits.max_text_bytes = absl::GetFlag(FLAGS_max_text_bytes);
   c.limits.max_alerts = absl::GetFlag(FLAGS_max_alerts);
+  c.limits.max_change_events = absl::GetFlag(FLAGS_max_change_events);
   c.max_series = absl::GetFlag(FLAGS_max_series);
   c.head_max_samples = absl::GetFlag(FLAGS_head_max_samples);
   c.min_free_disk_bytes = absl::GetFlag(FLAGS_min_free_disk_bytes);
