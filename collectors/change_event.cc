@@ -37,6 +37,15 @@ std::string EventChangeId(std::string_view prefix, std::string_view key) {
       absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), 12)));
 }
 
+absl::StatusOr<EventChanges> Keep(EventChange change, const Origin& at, const Limits& limits,
+                                  EventChanges out) {
+  InputErrorList errors;
+  Validate(change.change, at, limits, &errors);
+  if (!errors.empty()) return errors.ToStatus();
+  out.changes.push_back(std::move(change));
+  return out;
+}
+
 std::string LastPathSegment(std::string_view s) {
   while (!s.empty() && s.back() == '/') s.remove_suffix(1);
   size_t slash = s.rfind('/');

@@ -41,6 +41,11 @@ struct EventChanges {
 // Debian's absl has its own string_view: absl's string functions take this.
 inline absl::string_view Av(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
+// Checks `change` by the one validator (errors under `at`) and keeps it:
+// the last step of each reader.
+absl::StatusOr<EventChanges> Keep(EventChange change, const Origin& at, const Limits& limits,
+                                  EventChanges out);
+
 // "<prefix>-" and 24 hex digits of the SHA-256 of `key`.
 std::string EventChangeId(std::string_view prefix, std::string_view key);
 

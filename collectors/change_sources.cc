@@ -6,8 +6,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "collectors/yaml_reader.h"
 #include "proto/model/names.h"
-#include "yaml-cpp/yaml.h"
 
 namespace triage::collectors {
 
@@ -48,28 +48,9 @@ bool IsFieldPath(std::string_view path) {
   return false;
 }
 
-class Reader {
+class Reader : public YamlReader {
  public:
-  explicit Reader(std::string_view name) : name_(name) {}
-
-  absl::Status Error(const YAML::Node& at, std::string_view what) const {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("%s:%d: %s", name_, at.Mark().line + 1, what));
-  }
-
-  absl::Status Keys(const YAML::Node& map, std::initializer_list<std::string_view> known,
-                    std::string_view in) const {
-    if (!map.IsMap()) return Error(map, absl::StrFormat("%s must be a mapping", in));
-    for (const auto& kv : map) {
-      std::string key = kv.first.as<std::string>();
-      if (std::find(known.begin(), known.end(), key) == known.end()) {
-        std::vector<std::string> names(known.begin(), known.end());
-        return Error(kv.first, absl::StrFormat("unknown field %s in %s (known: %s)", key, in,
-                                               absl::StrJoin(names, ", ")));
-      }
-    }
-    return absl::OkStatus();
-  }
+  using YamlReader::YamlReader;
 
   absl::StatusOr<std::string> String(const YAML::Node& n, std::string_view what) const {
     if (!n.IsScalar() || n.as<std::string>().empty()) {
@@ -185,9 +166,6 @@ class Reader {
     }
     return absl::OkStatus();
   }
-
- private:
-  std::string name_;
 };
 
 }  // namespace
@@ -196,7 +174,7 @@ absl::StatusOr<ChangeSources> ParseChangeSources(std::string_view yaml, std::str
   ChangeSources out;
   try {
     YAML::Node root = YAML::Load(std::string(yaml));
-    if (absl::Status s = Reader(name).Top(root, &out); !s.ok()) return s;
+    if (absl::Status s = Reader(std::string(name)).Top(root, &out); !s.ok()) return s;
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(absl::StrFormat("%s:%d: %s", name, e.mark.line + 1, e.msg));
   }

@@ -169,10 +169,7 @@ absl::StatusOr<EventChanges> ParseGithubWebhook(const GithubDelivery& delivery,
     absl::StrAppend(&summary, ": ", d);
   }
   c.set_summary(summary);
-  Validate(c, at, limits, &errors);
-  if (!errors.empty()) return errors.ToStatus();
-  out.changes.push_back(std::move(ec));
-  return out;
+  return Keep(std::move(ec), at, limits, std::move(out));
 }
 
 }  // namespace triage::collectors

@@ -83,7 +83,7 @@ TEST(ChangeSourcesTest, RefusesAnUnknownKindWithItsLine) {
 
 TEST(ChangeSourcesTest, RefusesUnknownFieldsBadPathsAndBadYaml) {
   for (const auto& [yaml, want] : std::vector<std::pair<std::string, std::string>>{
-           {"github:\n  repos: {a: b}\n", "sources.yml:2: unknown field repos"},
+           {"github:\n  repos: {a: b}\n", "sources.yml:2: field repos not found in github"},
            {"cloudevents:\n  - type: t\n    kind: config\n    service: Data.x\n",
             "sources.yml:4: service: \"Data.x\" is not a field path"},
            {"aws_health:\n  services: {ES: \"open search\"}\n", "sources.yml:2:"},

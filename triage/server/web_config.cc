@@ -10,9 +10,9 @@
 
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "collectors/yaml_reader.h"
 #include "proto/model/time.h"
 #include "triage/server/tls.h"
-#include "yaml-cpp/yaml.h"
 
 namespace triage::server {
 
@@ -22,27 +22,9 @@ constexpr std::pair<std::string_view, v1::Role> kRoles[] = {
     {"ingest", v1::INGEST}, {"read", v1::READ}, {"operate", v1::OPERATE}, {"admin", v1::ADMIN}};
 
 // Errors name the line ("web.yml:7: ...").
-class Reader {
+class Reader : public collectors::YamlReader {
  public:
-  explicit Reader(std::string path) : path_(std::move(path)) {}
-
-  absl::Status Error(const YAML::Node& at, std::string what) const {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("%s:%d: %s", path_, at.Mark().line + 1, what));
-  }
-
-  // Every key of `map` must be one of `known`.
-  absl::Status Keys(const YAML::Node& map, std::initializer_list<std::string_view> known,
-                    std::string_view in) const {
-    if (!map.IsMap()) return Error(map, absl::StrFormat("%s must be a mapping", in));
-    for (const auto& kv : map) {
-      std::string key = kv.first.as<std::string>();
-      if (std::find(known.begin(), known.end(), key) == known.end()) {
-        return Error(kv.first, absl::StrFormat("field %s not found in %s", key, in));
-      }
-    }
-    return absl::OkStatus();
-  }
+  using YamlReader::YamlReader;
 
   absl::StatusOr<std::string> String(const YAML::Node& n, std::string_view what) const {
     if (!n.IsScalar()) return Error(n, absl::StrFormat("%s must be a string", what));
@@ -52,7 +34,7 @@ class Reader {
   // A file named relative to the config file.
   std::string File(const std::string& name) const {
     if (name.empty() || name.front() == '/') return name;
-    return (std::filesystem::path(path_).parent_path() / name).string();
+    return (std::filesystem::path(path()).parent_path() / name).string();
   }
 
   absl::StatusOr<RoleSet> Roles(const YAML::Node& n) const {
@@ -75,11 +57,6 @@ class Reader {
     }
     return roles;
   }
-
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
 };
 
 bool IsBcrypt(const std::string& hash) {
