@@ -284,6 +284,7 @@ int ResolveCommand(const std::string& server, const CommandLine& args) {
   request.set_id(args.positional[0]);
   request.set_root_cause(args.Get("root-cause"));
   request.set_summary(args.Get("summary"));
+  request.set_new_category(args.Get("new-category"));
   auto stub = v1::TriageService::NewStub(Channel(server));
   grpc::ClientContext ctx;
   Deadline(&ctx);

@@ -44,5 +44,7 @@ int ExportCommand(const std::string& server, const CommandLine& args);
 int ResolveCommand(const std::string& server, const CommandLine& args);
 // Writes the retrospective of an incident as Markdown.
 int RetroCommand(const std::string& server, const CommandLine& args);
+// The incident practice per quarter and team (review.cc).
+int ReviewCommand(const std::string& server, const CommandLine& args);
 
 }  // namespace triage::ctl

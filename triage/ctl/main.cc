@@ -48,10 +48,13 @@ Against a running triaged (--server HOST:PORT, default 127.0.0.1:7070):
   incidents [--json]
   overlay --service S --metric M --window 60m|24h|7d [--end TIME] [--max-points N]
           [--max-other-changes N] [--json]
-  resolve ID --root-cause CATEGORY [--summary TEXT]
+  resolve ID --root-cause CATEGORY [--summary TEXT] [--new-category NAME]
       Resolve with the root cause (a category id, rare_class, or unknown).
   retro ID
       The incident's retrospective as Markdown, TODOs where a human writes.
+  review [--quarter 2026Q2] [--team OWNER] [--json]
+      Is the practice working: per quarter and team, pages per week, MTTR and
+      time to localize, localization accuracy, rare_class, overdue items, drills.
   drill start BUNDLE [--trainee NAME] | drill open DRILL CATEGORY [--minute M]
   drill answer DRILL CATEGORY [--minute M] | drill report [--trainee NAME]
       Fire drills on recorded incidents, in stores of their own, scored.
@@ -346,10 +349,11 @@ int Run(int argc, char** argv) {
       {"overlay",
        {"service", "metric", "window", "end", "max-points", "json"},
        triage::ctl::OverlayCommand},
-      {"resolve", {"root-cause", "summary"}, triage::ctl::ResolveCommand},
+      {"resolve", {"root-cause", "summary", "new-category"}, triage::ctl::ResolveCommand},
       {"export", {"incident"}, triage::ctl::ExportCommand},
       {"drill", {"trainee", "minute", "json"}, triage::ctl::DrillCommand},
       {"retro", {}, triage::ctl::RetroCommand},
+      {"review", {"quarter", "team", "json"}, triage::ctl::ReviewCommand},
   };
   for (const RemoteCommand& c : kRemote) {
     if (command != c.name) continue;

@@ -71,6 +71,15 @@ absl::StatusOr<v1::WebhookReply> AlertRouter::HandleWebhook(std::string_view bod
     }
   }
   metrics_.pages.Increment(update.pages);
+  for (const std::string& id : update.resolved) {
+    const v1::IncidentState& state = update.changed[id];
+    absl::StatusOr<v1::TriageReport> report = store_.GetReport(id);
+    metrics_.ObserveMinutes(metrics_.mttr_minutes,
+                            !state.root_cause().empty() ? state.root_cause()
+                            : report.ok()               ? report->localized_category()
+                                                        : "",
+                            state.minutes_to_resolve());
+  }
   if (sink_ != nullptr) {
     for (const std::string& id : update.resolved) {
       absl::StatusOr<v1::TriageReport> report = store_.GetReport(id);
@@ -101,8 +110,13 @@ void AlertRouter::Walk(const std::string& id, int64_t received_ms) {
       double ms =
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
               .count();
-      AddTimeline(&*state, clock_.NowMs(), "walk_finished",
+      const int64_t now = clock_.NowMs();
+      AddTimeline(&*state, now, "walk_finished",
                   absl::StrFormat("localized %s (%.0f ms)", report->localized_category(), ms));
+      if (state->has_opened_at()) {
+        metrics_.ObserveMinutes(metrics_.time_to_localize_minutes, report->localized_category(),
+                                (now - ToMs(state->opened_at())) / 60'000.0);
+      }
     }
     if (absl::Status s = store_.PutIncidentRecords(nullptr, &*state, nullptr); !s.ok()) {
       Failed("record the walk in the timeline", s);

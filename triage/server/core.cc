@@ -74,6 +74,17 @@ void Core::UpdateGauges() {
   for (const auto& [cf, bytes] : store_.TableBytes()) {
     metrics_.store_table_bytes.Add({{"cf", cf}}).Set(static_cast<double>(bytes));
   }
+  if (absl::StatusOr<std::vector<v1::IncidentState>> states = store_.ListIncidentStates();
+      states.ok()) {
+    const int64_t now = clock_.NowMs();
+    int overdue = 0;
+    for (const v1::IncidentState& s : *states) {
+      for (const v1::ActionItem& a : s.action_items()) {
+        overdue += a.status() == v1::ActionItem::open && a.has_due() && ToMs(a.due()) < now;
+      }
+    }
+    metrics_.action_items_overdue.Set(overdue);
+  }
 }
 
 absl::StatusOr<v1::IngestResponse> Core::Write(const v1::RecordBatch& batch) {

@@ -49,6 +49,8 @@ struct CoreOptions {
   size_t max_known_series = 1 << 20;
   // How other systems' change events map to changes (--change-sources-file).
   collectors::ChangeSources change_sources;
+  // The on-call rotation for drill coverage, beside the tree's settings.roster (--roster).
+  std::vector<std::string> roster;
 };
 
 class Core {
@@ -116,6 +118,8 @@ class Core {
   // reads (7 d of the alerted and traffic series, 30 d of histograms of
   // deps(S), the change window, upstream reports, eval sets, probes).
   absl::StatusOr<v1::ExportIncidentResponse> ExportIncident(const std::string& id);
+  // The incident practice per quarter and team (review.h).
+  absl::StatusOr<v1::ReviewResponse> Review(const v1::ReviewRequest& request);
 
   const CoreOptions& options() const { return options_; }
   int64_t NowMs() const { return clock_.NowMs(); }

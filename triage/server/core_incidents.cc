@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "collectors/bundle_writer.h"
 #include "collectors/validate.h"
+#include "proto/model/names.h"
 #include "proto/model/time.h"
 #include "rules/checks.h"
 #include "rules/engine.h"
@@ -99,9 +100,27 @@ absl::StatusOr<v1::IncidentView> Core::ResolveIncident(const v1::ResolveIncident
   if (state->status() != v1::IncidentState::resolved) {
     state->set_status(v1::IncidentState::resolved);
     *state->mutable_resolved_at() = FromMs(now);
+    if (state->has_opened_at()) {
+      metrics_.ObserveMinutes(metrics_.mttr_minutes, cause,
+                              (now - ToMs(state->opened_at())) / 60'000.0);
+    }
+  }
+  // The first cause recorded says whether the walk had it right.
+  if (cause != "unknown" && (state->root_cause().empty() || state->root_cause() == "unknown")) {
+    absl::StatusOr<v1::TriageReport> report = store_.GetReport(request.id());
+    if (report.ok()) {
+      metrics_.localization_correct
+          .Add({{"correct", report->localized_category() == cause ? "true" : "false"}})
+          .Increment();
+    }
+  }
+  if (!request.new_category().empty() && !IsValidName(request.new_category())) {
+    return collectors::InvalidField("new_category",
+                                    "a proposed category's name ([A-Za-z0-9_.:-], at most 128)");
   }
   state->set_root_cause(cause);
   state->set_root_cause_summary(request.summary());
+  if (!request.new_category().empty()) state->set_new_category(request.new_category());
   const std::string item = "Record the root cause of " + request.id();
   bool has_item = false;
   for (v1::ActionItem& a : *state->mutable_action_items()) {

@@ -44,6 +44,11 @@ ABSL_FLAG(uint64_t, max_depends_on, 1000, "entries of one dependency record");
 ABSL_FLAG(uint64_t, max_text_bytes, 4096,
           "bytes of any free-text field (title, summary, url, ...)");
 ABSL_FLAG(uint64_t, max_alerts, 100, "alerts of one incident or triage request");
+ABSL_FLAG(std::string, fake_clock_file, "",
+          "tests only: read the time from this file (Unix ms or RFC 3339) at every use");
+ABSL_FLAG(std::vector<std::string>, roster, {},
+          "the on-call rotation, comma-separated: who should walk a drill each quarter (beside "
+          "the tree's settings.roster)");
 ABSL_FLAG(uint64_t, max_change_events, 1000, "events of one CloudEvents batch");
 ABSL_FLAG(uint64_t, max_series, 1'000'000,
           "distinct series stored; a new one past it is refused (400)");
@@ -313,6 +318,8 @@ absl::StatusOr<DaemonConfig> ParseDaemonFlags(int argc, char** argv) {
   c.limits.max_text_bytes = absl::GetFlag(FLAGS_max_text_bytes);
   c.limits.max_alerts = absl::GetFlag(FLAGS_max_alerts);
   c.limits.max_change_events = absl::GetFlag(FLAGS_max_change_events);
+  c.roster = absl::GetFlag(FLAGS_roster);
+  c.fake_clock_file = absl::GetFlag(FLAGS_fake_clock_file);
   c.max_series = absl::GetFlag(FLAGS_max_series);
   c.head_max_samples = absl::GetFlag(FLAGS_head_max_samples);
   c.min_free_disk_bytes = absl::GetFlag(FLAGS_min_free_disk_bytes);

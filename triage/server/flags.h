@@ -55,6 +55,8 @@ struct DaemonConfig {
   int32_t metrics_max_queries = 64;
   // Change events from other systems, and markers out to Grafana.
   collectors::ChangeSources change_sources;
+  std::vector<std::string> roster;  // Who should walk a drill each quarter.
+  std::string fake_clock_file;      // Tests only.
   std::string github_secret;  // Read from the file.
   GrafanaOptions grafana;     // Empty url: off; the token read from its file.
 };

@@ -22,6 +22,7 @@
 #include "triage/server/auth.h"
 #include "triage/server/core.h"
 #include "triage/server/drills.h"
+#include "triage/server/file_clock.h"
 #include "triage/server/flags.h"
 #include "triage/server/gateway.h"
 #include "triage/server/http.h"
@@ -138,7 +139,14 @@ int main(int argc, char** argv) {
   std::error_code ec;
   std::filesystem::create_directories(c.data_dir, ec);
   if (ec) return Fail(1, absl::StrFormat("cannot create %s: %s", c.data_dir, ec.message()));
-  triage::SystemClock clock;
+  triage::SystemClock system_clock;
+  std::unique_ptr<triage::server::FileClock> file_clock;
+  if (!c.fake_clock_file.empty()) {
+    file_clock = std::make_unique<triage::server::FileClock>(c.fake_clock_file);
+    std::cerr << "triaged: the clock reads " << c.fake_clock_file << " (tests only)\n";
+  }
+  const triage::Clock& clock =
+      file_clock != nullptr ? static_cast<const triage::Clock&>(*file_clock) : system_clock;
   auto store = triage::store::Store::Open({.path = c.data_dir + "/store",
                                            .sync = c.sync,
                                            .retention_ms = c.retention_ms,
@@ -186,7 +194,8 @@ int main(int argc, char** argv) {
                                             .feature_source = prom.get(),
                                             .max_metric_queries = c.metrics_max_queries,
                                             .max_known_series = c.max_series,
-                                            .change_sources = c.change_sources});
+                                            .change_sources = c.change_sources,
+                                            .roster = c.roster});
   if (!core.ok()) return Fail(2, core.status().message());
   std::unique_ptr<triage::server::GrafanaSink> grafana;
   if (!c.grafana.url.empty()) {

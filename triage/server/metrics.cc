@@ -163,6 +163,27 @@ Metrics::Metrics(prometheus::Registry& registry)
                               .Help("Change annotations dropped because the queue was full.")
                               .Register(registry)
                               .Add({})),
+      mttr_minutes(prometheus::BuildHistogram()
+                       .Name("triage_mttr_minutes")
+                       .Help("Minutes from the first alert to the incident's resolution, by "
+                             "category (the recorded root cause, else the localized one).")
+                       .Register(registry)),
+      time_to_localize_minutes(
+          prometheus::BuildHistogram()
+              .Name("triage_time_to_localize_minutes")
+              .Help("Minutes from an incident's first alert to the walk's answer, by the "
+                    "localized category.")
+              .Register(registry)),
+      localization_correct(prometheus::BuildCounter()
+                               .Name("triage_localization_correct_total")
+                               .Help("Recorded root causes, by whether the walk had localized "
+                                     "that category (correct=\"true\"|\"false\").")
+                               .Register(registry)),
+      action_items_overdue(prometheus::BuildGauge()
+                               .Name("triage_action_items_overdue")
+                               .Help("Open action items past their due date.")
+                               .Register(registry)
+                               .Add({})),
       change_events(prometheus::BuildCounter()
                         .Name("triage_change_events_total")
                         .Help("Change events from webhooks (CloudEvents, AWS Health, GitHub) and "
@@ -193,6 +214,14 @@ prometheus::Counter& Metrics::Ingested(const std::string& kind) {
 
 prometheus::Counter& Metrics::Rejected(const std::string& endpoint) {
   return rejected_requests.Add({{"endpoint", endpoint}});
+}
+
+void Metrics::ObserveMinutes(prometheus::Family<prometheus::Histogram>& family,
+                             const std::string& category, double minutes) {
+  // From a minute to a day: localize in 15, mitigate in 60.
+  static const prometheus::Histogram::BucketBoundaries kBuckets = {1,  2,   5,   10,  15,  30,
+                                                                   60, 120, 240, 480, 1440};
+  family.Add({{"category", category.empty() ? "unknown" : category}}, kBuckets).Observe(minutes);
 }
 
 }  // namespace triage::server

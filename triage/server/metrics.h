@@ -74,6 +74,14 @@ struct Metrics {
   QueueMetrics grafana_queue() {
     return {annotation_queue_depth, annotation_failures, annotations, annotations_dropped};
   }
+  // The practice (review.h): by category (the recorded cause, else the
+  // localized one), observed as incidents resolve and walks answer.
+  prometheus::Family<prometheus::Histogram>& mttr_minutes;
+  prometheus::Family<prometheus::Histogram>& time_to_localize_minutes;
+  prometheus::Family<prometheus::Counter>& localization_correct;  // {correct="true"|"false"}
+  prometheus::Gauge& action_items_overdue;
+  void ObserveMinutes(prometheus::Family<prometheus::Histogram>& family,
+                      const std::string& category, double minutes);
   // Change events from webhooks, by origin and result (stored, updated,
   // duplicate, ignored).
   prometheus::Family<prometheus::Counter>& change_events;

@@ -152,6 +152,12 @@ grpc::Status TriageServiceImpl::ExportIncident(grpc::ServerContext* context,
                                   [&] { return core_.ExportIncident(r->id()); });
 }
 
+grpc::Status TriageServiceImpl::Review(grpc::ServerContext* context, const v1::ReviewRequest* r,
+                                       v1::ReviewResponse* response) {
+  return Serve<v1::TriageService>(guard_, context, "Review", response,
+                                  [&] { return core_.Review(*r); });
+}
+
 grpc::Status OverlayServiceImpl::GetOverlay(grpc::ServerContext* context,
                                             const v1::OverlayRequest* r,
                                             v1::OverlayResponse* response) {

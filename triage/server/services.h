@@ -52,6 +52,7 @@ class TriageServiceImpl final : public v1::TriageService::Service {
                                v1::IncidentView*) override;
   grpc::Status ExportIncident(grpc::ServerContext*, const v1::ExportIncidentRequest*,
                               v1::ExportIncidentResponse*) override;
+  grpc::Status Review(grpc::ServerContext*, const v1::ReviewRequest*, v1::ReviewResponse*) override;
 
  private:
   Core& core_;
