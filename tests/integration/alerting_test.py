@@ -135,7 +135,7 @@ class ConfigTest(unittest.TestCase):
                     ["amtool", "check-config", f"{d}/alertmanager.yml"]):
             r = subprocess.run(cmd, capture_output=True, text=True)
             self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-        self.assertIn("3 rules found", subprocess.run(["promtool", "check", "rules", f"{d}/rules.yml"],
+        self.assertIn("7 rules found", subprocess.run(["promtool", "check", "rules", f"{d}/rules.yml"],
                                                       capture_output=True, text=True).stdout)
 
 
