@@ -159,6 +159,12 @@ const CALLS = {
     assert.match(r.ndjson, /"type":"incident"/);
     assert.ok(r.records.change >= 1);
   },
+  'TriageService/Review': async ({ TriageService }) => {
+    const r = await TriageService.review({ quarter: '2026Q2' });
+    const all = r.quarters.find((q) => q.team === 'all');
+    assert.ok(all.incidents >= 1);
+    assert.equal(r.pagesThreshold, 2);
+  },
   'OverlayService/GetOverlay': async ({ OverlayService }) => {
     const r = await OverlayService.getOverlay({ service: 'reranker', metric: 'ndcg_at_10', window: '24h',
       end: ts(AT) });

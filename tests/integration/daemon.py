@@ -24,10 +24,8 @@ def protos(source_dir):
     if _PROTO_DIR is None:
         _PROTO_DIR = tempfile.mkdtemp(prefix="triage-pb2-")
         proto_root = os.path.join(source_dir, "proto")
-        files = ["triage/v1/auth.proto", "triage/v1/errors.proto",
-                 "triage/v1/records.proto", "triage/v1/tree.proto", "triage/v1/report.proto",
-                 "triage/v1/alerts.proto",
-                 "triage/v1/service.proto", "prometheus/remote.proto"]
+        files = sorted(f"triage/v1/{f}" for f in os.listdir(os.path.join(proto_root, "triage", "v1"))
+                       if f.endswith(".proto")) + ["prometheus/remote.proto"]
         subprocess.run(["protoc", f"-I{proto_root}", "-I/usr/include", f"--python_out={_PROTO_DIR}",
                         *files], check=True)
         sys.path.insert(0, _PROTO_DIR)
