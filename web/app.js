@@ -3,10 +3,10 @@
 // (POST /triage.v1.<Service>/<Method>). No build step: an ES module plus
 // uPlot from web/node_modules.
 
-import {namedCohort, renderWhere} from './cohorts.js';
-import {ago, both, h, ms, pad, relOnset, utc} from './dom.js';
-import {drawMarkers, MIXED_COLOR} from './markers.js';
-import {renderReview} from './review.js';
+import { ago, both, h, ms, pad, relOnset, utc } from './dom.js';
+import { drawMarkers, MIXED_COLOR } from './markers.js';
+import { namedCohort, renderWhere } from './cohorts.js';
+import { renderReview } from './review.js';
 
 // Change kinds take these colours in the order the server lists them.
 const PALETTE = ['#6cb6ff', '#c49bff', '#3ddbd9', '#ff7eb6', '#f1e05a', '#82cfff', '#ff9f43', '#c8a27a',
@@ -63,10 +63,8 @@ function route() {
     state.view = { kind: 'drill', id };
     loadDrill(id);
   } else if (hash.startsWith('#/review')) {
-    state.view = {kind: 'review'};
-    renderReview(main, api, query).then(() => {
-      document.body.dataset.rendered = 'review';
-    }, showError);
+    state.view = { kind: 'review' };
+    renderReview(main, api, query).then(() => { document.body.dataset.rendered = 'review'; }, showError);
   } else if (hash.startsWith('#/triage')) {
     const q = new URLSearchParams(hash.split('?')[1] || '');
     state.view = { kind: 'triage', service: q.get('service'), metric: q.get('metric'), at: q.get('at') };

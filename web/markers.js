@@ -53,16 +53,8 @@ export function drawMarkers(u, changes, inScope, onset, now, start, end, colorOf
 }
 
 // How a change arrived, as the tooltip names it.
-const ORIGINS = {
-  api: 'API',
-  cloudevents: 'CloudEvents',
-  cdevents: 'CDEvents',
-  aws_health: 'AWS Health',
-  github: 'GitHub'
-};
-function originName(o) {
-  return o ? (ORIGINS[o] || o) : 'bundle';
-}
+const ORIGINS = { api: 'API', cloudevents: 'CloudEvents', cdevents: 'CDEvents', aws_health: 'AWS Health', github: 'GitHub' };
+function originName(o) { return o ? (ORIGINS[o] || o) : 'bundle'; }
 
 let hideTimer = null;
 function showTooltip(anchor, group, onset, inScope) {
@@ -70,26 +62,16 @@ function showTooltip(anchor, group, onset, inScope) {
   const tip = document.getElementById('tooltip');
   tip.replaceChildren(...group.map(({ c, t }) => {
     const version = c.version ? `${c.version}${c.previous_version ? ' ← ' + c.previous_version : ''}` : '';
-    return h(
-        'div', {class: 'chg', 'data-tooltip-change': c.id},
-        h('div', {}, h('span', {class: 'id'}, c.id), ` · ${c.kind} · ${c.service}`),
-        h('div', {class: 'origin'},
-          `via ${originName(c.origin)}${c.source ? ' · ' + c.source : ''}`),
-        version ? h('div', {}, version) : null,
-        (c.actor || c.summary) ?
-            h('div', {}, [c.actor && `by ${c.actor}`, c.summary].filter(Boolean).join(' — ')) :
-            null,
-        h('div', {},
-          h('span', {class: `rel ${t <= onset ? 'before' : 'after'}`}, relOnset(t, onset)),
-          ` · ${both(t)}`),
-        c.url ? h('div', {},
-                  /^https?:\/\//i.test(c.url) ?
-                      h('a', {href: c.url, target: '_blank', rel: 'noopener noreferrer'}, c.url) :
-                      h('span', {class: 'muted'}, c.url)) :
-                null,
-        inScope.has(c.id) ?
-            null :
-            h('div', {class: 'muted'}, 'not on this service, its dependencies or consumers'));
+    return h('div', { class: 'chg', 'data-tooltip-change': c.id },
+      h('div', {}, h('span', { class: 'id' }, c.id), ` · ${c.kind} · ${c.service}`),
+      h('div', { class: 'origin' }, `via ${originName(c.origin)}${c.source ? ' · ' + c.source : ''}`),
+      version ? h('div', {}, version) : null,
+      (c.actor || c.summary) ? h('div', {}, [c.actor && `by ${c.actor}`, c.summary].filter(Boolean).join(' — ')) : null,
+      h('div', {}, h('span', { class: `rel ${t <= onset ? 'before' : 'after'}` }, relOnset(t, onset)), ` · ${both(t)}`),
+      c.url ? h('div', {}, /^https?:\/\//i.test(c.url)
+        ? h('a', { href: c.url, target: '_blank', rel: 'noopener noreferrer' }, c.url)
+        : h('span', { class: 'muted' }, c.url)) : null,
+      inScope.has(c.id) ? null : h('div', { class: 'muted' }, 'not on this service, its dependencies or consumers'));
   }));
   tip.hidden = false;
   const r = anchor.getBoundingClientRect();
