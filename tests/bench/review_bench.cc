@@ -3,6 +3,7 @@
 // timeline, a report and an action item, and a drill a week.
 #include <benchmark/benchmark.h>
 
+#include "absl/strings/str_cat.h"
 #include "proto/model/time.h"
 #include "triage/server/review.h"
 
@@ -15,7 +16,7 @@ triage::v1::Tree Tree() {
   for (const char* id : kCategories) {
     triage::v1::Category* c = tree.add_category();
     c->set_id(id);
-    c->set_owner(std::string(id) + "-team");
+    c->set_owner(absl::StrCat(id, "-team"));
   }
   return tree;
 }
@@ -26,7 +27,7 @@ triage::server::ReviewInput History(const triage::v1::Tree& tree, int weeks) {
   for (int i = 0; i < weeks * 4; ++i) {
     const int64_t opened = start + i * (7 * triage::kDayMs / 4);
     triage::server::ReviewIncident r;
-    r.incident.set_id("inc-" + std::to_string(i));
+    r.incident.set_id(absl::StrCat("inc-", i));
     triage::v1::IncidentState s;
     s.set_id(r.incident.id());
     *s.mutable_opened_at() = triage::FromMs(opened);
@@ -50,7 +51,7 @@ triage::server::ReviewInput History(const triage::v1::Tree& tree, int weeks) {
   }
   for (int w = 0; w < weeks; ++w) {
     triage::v1::Drill d;
-    d.set_trainee("person-" + std::to_string(w % 6));
+    d.set_trainee(absl::StrCat("person-", w % 6));
     *d.mutable_started_at() = triage::FromMs(start + w * 7 * triage::kDayMs);
     d.mutable_score()->set_expected(kCategories[w % 4]);
     d.mutable_score()->set_correct(w % 3 != 0);
