@@ -2,16 +2,20 @@
 """The folders depend one way, bottom-up: no file includes a folder above it.
 
   proto/  <-  collectors/, rules/  <-  triage/base  <-  triage/store  <-
-  triage/replay  <-  triage/server  <-  triage/ctl
+  triage/replay  <-  triage/net  <-  triage/auth, triage/sources,
+  triage/sinks  <-  triage/core  <-  triage/api  <-  triage/server  <-
+  triage/ctl
 
-(Generated triage/v1/*.pb.h headers are the data model: proto/.) collectors/
-and rules/ are siblings: neither includes the other.
+(Generated triage/v1/*.pb.h headers are the data model: proto/.) Siblings
+include neither each other: collectors/ and rules/; auth, sources and sinks.
+triage/net is transport and knows nothing of triage: not even the data model.
 Usage: layering_test.py SOURCE_DIR
 """
 import os
 import re
 import sys
 
+BELOW_NET = {"proto", "collectors", "rules", "triage/base", "triage/store", "triage/replay"}
 # Folder -> the folders it may include (besides itself).
 ALLOWED = {
     "proto": set(),
@@ -20,11 +24,18 @@ ALLOWED = {
     "triage/base": {"proto"},
     "triage/store": {"proto", "collectors", "rules", "triage/base"},
     "triage/replay": {"proto", "collectors", "rules", "triage/base", "triage/store"},
-    "triage/server": {"proto", "collectors", "rules", "triage/base", "triage/store",
-                      "triage/replay"},
-    "triage/ctl": {"proto", "collectors", "rules", "triage/base", "triage/store",
-                   "triage/replay", "triage/server"},
+    "triage/net": set(),
+    "triage/auth": BELOW_NET | {"triage/net"},
+    "triage/sources": BELOW_NET | {"triage/net"},
+    "triage/sinks": BELOW_NET | {"triage/net"},
+    "triage/core": BELOW_NET | {"triage/net", "triage/sinks"},
+    "triage/api": BELOW_NET | {"triage/net", "triage/auth", "triage/sinks", "triage/core"},
+    "triage/server": BELOW_NET | {"triage/net", "triage/auth", "triage/sources", "triage/sinks",
+                                  "triage/core", "triage/api"},
+    "triage/ctl": BELOW_NET | {"triage/auth"},
 }
+# Every folder of triage/ is a room listed above: a new one must say where it sits.
+ROOMS = {f for f in ALLOWED if f.startswith("triage/")}
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
 
@@ -40,6 +51,9 @@ def folder_of(include):
 def main():
     root = sys.argv[1]
     problems = []
+    for entry in sorted(os.listdir(os.path.join(root, "triage"))):
+        if os.path.isdir(os.path.join(root, "triage", entry)) and f"triage/{entry}" not in ROOMS:
+            problems.append(f"triage/{entry}: a room the layering does not place")
     for folder, allowed in ALLOWED.items():
         for dirpath, _, files in os.walk(os.path.join(root, folder)):
             for name in files:
@@ -54,7 +68,8 @@ def main():
                                             f"({to} is above {folder})")
     for p in problems:
         print(p)
-    print(f"{len(problems)} includes point up" if problems else "every include points down")
+    print(f"{len(problems)} problems" if problems else
+          f"every include points down ({len(ALLOWED)} folders: {', '.join(ALLOWED)})")
     return 1 if problems else 0
 
 

@@ -1,11 +1,11 @@
-// The quarterly review's arithmetic (triage/server/review.h) on a busy
+// The quarterly review's arithmetic (triage/core/review.h) on a busy
 // team's history: 4 pages a week for the given weeks, each with a
 // timeline, a report and an action item, and a drill a week.
 #include <benchmark/benchmark.h>
 
 #include "absl/strings/str_cat.h"
 #include "proto/model/time.h"
-#include "triage/server/review.h"
+#include "triage/core/review.h"
 
 namespace {
 
@@ -21,12 +21,12 @@ triage::v1::Tree Tree() {
   return tree;
 }
 
-triage::server::ReviewInput History(const triage::v1::Tree& tree, int weeks) {
+triage::core::ReviewInput History(const triage::v1::Tree& tree, int weeks) {
   const int64_t start = *triage::ParseRfc3339("2024-01-01T00:00:00Z");
-  triage::server::ReviewInput in{.tree = &tree, .now_ms = start + weeks * 7 * triage::kDayMs};
+  triage::core::ReviewInput in{.tree = &tree, .now_ms = start + weeks * 7 * triage::kDayMs};
   for (int i = 0; i < weeks * 4; ++i) {
     const int64_t opened = start + i * (7 * triage::kDayMs / 4);
-    triage::server::ReviewIncident r;
+    triage::core::ReviewIncident r;
     r.incident.set_id(absl::StrCat("inc-", i));
     triage::v1::IncidentState s;
     s.set_id(r.incident.id());
@@ -63,9 +63,9 @@ triage::server::ReviewInput History(const triage::v1::Tree& tree, int weeks) {
 
 void BM_Review(benchmark::State& state) {
   const triage::v1::Tree tree = Tree();
-  const triage::server::ReviewInput in = History(tree, static_cast<int>(state.range(0)));
+  const triage::core::ReviewInput in = History(tree, static_cast<int>(state.range(0)));
   for (auto _ : state) {
-    auto r = triage::server::Review(in, {});
+    auto r = triage::core::Review(in, {});
     benchmark::DoNotOptimize(r);
   }
   state.counters["incidents"] = static_cast<double>(in.incidents.size());

@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-#include "triage/server/connect_codec.h"
+#include "triage/api/connect_codec.h"
 #include "triage/v1/service.pb.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -22,11 +22,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return first;
   };
   std::string path = "/triage.v1." + std::string(line());
-  triage::server::ConnectHeaders headers;
+  triage::api::ConnectHeaders headers;
   headers.content_type = line();
   headers.content_encoding = line();
-  triage::server::ConnectRequest r =
-      triage::server::DecodeConnectRequest(path, headers, in, 1 << 20);
-  if (r.ok()) (void)triage::server::ConnectResponse(r, *r.message);
+  triage::api::ConnectRequest r =
+      triage::api::DecodeConnectRequest(path, headers, in, 1 << 20);
+  if (r.ok()) (void)triage::api::ConnectResponse(r, *r.message);
   return 0;
 }

@@ -12,11 +12,11 @@
 #include "prometheus/registry.h"
 #include "proto/model/time.h"
 #include "tests/unit/test_records.h"
-#include "triage/server/alertmanager_sink.h"
-#include "triage/server/incident_book.h"
-#include "triage/server/walker.h"
+#include "triage/sinks/alertmanager_sink.h"
+#include "triage/core/incident_book.h"
+#include "triage/core/walker.h"
 
-namespace triage::server {
+namespace triage::core {
 namespace {
 
 using ::testing::ElementsAre;
@@ -99,7 +99,7 @@ TEST(IncidentBookTest, UnmappedAlertsAndOwnEnrichedAlerts) {
   EXPECT_THAT(u.to_walk, IsEmpty()) << "an unmapped incident is not walked";
   EXPECT_EQ(book.State("am-fp-x-1777952520").unmapped_reason(), "no label service");
   v1::WebhookAlert own = Alert("fp-own", kStart);
-  (*own.mutable_labels())[kLoopLabel] = "am-fp-a-1";
+  (*own.mutable_labels())[sinks::kLoopLabel] = "am-fp-a-1";
   u = book.Apply({own}, kStart);
   EXPECT_EQ(u.reply.unchanged(), 1);
   EXPECT_THAT(u.changed, IsEmpty());
@@ -127,10 +127,10 @@ class SinkTest : public ::testing::Test {
  protected:
   SinkTest() : metrics_(registry_), clock_(kStart + kHourMs) {}
 
-  std::unique_ptr<AlertmanagerSink> Sink(size_t max_queue = 100) {
-    return std::make_unique<AlertmanagerSink>(
+  std::unique_ptr<sinks::AlertmanagerSink> Sink(size_t max_queue = 100) {
+    return std::make_unique<sinks::AlertmanagerSink>(
         *store_, clock_, metrics_,
-        SinkOptions{
+        sinks::SinkOptions{
             .page_url = "https://triage.example/", .resend_ms = 60'000, .max_queue = max_queue},
         [this](const std::string& body) {
           posts_.push_back(body);
@@ -238,4 +238,4 @@ TEST_F(SinkTest, TheQueueIsBounded) {
 }
 
 }  // namespace
-}  // namespace triage::server
+}  // namespace triage::core

@@ -1,4 +1,4 @@
-#include "triage/server/auth.h"
+#include "triage/auth/auth.h"
 
 #include <fstream>
 
@@ -6,11 +6,11 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "prometheus/registry.h"
-#include "triage/server/web_config.h"
+#include "triage/auth/web_config.h"
 #include "triage/v1/drill.pb.h"
 #include "triage/v1/service.pb.h"
 
-namespace triage::server {
+namespace triage::auth {
 namespace {
 
 using ::testing::HasSubstr;
@@ -151,4 +151,4 @@ TEST(RoleOfTest, EveryRpcDeclaresItsRole) {
 }
 
 }  // namespace
-}  // namespace triage::server
+}  // namespace triage::auth

@@ -1,4 +1,4 @@
-#include "triage/server/prom_source.h"
+#include "triage/sources/prom_source.h"
 
 #include <cmath>
 
@@ -6,7 +6,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace triage::server {
+namespace triage::sources {
 namespace {
 
 using ::testing::HasSubstr;
@@ -73,4 +73,4 @@ TEST(PromSourceTest, GeneratorUrlGivesTheExpressionThatFired) {
 }
 
 }  // namespace
-}  // namespace triage::server
+}  // namespace triage::sources

@@ -1,11 +1,11 @@
-// The review's arithmetic (triage/server/review.h) on hand-made incidents:
+// The review's arithmetic (triage/core/review.h) on hand-made incidents:
 // quantiles, ISO weeks across a year's end, sustained page volume, teams.
-#include "triage/server/review.h"
+#include "triage/core/review.h"
 
 #include "gtest/gtest.h"
 #include "proto/model/time.h"
 
-namespace triage::server {
+namespace triage::core {
 namespace {
 
 int64_t T(const char* rfc3339) { return *ParseRfc3339(rfc3339); }
@@ -125,4 +125,4 @@ TEST(ReviewTest, EmptyQuartersBetweenKeepTheTrendAndBadQuartersAreRefused) {
 }
 
 }  // namespace
-}  // namespace triage::server
+}  // namespace triage::core

@@ -17,7 +17,7 @@
 #include "triage/ctl/replay.h"
 #include "triage/ctl/rpc.h"
 #include "triage/replay/replay.h"
-#include "triage/server/web_config.h"
+#include "triage/auth/web_config.h"
 
 namespace {
 
@@ -293,7 +293,7 @@ int CheckConfig(const Args& args) {
                                  s->cloudevents.size());
     return kOk;
   }
-  absl::StatusOr<triage::server::WebConfig> c = triage::server::LoadWebConfig(path);
+  absl::StatusOr<triage::auth::WebConfig> c = triage::auth::LoadWebConfig(path);
   if (!c.ok()) {
     std::cerr << path << " FAILED: " << c.status().message() << "\n";
     return 1;

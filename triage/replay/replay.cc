@@ -121,99 +121,135 @@ void CountRecords(const v1::RecordBatch& b, std::map<std::string, int64_t>* coun
   }
 }
 
-absl::StatusOr<Replayed> Ingest(store::Store& store, std::string_view name, const Pull& pull,
-                                const v1::Tree& tree, const IngestOptions& options) {
-  Clock::time_point start = Clock::now();
-  collectors::BundleDecoder decoder(name, options.read);
-  // A bundle larger than stage_bytes is staged on disk as it is read and
-  // committed at once (Store::Bulk); a smaller one is one Write. Either way
-  // all or nothing.
-  std::unique_ptr<store::Store::Bulk> bulk;
-  std::optional<StagingThread> staging;  // Declared after bulk: joins before it goes.
-  Replayed out;
+namespace {
+
+// One bundle read piece by piece into the store. A bundle larger than
+// stage_bytes is staged on disk as it is read and committed at once
+// (Store::Bulk); a smaller one is one Write. Either way all or nothing.
+class BundleLoad {
+ public:
+  BundleLoad(store::Store& store, std::string_view name, const IngestOptions& options,
+             Replayed* out)
+      : store_(store), name_(name), options_(options), decoder_(name, options.read), out_(out) {}
+
+  // Reads every piece `pull` gives (gzip or text, told by the first bytes).
+  absl::Status Read(const Pull& pull) {
+    std::string head;  // The first bytes, until they tell gzip from text.
+    std::string piece;
+    for (bool more = true; more && !decoder_.full();) {
+      piece.clear();
+      absl::StatusOr<bool> got = pull(&piece);
+      if (!got.ok()) return got.status();
+      more = *got;
+      if (head.size() < 2 && (more || !head.empty())) {
+        head += piece;
+        if (head.size() < 2 && more) continue;
+        if (collectors::LooksGzipped(head)) gunzip_.emplace();
+        piece = std::move(head);
+        head = "--";  // Decided.
+      }
+      if (absl::Status s = Feed(piece); !s.ok()) return s;
+    }
+    if (gunzip_ && !decoder_.full()) {
+      if (absl::Status s = gunzip_->Finish(); !s.ok()) {
+        return absl::InvalidArgumentError(absl::StrFormat("%s: %s", name_, s.message()));
+      }
+    }
+    decoder_.Finish();
+    return decoder_.ok() ? absl::OkStatus() : decoder_.ToStatus();
+  }
+
+  // Commits what was read (out's read_ms up to here, then write_ms).
+  absl::Status Commit(Clock::time_point start) {
+    if (bulk_ != nullptr) {
+      if (absl::Status s = Stage(); !s.ok()) return s;
+      if (absl::Status s = staging_->Drain(); !s.ok()) return s;
+      out_->read_ms = MsSince(start);
+      start = Clock::now();
+      if (absl::Status s = bulk_->Commit(); !s.ok()) return s;
+    } else {
+      out_->read_ms = MsSince(start);
+      start = Clock::now();
+      CountRecords(*decoder_.records(), &out_->records);
+      if (absl::Status s = store_.Write(*decoder_.records()); !s.ok()) return s;
+    }
+    out_->write_ms = MsSince(start);
+    return absl::OkStatus();
+  }
+
+  const collectors::BundleDecoder& decoder() const { return decoder_; }
+
+ private:
   // Stages what was decoded; once the bundle has an error nothing more is
   // staged (reading goes on, for the other errors).
-  auto stage = [&]() -> absl::Status {
-    if (!decoder.ok()) return absl::OkStatus();
-    if (bulk == nullptr) {
-      absl::StatusOr<std::unique_ptr<store::Store::Bulk>> b = store.BeginBulk();
+  absl::Status Stage() {
+    if (!decoder_.ok()) return absl::OkStatus();
+    if (bulk_ == nullptr) {
+      absl::StatusOr<std::unique_ptr<store::Store::Bulk>> b = store_.BeginBulk();
       if (!b.ok()) return b.status();
-      bulk = std::move(*b);
-      staging.emplace(*bulk);
+      bulk_ = std::move(*b);
+      staging_.emplace(*bulk_);
     }
     v1::RecordBatch batch;
-    batch.Swap(decoder.records());
-    CountRecords(batch, &out.records);
-    return staging->Push(std::move(batch));
-  };
-  std::optional<collectors::Gunzipper> gunzip;
-  std::string head;  // The first bytes, until they tell gzip from text.
-  std::string piece, text;
-  uint64_t total = 0;
-  size_t unstaged = 0;
-  auto feed = [&](std::string_view bytes) -> absl::Status {
+    batch.Swap(decoder_.records());
+    CountRecords(batch, &out_->records);
+    return staging_->Push(std::move(batch));
+  }
+
+  absl::Status Feed(std::string_view bytes) {
     // Inflated a slice at a time: a small piece of gzip may inflate a thousandfold.
     constexpr size_t kSlice = 16 << 10;
-    for (size_t off = 0; off < bytes.size(); off += gunzip ? kSlice : bytes.size()) {
-      std::string_view part = bytes.substr(off, gunzip ? kSlice : bytes.size());
-      if (gunzip) {
-        text.clear();
-        if (absl::Status s = gunzip->Feed(part, &text); !s.ok()) {
-          return absl::InvalidArgumentError(absl::StrFormat("%s: %s", name, s.message()));
+    for (size_t off = 0; off < bytes.size(); off += gunzip_ ? kSlice : bytes.size()) {
+      std::string_view part = bytes.substr(off, gunzip_ ? kSlice : bytes.size());
+      if (gunzip_) {
+        text_.clear();
+        if (absl::Status s = gunzip_->Feed(part, &text_); !s.ok()) {
+          return absl::InvalidArgumentError(absl::StrFormat("%s: %s", name_, s.message()));
         }
-        part = text;
+        part = text_;
       }
-      total += part.size();
-      if (total > options.max_bytes) {
+      total_ += part.size();
+      if (total_ > options_.max_bytes) {
         return absl::ResourceExhaustedError(
-            absl::StrFormat("%s: the bundle is over %d bytes", name, options.max_bytes));
+            absl::StrFormat("%s: the bundle is over %d bytes", name_, options_.max_bytes));
       }
-      decoder.Feed(part);
-      unstaged += part.size();
-      if (unstaged >= options.stage_bytes) {
-        unstaged = 0;
-        if (absl::Status s = stage(); !s.ok()) return s;
+      decoder_.Feed(part);
+      unstaged_ += part.size();
+      if (unstaged_ >= options_.stage_bytes) {
+        unstaged_ = 0;
+        if (absl::Status s = Stage(); !s.ok()) return s;
       }
     }
     return absl::OkStatus();
-  };
-  for (bool more = true; more && !decoder.full();) {
-    piece.clear();
-    absl::StatusOr<bool> got = pull(&piece);
-    if (!got.ok()) return got.status();
-    more = *got;
-    if (head.size() < 2 && (more || !head.empty())) {
-      head += piece;
-      if (head.size() < 2 && more) continue;
-      if (collectors::LooksGzipped(head)) gunzip.emplace();
-      piece = std::move(head);
-      head = "--";  // Decided.
-    }
-    if (absl::Status s = feed(piece); !s.ok()) return s;
   }
-  if (gunzip && !decoder.full()) {
-    if (absl::Status s = gunzip->Finish(); !s.ok()) {
-      return absl::InvalidArgumentError(absl::StrFormat("%s: %s", name, s.message()));
-    }
+
+  store::Store& store_;
+  const std::string_view name_;
+  const IngestOptions& options_;
+  collectors::BundleDecoder decoder_;
+  Replayed* const out_;
+  std::unique_ptr<store::Store::Bulk> bulk_;
+  std::optional<StagingThread> staging_;  // Declared after bulk_: joins before it goes.
+  std::optional<collectors::Gunzipper> gunzip_;
+  std::string text_;  // Inflated.
+  uint64_t total_ = 0;
+  size_t unstaged_ = 0;
+};
+
+}  // namespace
+
+absl::StatusOr<Replayed> Ingest(store::Store& store, std::string_view name, const Pull& pull,
+                                const v1::Tree& tree, const IngestOptions& options) {
+  Clock::time_point start = Clock::now();
+  Replayed out;
+  {
+    BundleLoad load(store, name, options, &out);
+    if (absl::Status s = load.Read(pull); !s.ok()) return s;
+    if (absl::Status s = load.Commit(start); !s.ok()) return s;
+    out.has_incident = load.decoder().has_incident();
+    if (!out.has_incident) return out;
+    out.incident = load.decoder().incident();
   }
-  decoder.Finish();
-  if (!decoder.ok()) return decoder.ToStatus();
-  if (bulk != nullptr) {
-    if (absl::Status s = stage(); !s.ok()) return s;
-    if (absl::Status s = staging->Drain(); !s.ok()) return s;
-    out.read_ms = MsSince(start);
-    start = Clock::now();
-    if (absl::Status s = bulk->Commit(); !s.ok()) return s;
-  } else {
-    out.read_ms = MsSince(start);
-    start = Clock::now();
-    CountRecords(*decoder.records(), &out.records);
-    if (absl::Status s = store.Write(*decoder.records()); !s.ok()) return s;
-  }
-  out.write_ms = MsSince(start);
-  out.has_incident = decoder.has_incident();
-  if (!out.has_incident) return out;
-  out.incident = decoder.incident();
   rules::Sources sources = options.sources;
   if (sources.records == nullptr) sources = {&store, &store, &store};
   std::optional<rules::RootCauseHistory> history;

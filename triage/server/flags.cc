@@ -200,7 +200,7 @@ absl::Status ChangeFlags(DaemonConfig* c) {
 
 absl::Status MetricsSourceFlags(const std::vector<std::string>& headers, DaemonConfig* c) {
   c->metrics_url = absl::GetFlag(FLAGS_metrics_url);
-  HttpClientOptions& m = c->metrics_client;
+  net::HttpClientOptions& m = c->metrics_client;
   m.ca_file = absl::GetFlag(FLAGS_metrics_ca_file);
   absl::StatusOr<std::string> secret =
       Secret(absl::GetFlag(FLAGS_metrics_basic_auth_file), "metrics-basic-auth-file");
@@ -246,12 +246,11 @@ absl::StatusOr<int64_t> Duration(const absl::Flag<std::string>& flag, const char
   return *ms;
 }
 
-}  // namespace
-
-absl::StatusOr<DaemonConfig> ParseDaemonFlags(int argc, char** argv) {
-  // --data-dir is --data_dir to absl; --help is ours.
+// argv as absl reads it (--data-dir is --data_dir to absl; --help is
+// ours), with every --metrics-header (repeatable: each one, not the last).
+absl::StatusOr<std::vector<std::string>> NormalizedArgs(int argc, char** argv,
+                                                        std::vector<std::string>* metrics_headers) {
   std::vector<std::string> args;
-  std::vector<std::string> metrics_headers;  // Repeatable: each one, not the last.
   for (int i = 0; i < argc; ++i) {
     std::string a = argv[i];
     if (i > 0 && (a == "--help" || a == "-h" || a == "-help" || a == "--helpfull")) {
@@ -269,88 +268,98 @@ absl::StatusOr<DaemonConfig> ParseDaemonFlags(int argc, char** argv) {
       if (!known) return absl::InvalidArgumentError("unknown flag --" + Dashed(name));
       if (name == "metrics_header") {
         if (eq != std::string::npos) {
-          metrics_headers.push_back(a.substr(eq + 1));
+          metrics_headers->push_back(a.substr(eq + 1));
         } else if (i + 1 < argc) {
-          metrics_headers.push_back(argv[i + 1]);
+          metrics_headers->push_back(argv[i + 1]);
         }
       }
       a = "--" + name + (eq == std::string::npos ? "" : a.substr(eq));
     }
     args.push_back(std::move(a));
   }
-  std::vector<char*> cargs;
-  for (std::string& a : args) cargs.push_back(a.data());
-  std::vector<char*> rest = absl::ParseCommandLine(static_cast<int>(cargs.size()), cargs.data());
-  if (rest.size() > 1) {
-    return absl::InvalidArgumentError(absl::StrFormat("unexpected argument %s", rest[1]));
-  }
+  return args;
+}
 
-  DaemonConfig c;
-  c.data_dir = absl::GetFlag(FLAGS_data_dir);
-  c.grpc_addr = absl::GetFlag(FLAGS_grpc_addr);
-  c.http_addr = absl::GetFlag(FLAGS_http_addr);
-  c.tree = absl::GetFlag(FLAGS_tree);
-  c.web_root = absl::GetFlag(FLAGS_web_root);
-  c.sync = absl::GetFlag(FLAGS_sync);
-  c.max_body_bytes = absl::GetFlag(FLAGS_max_body_bytes);
-  if (c.max_body_bytes == 0) return absl::InvalidArgumentError("--max-body-bytes must be positive");
-  c.max_bundle_bytes = absl::GetFlag(FLAGS_max_bundle_bytes);
-  if (c.max_bundle_bytes == 0) {
+// The store, the tree, alert routing's labels, limits and drills.
+absl::Status StoreFlags(DaemonConfig* c) {
+  c->data_dir = absl::GetFlag(FLAGS_data_dir);
+  c->grpc_addr = absl::GetFlag(FLAGS_grpc_addr);
+  c->http_addr = absl::GetFlag(FLAGS_http_addr);
+  c->tree = absl::GetFlag(FLAGS_tree);
+  c->web_root = absl::GetFlag(FLAGS_web_root);
+  c->sync = absl::GetFlag(FLAGS_sync);
+  c->max_body_bytes = absl::GetFlag(FLAGS_max_body_bytes);
+  if (c->max_body_bytes == 0) {
+    return absl::InvalidArgumentError("--max-body-bytes must be positive");
+  }
+  c->max_bundle_bytes = absl::GetFlag(FLAGS_max_bundle_bytes);
+  if (c->max_bundle_bytes == 0) {
     return absl::InvalidArgumentError("--max-bundle-bytes must be positive");
   }
-  c.alertmanager_url = absl::GetFlag(FLAGS_alertmanager_url);
-  c.service_label = absl::GetFlag(FLAGS_service_label);
-  c.metric_label = absl::GetFlag(FLAGS_metric_label);
-  c.metric_annotation = absl::GetFlag(FLAGS_metric_annotation);
-  c.page_url = absl::GetFlag(FLAGS_page_url);
+  c->alertmanager_url = absl::GetFlag(FLAGS_alertmanager_url);
+  c->service_label = absl::GetFlag(FLAGS_service_label);
+  c->metric_label = absl::GetFlag(FLAGS_metric_label);
+  c->metric_annotation = absl::GetFlag(FLAGS_metric_annotation);
+  c->page_url = absl::GetFlag(FLAGS_page_url);
   absl::StatusOr<int64_t> d = Duration(FLAGS_retention, "retention", false);
   if (!d.ok()) return d.status();
-  c.retention_ms = *d;
+  c->retention_ms = *d;
   if (!(d = Duration(FLAGS_resend_interval, "resend-interval")).ok()) return d.status();
-  c.resend_ms = *d;
+  c->resend_ms = *d;
   if (!(d = Duration(FLAGS_kl_refresh, "kl-refresh")).ok()) return d.status();
-  c.kl_refresh_ms = *d;
+  c->kl_refresh_ms = *d;
 
-  c.limits.max_labels_per_series = absl::GetFlag(FLAGS_max_labels_per_series);
-  c.limits.max_label_name_bytes = absl::GetFlag(FLAGS_max_label_name_length);
-  c.limits.max_label_value_bytes = absl::GetFlag(FLAGS_max_label_value_length);
-  c.limits.max_depends_on = absl::GetFlag(FLAGS_max_depends_on);
-  c.limits.max_text_bytes = absl::GetFlag(FLAGS_max_text_bytes);
-  c.limits.max_alerts = absl::GetFlag(FLAGS_max_alerts);
-  c.limits.max_change_events = absl::GetFlag(FLAGS_max_change_events);
-  c.roster = absl::GetFlag(FLAGS_roster);
-  c.fake_clock_file = absl::GetFlag(FLAGS_fake_clock_file);
-  c.max_series = absl::GetFlag(FLAGS_max_series);
-  c.head_max_samples = absl::GetFlag(FLAGS_head_max_samples);
-  c.min_free_disk_bytes = absl::GetFlag(FLAGS_min_free_disk_bytes);
-  c.max_wal_bytes = absl::GetFlag(FLAGS_max_wal_bytes);
-  c.max_drills = absl::GetFlag(FLAGS_max_drills);
+  c->limits.max_labels_per_series = absl::GetFlag(FLAGS_max_labels_per_series);
+  c->limits.max_label_name_bytes = absl::GetFlag(FLAGS_max_label_name_length);
+  c->limits.max_label_value_bytes = absl::GetFlag(FLAGS_max_label_value_length);
+  c->limits.max_depends_on = absl::GetFlag(FLAGS_max_depends_on);
+  c->limits.max_text_bytes = absl::GetFlag(FLAGS_max_text_bytes);
+  c->limits.max_alerts = absl::GetFlag(FLAGS_max_alerts);
+  c->limits.max_change_events = absl::GetFlag(FLAGS_max_change_events);
+  c->roster = absl::GetFlag(FLAGS_roster);
+  c->fake_clock_file = absl::GetFlag(FLAGS_fake_clock_file);
+  c->max_series = absl::GetFlag(FLAGS_max_series);
+  c->head_max_samples = absl::GetFlag(FLAGS_head_max_samples);
+  c->min_free_disk_bytes = absl::GetFlag(FLAGS_min_free_disk_bytes);
+  c->max_wal_bytes = absl::GetFlag(FLAGS_max_wal_bytes);
+  c->max_drills = absl::GetFlag(FLAGS_max_drills);
   if (!(d = Duration(FLAGS_drill_retention, "drill-retention")).ok()) return d.status();
-  c.drill_retention_ms = *d;
+  c->drill_retention_ms = *d;
 
-  c.http.addr = c.http_addr;
-  c.http.max_connections = absl::GetFlag(FLAGS_http_max_connections);
-  c.http.workers = std::max(1, absl::GetFlag(FLAGS_http_workers));
-  c.http.max_queued = absl::GetFlag(FLAGS_http_max_queued);
-  c.http.max_header_bytes = 64 << 10;
+  return absl::OkStatus();
+}
+
+// The HTTP port's limits and timeouts.
+absl::Status HttpFlags(DaemonConfig* c) {
+  absl::StatusOr<int64_t> d;
+  c->http.addr = c->http_addr;
+  c->http.max_connections = absl::GetFlag(FLAGS_http_max_connections);
+  c->http.workers = std::max(1, absl::GetFlag(FLAGS_http_workers));
+  c->http.max_queued = absl::GetFlag(FLAGS_http_max_queued);
+  c->http.max_header_bytes = 64 << 10;
   if (!(d = Duration(FLAGS_http_read_header_timeout, "http-read-header-timeout")).ok()) {
     return d.status();
   }
-  c.http.header_timeout_ms = *d;
+  c->http.header_timeout_ms = *d;
   if (!(d = Duration(FLAGS_http_read_timeout, "http-read-timeout")).ok()) return d.status();
-  c.http.body_timeout_ms = *d;
+  c->http.body_timeout_ms = *d;
   if (!(d = Duration(FLAGS_http_idle_timeout, "http-idle-timeout")).ok()) return d.status();
-  c.http.idle_timeout_ms = *d;
+  c->http.idle_timeout_ms = *d;
   if (!(d = Duration(FLAGS_http_write_timeout, "http-write-timeout")).ok()) return d.status();
-  c.http.write_timeout_ms = *d;
+  c->http.write_timeout_ms = *d;
   if (!(d = Duration(FLAGS_max_call_duration, "max-call-duration")).ok()) return d.status();
   if (*d == 0) return absl::InvalidArgumentError("--max-call-duration must be positive");
-  c.max_call_ms = *d;
+  c->max_call_ms = *d;
 
-  c.web_config_file = absl::GetFlag(FLAGS_web_config_file);
-  c.insecure_listen_any = absl::GetFlag(FLAGS_insecure_listen_any);
-  c.cors_origins = absl::GetFlag(FLAGS_cors_origin);
-  HttpClientOptions& am = c.alertmanager_client;
+  return absl::OkStatus();
+}
+
+// Who may call, and how triaged reaches Alertmanager.
+absl::Status AccessFlags(DaemonConfig* c) {
+  c->web_config_file = absl::GetFlag(FLAGS_web_config_file);
+  c->insecure_listen_any = absl::GetFlag(FLAGS_insecure_listen_any);
+  c->cors_origins = absl::GetFlag(FLAGS_cors_origin);
+  net::HttpClientOptions& am = c->alertmanager_client;
   am.ca_file = absl::GetFlag(FLAGS_alertmanager_ca_file);
   am.cert_file = absl::GetFlag(FLAGS_alertmanager_cert_file);
   am.key_file = absl::GetFlag(FLAGS_alertmanager_key_file);
@@ -366,6 +375,26 @@ absl::StatusOr<DaemonConfig> ParseDaemonFlags(int argc, char** argv) {
       Secret(absl::GetFlag(FLAGS_alertmanager_bearer_token_file), "alertmanager-bearer-token-file");
   if (!secret.ok()) return secret.status();
   am.bearer_token = *secret;
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<DaemonConfig> ParseDaemonFlags(int argc, char** argv) {
+  std::vector<std::string> metrics_headers;
+  absl::StatusOr<std::vector<std::string>> args = NormalizedArgs(argc, argv, &metrics_headers);
+  if (!args.ok()) return args.status();
+  std::vector<char*> cargs;
+  for (std::string& a : *args) cargs.push_back(a.data());
+  std::vector<char*> rest = absl::ParseCommandLine(static_cast<int>(cargs.size()), cargs.data());
+  if (rest.size() > 1) {
+    return absl::InvalidArgumentError(absl::StrFormat("unexpected argument %s", rest[1]));
+  }
+
+  DaemonConfig c;
+  if (absl::Status s = StoreFlags(&c); !s.ok()) return s;
+  if (absl::Status s = HttpFlags(&c); !s.ok()) return s;
+  if (absl::Status s = AccessFlags(&c); !s.ok()) return s;
   if (absl::Status s = MetricsSourceFlags(metrics_headers, &c); !s.ok()) return s;
   if (absl::Status s = ChangeFlags(&c); !s.ok()) return s;
   return c;

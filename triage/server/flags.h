@@ -11,9 +11,9 @@
 #include "absl/status/statusor.h"
 #include "collectors/change_sources.h"
 #include "collectors/validate.h"
-#include "triage/server/grafana_sink.h"
-#include "triage/server/http_client.h"
-#include "triage/server/http_server.h"
+#include "triage/sinks/grafana_sink.h"
+#include "triage/net/http_client.h"
+#include "triage/net/http_server.h"
 
 namespace triage::server {
 
@@ -42,15 +42,15 @@ struct DaemonConfig {
   uint64_t max_wal_bytes = 0;
   size_t max_drills = 0;
   int64_t drill_retention_ms = 0;
-  HttpServerOptions http;  // addr filled from http_addr.
+  net::HttpServerOptions http;  // addr filled from http_addr.
   // Who may do what.
   std::string web_config_file;
   bool insecure_listen_any = false;
   std::vector<std::string> cors_origins;
-  HttpClientOptions alertmanager_client;  // Files read: credentials, not paths.
+  net::HttpClientOptions alertmanager_client;  // Files read: credentials, not paths.
   // Metrics from a Prometheus-compatible query API (empty url: the store).
   std::string metrics_url;
-  HttpClientOptions metrics_client;  // Credentials read, headers, timeout.
+  net::HttpClientOptions metrics_client;  // Credentials read, headers, timeout.
   int64_t metrics_step_ms = 60'000;
   int32_t metrics_max_queries = 64;
   // Change events from other systems, and markers out to Grafana.
@@ -58,7 +58,7 @@ struct DaemonConfig {
   std::vector<std::string> roster;  // Who should walk a drill each quarter.
   std::string fake_clock_file;      // Tests only.
   std::string github_secret;  // Read from the file.
-  GrafanaOptions grafana;     // Empty url: off; the token read from its file.
+  sinks::GrafanaOptions grafana;     // Empty url: off; the token read from its file.
 };
 
 // True for 127.0.0.0/8, ::1 and localhost (HOST of HOST:PORT).

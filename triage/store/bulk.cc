@@ -268,14 +268,14 @@ class SstOfStaged {
 
 }  // namespace
 
-absl::Status Store::Bulk::Commit() {
-  if (committed_) return absl::FailedPreconditionError("bulk: already committed");
-  absl::MutexLock flush(&store_.flush_mu_);
-  absl::MutexLock lock(&store_.write_mu_);
-  // Points in the head came before the staged ones: into chunks first, so
-  // that the staged ones win the timestamps they share.
-  if (absl::Status s = store_.FlushHeadLocked(); !s.ok()) return s;
-  // What a Write made meanwhile may conflict with what was staged.
+struct Store::Bulk::Files {
+  std::vector<rocksdb::IngestExternalFileArg> args;
+  uint64_t bytes = 0;
+  bool staged_histograms = false;
+  std::optional<std::pair<std::string, std::string>> chunk_range;  // Ingested chunk keys.
+};
+
+absl::Status Store::Bulk::CheckAgainstStore() {
   absl::StatusOr<rules::DependencyGraph> graph = store_.Dependencies();
   if (!graph.ok()) return graph.status();
   bool staged_dependencies = false;
@@ -312,12 +312,10 @@ absl::Status Store::Bulk::Commit() {
     }
   }
   it.reset();
+  return absl::OkStatus();
+}
 
-  // One SST file per column family with staged keys.
-  std::vector<rocksdb::IngestExternalFileArg> args;
-  uint64_t bytes = 0;
-  bool staged_histograms = false;
-  std::optional<std::pair<std::string, std::string>> chunk_range;  // Ingested chunk keys.
+absl::Status Store::Bulk::WriteFiles(Files* files) {
   for (int c = 1; c < kNumCf; ++c) {
     rocksdb::Options options(store_.db_->GetDBOptions(), store_.db_->GetOptions(store_.cf(Cf(c))));
     rocksdb::SstFileWriter w(rocksdb::EnvOptions(), options, store_.cf(Cf(c)));
@@ -333,7 +331,7 @@ absl::Status Store::Bulk::Commit() {
             return ToAbsl(w.Put(key, day.SerializeAsString()), "write bulk file");
           });
       if (!s.ok()) return s;
-      staged_histograms = wrote;
+      files->staged_histograms = wrote;
     } else {
       SstOfStaged staged(staging_->db(), staging_->cf(c), staging_->deletes(),
                          static_cast<char>(c));
@@ -342,13 +340,13 @@ absl::Status Store::Bulk::Commit() {
     if (!wrote) continue;  // An empty file cannot be finished or ingested.
     rocksdb::ExternalSstFileInfo info;
     if (absl::Status s = ToAbsl(w.Finish(&info), "finish bulk file"); !s.ok()) return s;
-    bytes += info.file_size;
-    if (c == kSeriesChunks) chunk_range.emplace(info.smallest_key, info.largest_key);
+    files->bytes += info.file_size;
+    if (c == kSeriesChunks) files->chunk_range.emplace(info.smallest_key, info.largest_key);
     rocksdb::IngestExternalFileArg arg;
     arg.column_family = store_.cf(Cf(c));
     arg.external_files = {file};
     arg.options.move_files = true;
-    args.push_back(std::move(arg));
+    files->args.push_back(std::move(arg));
   }
   if (!new_series_keys_.empty()) {  // The series counters go in with the series.
     rocksdb::Options options(store_.db_->GetDBOptions(),
@@ -368,21 +366,35 @@ absl::Status Store::Bulk::Commit() {
     arg.column_family = store_.cf(kDefault);
     arg.external_files = {file};
     arg.options.move_files = true;
-    args.push_back(std::move(arg));
+    files->args.push_back(std::move(arg));
   }
-  if (args.empty()) {
+  return absl::OkStatus();
+}
+
+absl::Status Store::Bulk::Commit() {
+  if (committed_) return absl::FailedPreconditionError("bulk: already committed");
+  absl::MutexLock flush(&store_.flush_mu_);
+  absl::MutexLock lock(&store_.write_mu_);
+  // Points in the head came before the staged ones: into chunks first, so
+  // that the staged ones win the timestamps they share.
+  if (absl::Status s = store_.FlushHeadLocked(); !s.ok()) return s;
+  // What a Write made meanwhile may conflict with what was staged.
+  if (absl::Status s = CheckAgainstStore(); !s.ok()) return s;
+  Files files;
+  if (absl::Status s = WriteFiles(&files); !s.ok()) return s;
+  if (files.args.empty()) {
     committed_ = true;
     return absl::OkStatus();
   }
-  if (absl::Status s = store_.BeforeWrite(bytes); !s.ok()) return s;
-  absl::Status s = store_.AfterWrite(ToAbsl(store_.db_->IngestExternalFiles(args), "ingest"));
-  if (staged_histograms) ++store_.histogram_writes_;
+  if (absl::Status s = store_.BeforeWrite(files.bytes); !s.ok()) return s;
+  absl::Status s = store_.AfterWrite(ToAbsl(store_.db_->IngestExternalFiles(files.args), "ingest"));
+  if (files.staged_histograms) ++store_.histogram_writes_;
   ++store_.change_writes_;
   if (!s.ok()) return s;
-  if (chunk_range) {
+  if (files.chunk_range) {
     // Ingested chunks are merge operands until a compaction merges them, and
     // every read would merge them again: have the background threads do it once.
-    const rocksdb::Slice begin(chunk_range->first), end(chunk_range->second);
+    const rocksdb::Slice begin(files.chunk_range->first), end(files.chunk_range->second);
     rocksdb::experimental::SuggestCompactRange(store_.db_.get(), store_.cf(kSeriesChunks), &begin,
                                                &end)
         .PermitUncheckedError();

@@ -221,7 +221,9 @@ std::vector<std::pair<std::string, uint64_t>> Store::TableBytes() const {
 
 rocksdb::ColumnFamilyHandle* Store::cf(Cf c) const { return handles_[c]; }
 
-absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
+namespace {
+
+rocksdb::DBOptions DbOptions(const StoreOptions& options) {
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
@@ -243,6 +245,50 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
     db_options.sst_file_manager.reset(rocksdb::NewSstFileManager(db_options.env));
     db_options.sst_file_manager->SetCompactionBufferSize(options.min_free_bytes / 2);
   }
+  return db_options;
+}
+
+// A series counter of the default column family; nullopt when absent.
+absl::StatusOr<std::optional<uint64_t>> ReadCounter(rocksdb::DB& db,
+                                                    rocksdb::ColumnFamilyHandle* cf,
+                                                    const char* key) {
+  std::string v;
+  rocksdb::Status r = db.Get(rocksdb::ReadOptions(), cf, key, &v);
+  if (r.IsNotFound()) return std::nullopt;
+  if (!r.ok()) return ToAbsl(r, key);
+  std::string_view in = v;
+  uint64_t n = 0;
+  if (!GetU64(&in, &n)) return absl::DataLossError(absl::StrFormat("store: bad %s", key));
+  return n;
+}
+
+}  // namespace
+
+std::vector<rocksdb::ColumnFamilyDescriptor> Store::ColumnFamilies(
+    const std::vector<std::unique_ptr<rocksdb::CompactionFilter>>& filters) {
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (int c = 0; c < kNumCf; ++c) {
+    rocksdb::ColumnFamilyOptions cf_options;
+    if (c == kSeriesChunks) {
+      cf_options.merge_operator = NewChunkMergeOperator();
+      // Every read of chunks stays inside one series (the 8-byte id prefix),
+      // so the memtable hashes by series: an append is a short skip list
+      // insert instead of one into a list of every sample in the memtable.
+      cf_options.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(8));
+      cf_options.memtable_factory.reset(rocksdb::NewHashSkipListRepFactory(1 << 16));
+      cf_options.write_buffer_size = 8 << 20;
+    }
+    if (filters[c] != nullptr) {
+      cf_options.compaction_filter = filters[c].get();
+      cf_options.periodic_compaction_seconds = 24 * 60 * 60;  // Old files get filtered too.
+    }
+    descriptors.emplace_back(kCfNames[c], cf_options);
+  }
+  return descriptors;
+}
+
+absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
+  rocksdb::DBOptions db_options = DbOptions(options);
 
   auto store = std::unique_ptr<Store>(
       new Store(std::vector<std::unique_ptr<rocksdb::CompactionFilter>>(kNumCf), options));
@@ -263,24 +309,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
     add(kDependencyHealth, PairTime);
     add(kEvalSets, EvalSetTime);
   }
-  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  for (int c = 0; c < kNumCf; ++c) {
-    rocksdb::ColumnFamilyOptions cf_options;
-    if (c == kSeriesChunks) {
-      cf_options.merge_operator = NewChunkMergeOperator();
-      // Every read of chunks stays inside one series (the 8-byte id prefix),
-      // so the memtable hashes by series: an append is a short skip list
-      // insert instead of one into a list of every sample in the memtable.
-      cf_options.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(8));
-      cf_options.memtable_factory.reset(rocksdb::NewHashSkipListRepFactory(1 << 16));
-      cf_options.write_buffer_size = 8 << 20;
-    }
-    if (filters[c] != nullptr) {
-      cf_options.compaction_filter = filters[c].get();
-      cf_options.periodic_compaction_seconds = 24 * 60 * 60;  // Old files get filtered too.
-    }
-    descriptors.emplace_back(kCfNames[c], cf_options);
-  }
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = ColumnFamilies(filters);
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s =
       rocksdb::DB::Open(db_options, options.path, descriptors, &store->handles_, &raw);
@@ -297,18 +326,10 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   store->db_.reset(raw);
   // The series counters; a store of an earlier version has no gaps in its
   // ids, so its count is the next id - 1.
-  auto counter = [&](const char* key) -> absl::StatusOr<std::optional<uint64_t>> {
-    std::string v;
-    rocksdb::Status r = store->db_->Get(rocksdb::ReadOptions(), store->cf(kDefault), key, &v);
-    if (r.IsNotFound()) return std::nullopt;
-    if (!r.ok()) return ToAbsl(r, key);
-    std::string_view in = v;
-    uint64_t n = 0;
-    if (!GetU64(&in, &n)) return absl::DataLossError(absl::StrFormat("store: bad %s", key));
-    return n;
-  };
-  absl::StatusOr<std::optional<uint64_t>> next = counter(kNextSeriesIdKey);
-  absl::StatusOr<std::optional<uint64_t>> count = counter(kSeriesCountKey);
+  absl::StatusOr<std::optional<uint64_t>> next =
+      ReadCounter(*store->db_, store->cf(kDefault), kNextSeriesIdKey);
+  absl::StatusOr<std::optional<uint64_t>> count =
+      ReadCounter(*store->db_, store->cf(kDefault), kSeriesCountKey);
   if (!next.ok()) return next.status();
   if (!count.ok()) return count.status();
   {

@@ -45,6 +45,7 @@ class CompactionFilter;
 class Env;
 class Iterator;
 class WriteBatch;
+struct ColumnFamilyDescriptor;
 }  // namespace rocksdb
 
 namespace triage::store {
@@ -233,6 +234,10 @@ class Store : public rules::RecordSource, public rules::MetricSource, public rul
  private:
   enum Cf : int;
   Store(std::vector<std::unique_ptr<rocksdb::CompactionFilter>> filters, StoreOptions options);
+  // Each column family's options: chunks merge and hash by series; those
+  // with a retention filter are compacted at least daily.
+  static std::vector<rocksdb::ColumnFamilyDescriptor> ColumnFamilies(
+      const std::vector<std::unique_ptr<rocksdb::CompactionFilter>>& filters);
   // Refuses a write while space is short; resumes RocksDB after a failed
   // write once space is back.
   // `bytes`: the size of the write, which the reserve must hold on top.
@@ -430,7 +435,13 @@ class Store::Bulk {
  private:
   friend class Store;
   class Staging;
+  struct Files;  // What Commit ingests (bulk.cc).
   Bulk(Store& store, std::unique_ptr<Staging> staging);
+  // Fails when what was staged conflicts with a Write made meanwhile: a
+  // dependency cycle, or a feature registered with other edges.
+  absl::Status CheckAgainstStore();
+  // One SST file per column family with staged keys, and the series counters.
+  absl::Status WriteFiles(Files* files);
 
   Store& store_;
   std::unique_ptr<Staging> staging_;

@@ -1,0 +1,212 @@
+#include "triage/core/alerts.h"
+
+#include <chrono>
+#include <iostream>
+
+#include "absl/strings/str_format.h"
+#include "collectors/alertmanager.h"
+#include "proto/model/time.h"
+
+namespace triage::core {
+
+AlertRouter::AlertRouter(store::Store& store, Core& core, const Clock& clock, Metrics& metrics,
+                         AlertOptions options)
+    : store_(store),
+      core_(core),
+      clock_(clock),
+      metrics_(metrics),
+      options_(std::move(options)),
+      walker_([this](const std::string& id, int64_t received) { Walk(id, received); }) {
+  if (options_.alertmanager_url.empty()) return;
+  absl::StatusOr<std::unique_ptr<net::HttpClient>> client =
+      net::HttpClient::Create(options_.alertmanager_client);
+  if (!client.ok()) return;  // main() checked the options already.
+  client_ = std::move(*client);
+  std::string url = options_.alertmanager_url;
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  auto post = [this, url = url + "/api/v2/alerts"](const std::string& body) -> absl::Status {
+    absl::StatusOr<net::HttpClientResponse> r = client_->Post(url, "application/json", body);
+    if (!r.ok()) return r.status();
+    if (r->status >= 200 && r->status < 300) return absl::OkStatus();
+    return absl::UnavailableError(absl::StrFormat("Alertmanager answered %d", r->status));
+  };
+  sink_ = std::make_unique<sinks::AlertmanagerSink>(
+      store_, clock_, metrics_, options_.sink, post,
+      [this](const v1::Delivery& d, int64_t latency) { Delivered(d, latency); });
+}
+
+AlertRouter::~AlertRouter() { Stop(); }
+
+void AlertRouter::Failed(const char* what, const absl::Status& s) {
+  metrics_.store_write_failures.Add({{"what", what}}).Increment();
+  std::cerr << "triaged: alert routing: " << what << ": " << s.message() << "\n";
+}
+
+BookOptions AlertRouter::Book() const {
+  return BookOptions{
+      .service_label = options_.service_label,
+      .metric_label = options_.metric_label,
+      .metric_annotation = options_.metric_annotation,
+      .shared_alert_window_ms =
+          ParseDurationMs(core_.tree()->settings().shared_alert_window()).value_or(10 * kMinuteMs)};
+}
+
+absl::StatusOr<v1::WebhookReply> AlertRouter::HandleWebhook(std::string_view body) {
+  const int64_t now = clock_.NowMs();
+  absl::StatusOr<v1::AlertmanagerWebhook> hook =
+      collectors::ParseAlertmanagerWebhook(body, core_.options().limits);
+  if (!hook.ok()) return core_.Refused(hook.status());
+  BookUpdate update;
+  {
+    std::lock_guard<std::mutex> lock(incidents_mu_);
+    absl::StatusOr<std::vector<v1::IncidentState>> states = store_.ListIncidentStates();
+    if (!states.ok()) return states.status();
+    update = ApplyWebhook(*hook, now, *states, Book());
+    // Durable before the answer: the incident states and the incidents the walk reads.
+    for (const auto& [id, state] : update.changed) {
+      v1::Incident incident = ToIncident(state);
+      if (absl::Status s = store_.PutIncidentRecords(&incident, &state, nullptr); !s.ok()) {
+        return s;
+      }
+    }
+  }
+  metrics_.pages.Increment(update.pages);
+  for (const std::string& id : update.resolved) {
+    const v1::IncidentState& state = update.changed[id];
+    absl::StatusOr<v1::TriageReport> report = store_.GetReport(id);
+    metrics_.ObserveMinutes(metrics_.mttr_minutes,
+                            !state.root_cause().empty() ? state.root_cause()
+                            : report.ok()               ? report->localized_category()
+                                                        : "",
+                            state.minutes_to_resolve());
+  }
+  if (sink_ != nullptr) {
+    for (const std::string& id : update.resolved) {
+      absl::StatusOr<v1::TriageReport> report = store_.GetReport(id);
+      if (!report.ok()) continue;  // Never walked: nothing was sent to resolve.
+      if (absl::Status s = sink_->Send(update.changed[id], *report, /*resolved=*/true, now);
+          !s.ok()) {
+        Failed("queue the resolved alert", s);
+      }
+    }
+  }
+  RefreshGauges();
+  for (const std::string& id : update.to_walk) walker_.Enqueue(id, now);
+  return std::move(update.reply);
+}
+
+void AlertRouter::Walk(const std::string& id, int64_t received_ms) {
+  auto start = std::chrono::steady_clock::now();
+  absl::StatusOr<v1::IncidentState> state;
+  absl::StatusOr<v1::TriageReport> report;
+  {
+    std::lock_guard<std::mutex> lock(incidents_mu_);
+    state = store_.GetIncidentState(id);
+    if (!state.ok()) return Failed("read the incident to walk", state.status());
+    report = core_.TriageIncident(ToIncident(*state));
+    if (!report.ok()) {
+      AddTimeline(&*state, clock_.NowMs(), "walk_failed", std::string(report.status().message()));
+    } else {
+      double ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+              .count();
+      const int64_t now = clock_.NowMs();
+      AddTimeline(&*state, now, "walk_finished",
+                  absl::StrFormat("localized %s (%.0f ms)", report->localized_category(), ms));
+      if (state->has_opened_at()) {
+        metrics_.ObserveMinutes(metrics_.time_to_localize_minutes, report->localized_category(),
+                                (now - ToMs(state->opened_at())) / 60'000.0);
+      }
+    }
+    if (absl::Status s = store_.PutIncidentRecords(nullptr, &*state, nullptr); !s.ok()) {
+      Failed("record the walk in the timeline", s);
+    }
+  }
+  if (report.ok() && sink_ != nullptr && state->status() == v1::IncidentState::open) {
+    if (absl::Status s = sink_->Send(*state, *report, /*resolved=*/false, received_ms); !s.ok()) {
+      Failed("queue the enriched alert", s);
+    }
+  }
+}
+
+void AlertRouter::Delivered(const v1::Delivery& d, int64_t latency_ms) {
+  std::lock_guard<std::mutex> lock(incidents_mu_);
+  absl::StatusOr<v1::IncidentState> s = store_.GetIncidentState(d.incident_id());
+  if (!s.ok()) return Failed("read the delivered incident", s.status());
+  AddTimeline(&*s, clock_.NowMs(), "delivered",
+              absl::StrFormat("enriched alert accepted by Alertmanager %d ms after the webhook "
+                              "(attempt %d)",
+                              latency_ms, d.attempts() + 1));
+  if (absl::Status st = store_.PutIncidentRecords(nullptr, &*s, nullptr); !st.ok()) {
+    Failed("record the delivery in the timeline", st);
+  }
+}
+
+void AlertRouter::Start() {
+  absl::StatusOr<std::vector<v1::IncidentState>> states = store_.ListIncidentStates();
+  if (!states.ok()) {
+    Failed("read incidents at start", states.status());
+  } else {
+    for (const v1::IncidentState& s : *states) {
+      if (s.status() == v1::IncidentState::open && s.unmapped_reason().empty() &&
+          absl::IsNotFound(store_.GetReport(s.id()).status())) {
+        walker_.Enqueue(s.id(), clock_.NowMs());
+      }
+    }
+  }
+  RefreshGauges();
+  walker_.Start();
+  if (sink_ != nullptr) {
+    sink_->Start();
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = false;
+    resend_ = std::thread([this] { ResendLoop(); });
+  }
+}
+
+void AlertRouter::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (resend_.joinable()) resend_.join();
+  walker_.Stop();
+  if (sink_ != nullptr) sink_->Stop();
+}
+
+// Re-sends the enriched alert of every open incident with nothing queued,
+// so Alertmanager keeps it firing.
+void AlertRouter::ResendLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!cv_.wait_for(lock, std::chrono::milliseconds(options_.sink.resend_ms),
+                       [&] { return stopping_; })) {
+    lock.unlock();
+    absl::StatusOr<std::vector<v1::IncidentState>> states = store_.ListIncidentStates();
+    absl::StatusOr<std::set<std::string>> pending = sink_->Pending();
+    if (states.ok() && pending.ok()) {
+      for (const v1::IncidentState& s : *states) {
+        if (s.status() != v1::IncidentState::open || pending->contains(s.id())) continue;
+        absl::StatusOr<v1::TriageReport> report = store_.GetReport(s.id());
+        if (report.ok()) {
+          if (absl::Status st = sink_->Send(s, *report, false, 0); !st.ok()) {
+            Failed("queue a re-send", st);
+          }
+        }
+      }
+    } else {
+      Failed("read incidents to re-send", !states.ok() ? states.status() : pending.status());
+    }
+    lock.lock();
+  }
+}
+
+void AlertRouter::RefreshGauges() {
+  absl::StatusOr<std::vector<v1::IncidentState>> states = store_.ListIncidentStates();
+  if (!states.ok()) return Failed("read incidents for the gauges", states.status());
+  metrics_.incidents_open.Set(static_cast<double>(std::count_if(
+      states->begin(), states->end(),
+      [](const v1::IncidentState& s) { return s.status() == v1::IncidentState::open; })));
+}
+
+}  // namespace triage::core
