@@ -98,6 +98,156 @@ void Engine::AddCohorts(const v1::Incident& incident,
   }
 }
 
+namespace {
+
+// The alerted services (in alert order), the union of their dependencies,
+// and of their consumers less those dependencies; each service's deps.
+void SetScope(const v1::Incident& incident, const DependencyGraph& graph, Context* ctx,
+              std::map<std::string, std::set<std::string>>* deps_of) {
+  for (const v1::Alert& a : incident.alerts()) {
+    if (std::find(ctx->services.begin(), ctx->services.end(), a.service()) == ctx->services.end()) {
+      ctx->services.push_back(a.service());
+    }
+  }
+  for (const std::string& s : ctx->services) {
+    (*deps_of)[s] = graph.Deps(s);
+    ctx->deps.insert((*deps_of)[s].begin(), (*deps_of)[s].end());
+    for (const std::string& c : graph.Consumers(s)) ctx->consumers.insert(c);
+  }
+  for (const std::string& d : ctx->deps) ctx->consumers.erase(d);
+}
+
+// Each alert's onset on the report; the incident's is the earliest. An
+// alert whose series could not be read leaves the reason in onset_error.
+void SetOnsets(const v1::Incident& incident,
+               const std::vector<absl::StatusOr<std::vector<v1::Series>>>& alert_series,
+               const OnsetParams& params, Context* ctx, v1::TriageReport* report) {
+  ctx->onset = ctx->now;
+  for (int i = 0; i < incident.alerts_size(); ++i) {
+    const v1::Alert& a = incident.alerts(i);
+    const absl::StatusOr<std::vector<v1::Series>>& series = alert_series[i];
+    v1::AlertOnset* o = report->add_onsets();
+    o->set_service(a.service());
+    o->set_metric(a.metric());
+    o->set_query(QueryOf(ctx->metric_queries, a.service(), a.metric(), a.expr()));
+    *o->mutable_fired_at() = a.fired_at();
+    Onset onset;
+    if (!series.ok()) {
+      onset.onset_ms = ctx->now;
+      onset.note = std::string(series.status().message());
+      if (ctx->onset_error.empty()) ctx->onset_error = onset.note;
+    } else if (series->empty()) {
+      onset.onset_ms = ctx->now;
+      onset.note = absl::StrFormat("no series %s; onset = now", o->query());
+    } else {
+      onset = DetectOnset(MeanSeries(*series), ctx->now, params);
+    }
+    *o->mutable_onset() = FromMs(onset.onset_ms);
+    o->set_detected(onset.detected);
+    o->set_note(onset.note);
+    o->set_baseline_median(onset.baseline_median);
+    o->set_current_median(onset.current_median);
+    ctx->onset = std::min(ctx->onset, onset.onset_ms);
+  }
+}
+
+// Shared dependencies: in the deps of two or more alerted services, most
+// shared first.
+void AddSharedDependencies(const Context& ctx,
+                           const std::map<std::string, std::set<std::string>>& deps_of,
+                           v1::TriageReport* report) {
+  if (ctx.services.size() < 2) return;
+  std::vector<v1::SharedDependency> shared;
+  for (const std::string& d : ctx.deps) {
+    v1::SharedDependency sd;
+    sd.set_service(d);
+    for (const std::string& s : ctx.services) {
+      if (deps_of.at(s).contains(d)) sd.add_alerted_services(s);
+    }
+    if (sd.alerted_services_size() >= 2) shared.push_back(std::move(sd));
+  }
+  std::stable_sort(shared.begin(), shared.end(),
+                   [](const v1::SharedDependency& a, const v1::SharedDependency& b) {
+                     return a.alerted_services_size() > b.alerted_services_size();
+                   });
+  for (v1::SharedDependency& sd : shared) *report->add_shared_dependencies() = std::move(sd);
+}
+
+// One verdict per category in walk order; NO_DATA ones are blind spots.
+void WalkCategories(const std::vector<const v1::Category*>& order, const Context& ctx, Reads& load,
+                    v1::TriageReport* report) {
+  for (const v1::Category* c : order) {
+    Clock::time_point check_start = Clock::now();
+    v1::CategoryVerdict* v = report->add_verdicts();
+    v->set_category(c->id());
+    v->set_number(c->number());
+    v->set_name(c->name());
+    v->set_cost_minutes(c->cost_minutes());
+    v->set_owner(c->owner());
+    v->set_mitigation(c->mitigation());
+    v->set_check(CheckKind(*c));
+    RunCheck(*c, ctx, load, v);
+    v->set_check_ms(MsSince(check_start));
+    if (v->verdict() == v1::NO_DATA) {
+      v1::BlindSpot* b = report->add_blind_spots();
+      b->set_category(c->id());
+      b->set_reason(v->evidence());
+    }
+  }
+}
+
+// Suspects: the localized category's candidates first (its newest is the
+// prime suspect), then every other HIT's; and the changes after onset.
+void AddSuspects(const Context& ctx, const v1::CategoryVerdict* localized,
+                 v1::TriageReport* report) {
+  std::map<std::string, const v1::Change*> by_id;
+  for (const v1::Change& c : ctx.changes) by_id[c.id()] = &c;
+  std::set<std::string> listed;
+  auto add_suspects = [&](const v1::CategoryVerdict& v, bool is_localized) {
+    for (int i = 0; i < v.change_ids_size(); ++i) {
+      if (!listed.insert(v.change_ids(i)).second) continue;
+      const v1::Change& c = *by_id.at(v.change_ids(i));
+      v1::SuspectChange* s = report->add_suspect_changes();
+      *s->mutable_change() = c;
+      s->set_category(v.category());
+      s->set_prime(is_localized && i == 0);
+      s->set_minutes_before_onset(static_cast<double>(ctx.onset - ToMs(c.time())) / kMinuteMs);
+      s->set_rollback_hint(RollbackHint(c));
+    }
+  };
+  if (localized != nullptr) add_suspects(*localized, true);
+  for (const v1::CategoryVerdict& v : report->verdicts()) {
+    if (&v != localized && v.verdict() == v1::HIT) add_suspects(v, false);
+  }
+  std::set<std::string> everything = ctx.deps;
+  everything.insert(ctx.consumers.begin(), ctx.consumers.end());
+  for (const v1::Change& c : ctx.changes) {
+    if (ToMs(c.time()) > ctx.candidate_to && AppliesTo(c, everything)) {
+      *report->add_after_onset_changes() = c;
+    }
+  }
+}
+
+// The answer: the first HIT in walk order, else rare_class with the blind
+// spots named.
+void Localize(const v1::CategoryVerdict* localized, v1::TriageReport* report) {
+  if (localized != nullptr) {
+    report->set_localized_category(localized->category());
+    report->set_mitigation(localized->mitigation());
+    report->set_owner(localized->owner());
+    return;
+  }
+  report->set_localized_category(kRareClass);
+  std::vector<std::string> blind;
+  for (const v1::BlindSpot& b : report->blind_spots()) blind.push_back(b.category());
+  report->set_escalation(absl::StrFormat(
+      "No category of the tree matched: escalate to incident-commander mode. %s",
+      blind.empty() ? std::string("Every category had data and was clear.")
+                    : "Blind spots (no data, not ruled out): " + absl::StrJoin(blind, ", ") + "."));
+}
+
+}  // namespace
+
 absl::StatusOr<v1::TriageReport> Engine::Walk(const v1::Incident& incident) const {
   if (incident.alerts_size() == 0) {
     return absl::InvalidArgumentError("incident " + incident.id() + " has no alerts");
@@ -116,56 +266,20 @@ absl::StatusOr<v1::TriageReport> Engine::Walk(const v1::Incident& incident) cons
 
   Context ctx;
   ctx.now = std::numeric_limits<int64_t>::min();
-  for (const v1::Alert& a : incident.alerts()) {
-    ctx.now = std::max(ctx.now, ToMs(a.fired_at()));
-    if (std::find(ctx.services.begin(), ctx.services.end(), a.service()) == ctx.services.end()) {
-      ctx.services.push_back(a.service());
-    }
-  }
+  for (const v1::Alert& a : incident.alerts()) ctx.now = std::max(ctx.now, ToMs(a.fired_at()));
   absl::StatusOr<DependencyGraph> graph = load([&] { return load.records().Dependencies(); });
   if (!graph.ok()) return graph.status();
   std::map<std::string, std::set<std::string>> deps_of;
-  for (const std::string& s : ctx.services) {
-    deps_of[s] = graph->Deps(s);
-    ctx.deps.insert(deps_of[s].begin(), deps_of[s].end());
-    for (const std::string& c : graph->Consumers(s)) ctx.consumers.insert(c);
-  }
-  for (const std::string& d : ctx.deps) ctx.consumers.erase(d);
+  SetScope(incident, *graph, &ctx, &deps_of);
 
   // Onset: the earliest onset among the alerts.
   OnsetParams onset_params{DurationMs(settings.onset_baseline_start()),
                            DurationMs(settings.onset_baseline_end()),
                            DurationMs(settings.onset_search()), settings.onset_band_sigmas()};
   ctx.metric_queries = settings.metric_queries();
-  ctx.onset = ctx.now;
   std::vector<absl::StatusOr<std::vector<v1::Series>>> alert_series =
       load([&] { return ReadAlertSeries(incident, ctx, onset_params, load); });
-  for (int i = 0; i < incident.alerts_size(); ++i) {
-    const v1::Alert& a = incident.alerts(i);
-    const absl::StatusOr<std::vector<v1::Series>>& series = alert_series[i];
-    v1::AlertOnset* o = report.add_onsets();
-    o->set_service(a.service());
-    o->set_metric(a.metric());
-    o->set_query(QueryOf(ctx.metric_queries, a.service(), a.metric(), a.expr()));
-    *o->mutable_fired_at() = a.fired_at();
-    Onset onset;
-    if (!series.ok()) {
-      onset.onset_ms = ctx.now;
-      onset.note = std::string(series.status().message());
-      if (ctx.onset_error.empty()) ctx.onset_error = onset.note;
-    } else if (series->empty()) {
-      onset.onset_ms = ctx.now;
-      onset.note = absl::StrFormat("no series %s; onset = now", o->query());
-    } else {
-      onset = DetectOnset(MeanSeries(*series), ctx.now, onset_params);
-    }
-    *o->mutable_onset() = FromMs(onset.onset_ms);
-    o->set_detected(onset.detected);
-    o->set_note(onset.note);
-    o->set_baseline_median(onset.baseline_median);
-    o->set_current_median(onset.current_median);
-    ctx.onset = std::min(ctx.onset, onset.onset_ms);
-  }
+  SetOnsets(incident, alert_series, onset_params, &ctx, &report);
   AddCohorts(incident, alert_series, ctx, onset_params, load, &report);
   ctx.candidate_from = ctx.onset - DurationMs(settings.candidate_before());
   ctx.candidate_to = ctx.onset + DurationMs(settings.candidate_after());
@@ -179,94 +293,18 @@ absl::StatusOr<v1::TriageReport> Engine::Walk(const v1::Incident& incident) cons
   *report.mutable_onset() = FromMs(ctx.onset);
   for (const std::string& s : ctx.services) report.add_services(s);
   for (const std::string& d : ctx.deps) report.add_dependencies(d);
+  AddSharedDependencies(ctx, deps_of, &report);
 
-  // Shared dependencies: in the deps of two or more alerted services.
-  if (ctx.services.size() > 1) {
-    std::vector<v1::SharedDependency> shared;
-    for (const std::string& d : ctx.deps) {
-      v1::SharedDependency sd;
-      sd.set_service(d);
-      for (const std::string& s : ctx.services) {
-        if (deps_of[s].contains(d)) sd.add_alerted_services(s);
-      }
-      if (sd.alerted_services_size() >= 2) shared.push_back(std::move(sd));
-    }
-    std::stable_sort(shared.begin(), shared.end(),
-                     [](const v1::SharedDependency& a, const v1::SharedDependency& b) {
-                       return a.alerted_services_size() > b.alerted_services_size();
-                     });
-    for (v1::SharedDependency& sd : shared) *report.add_shared_dependencies() = std::move(sd);
-  }
-
-  // The walk.
+  WalkCategories(walk_order.order, ctx, load, &report);
   const v1::CategoryVerdict* localized = nullptr;
-  for (const v1::Category* c : walk_order.order) {
-    Clock::time_point check_start = Clock::now();
-    v1::CategoryVerdict* v = report.add_verdicts();
-    v->set_category(c->id());
-    v->set_number(c->number());
-    v->set_name(c->name());
-    v->set_cost_minutes(c->cost_minutes());
-    v->set_owner(c->owner());
-    v->set_mitigation(c->mitigation());
-    v->set_check(CheckKind(*c));
-    RunCheck(*c, ctx, load, v);
-    v->set_check_ms(MsSince(check_start));
-    if (v->verdict() == v1::NO_DATA) {
-      v1::BlindSpot* b = report.add_blind_spots();
-      b->set_category(c->id());
-      b->set_reason(v->evidence());
-    }
-  }
   for (const v1::CategoryVerdict& v : report.verdicts()) {
     if (v.verdict() == v1::HIT) {
       localized = &v;
       break;
     }
   }
-
-  // Suspects: the localized category's candidates first (its newest is the prime suspect).
-  std::map<std::string, const v1::Change*> by_id;
-  for (const v1::Change& c : ctx.changes) by_id[c.id()] = &c;
-  std::set<std::string> listed;
-  auto add_suspects = [&](const v1::CategoryVerdict& v, bool is_localized) {
-    for (int i = 0; i < v.change_ids_size(); ++i) {
-      if (!listed.insert(v.change_ids(i)).second) continue;
-      const v1::Change& c = *by_id.at(v.change_ids(i));
-      v1::SuspectChange* s = report.add_suspect_changes();
-      *s->mutable_change() = c;
-      s->set_category(v.category());
-      s->set_prime(is_localized && i == 0);
-      s->set_minutes_before_onset(static_cast<double>(ctx.onset - ToMs(c.time())) / kMinuteMs);
-      s->set_rollback_hint(RollbackHint(c));
-    }
-  };
-  if (localized != nullptr) add_suspects(*localized, true);
-  for (const v1::CategoryVerdict& v : report.verdicts()) {
-    if (&v != localized && v.verdict() == v1::HIT) add_suspects(v, false);
-  }
-  std::set<std::string> everything = ctx.deps;
-  everything.insert(ctx.consumers.begin(), ctx.consumers.end());
-  for (const v1::Change& c : ctx.changes) {
-    if (ToMs(c.time()) > ctx.candidate_to && AppliesTo(c, everything)) {
-      *report.add_after_onset_changes() = c;
-    }
-  }
-
-  if (localized != nullptr) {
-    report.set_localized_category(localized->category());
-    report.set_mitigation(localized->mitigation());
-    report.set_owner(localized->owner());
-  } else {
-    report.set_localized_category(kRareClass);
-    std::vector<std::string> blind;
-    for (const v1::BlindSpot& b : report.blind_spots()) blind.push_back(b.category());
-    report.set_escalation(absl::StrFormat(
-        "No category of the tree matched: escalate to incident-commander mode. %s",
-        blind.empty()
-            ? std::string("Every category had data and was clear.")
-            : "Blind spots (no data, not ruled out): " + absl::StrJoin(blind, ", ") + "."));
-  }
+  AddSuspects(ctx, localized, &report);
+  Localize(localized, &report);
   for (v1::MetricQuery& q : load.Queries()) *report.add_queries() = std::move(q);
   report.set_load_ms(load.ms());
   report.set_walk_ms(MsSince(walk_start));

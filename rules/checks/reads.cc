@@ -1,0 +1,48 @@
+// Reads: the walk's sources, timed, with every metric read recorded.
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "rules/checks.h"
+
+namespace triage::rules {
+
+absl::StatusOr<std::vector<v1::Series>> Reads::Series(const SeriesQuery& q) {
+  v1::MetricQuery log;
+  log.set_service(q.service);
+  log.set_metric(q.metric);
+  log.set_query(q.query);
+  log.set_source(sources_.metrics->Name());
+  absl::Status refused;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!metrics_failed_.ok()) {
+      refused = absl::Status(metrics_failed_.code(),
+                             absl::StrCat(metrics_failed_.message(), " (earlier in this walk)"));
+    } else if (static_cast<int>(queries_.size()) >= sources_.max_metric_queries) {
+      refused = absl::ResourceExhaustedError(absl::StrFormat(
+          "metrics source: more than %d reads in one walk", sources_.max_metric_queries));
+    }
+  }
+  auto start = std::chrono::steady_clock::now();
+  absl::StatusOr<std::vector<v1::Series>> series =
+      refused.ok() ? sources_.metrics->ReadSeries(q) : refused;
+  log.set_ms(
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+  if (series.ok()) {
+    log.set_series(static_cast<int32_t>(series->size()));
+  } else {
+    log.set_error(std::string(series.status().message()));
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!series.ok() && metrics_failed_.ok()) metrics_failed_ = series.status();
+  queries_.push_back(std::move(log));
+  return series;
+}
+
+std::vector<v1::MetricQuery> Reads::Queries() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return queries_;
+}
+
+}  // namespace triage::rules
