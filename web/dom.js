@@ -39,3 +39,17 @@ export function relOnset(t, onset) {
   const m = Math.round((onset - t) / 60000);
   return m >= 0 ? `${m} min before onset` : `${-m} min after onset`;
 }
+
+// The "data as of" line in the header, now.
+export function setAsOf() {
+  const now = Date.now();
+  document.getElementById('asof').textContent =
+    `data as of ${utc(now, true).replace(' UTC', '')} UTC · ${new Date(now).toLocaleTimeString()} local`;
+}
+
+// Replaces the page with the error (and says so to the browser tests).
+export function showError(e) {
+  const main = document.getElementById('main');
+  main.replaceChildren(h('div', { class: 'error', role: 'alert' }, String(e.message || e)));
+  document.body.dataset.rendered = 'error';
+}
