@@ -75,21 +75,9 @@ absl::StatusOr<std::string> FormPayload(std::string_view body) {
   return InvalidField("payload", "a form body needs a payload field");
 }
 
-}  // namespace
-
-absl::StatusOr<EventChanges> ParseGithubWebhook(const GithubDelivery& delivery,
-                                                const ChangeSources& sources,
-                                                const Limits& limits) {
-  EventChanges out;
-  if (delivery.event == "ping") {
-    out.ignored.push_back("ping: the webhook reaches triaged");
-    return out;
-  }
-  if (delivery.event != "deployment_status") {
-    out.ignored.push_back(absl::StrFormat("event %s is not deployment_status",
-                                          delivery.event.empty() ? "(none)" : delivery.event));
-    return out;
-  }
+// The hook's JSON (a form body's payload field, else the body), with the
+// three objects a deployment_status carries.
+absl::StatusOr<JsonValue> HookJson(const GithubDelivery& delivery) {
   std::string form;
   std::string_view body = delivery.body;
   std::string type =
@@ -111,6 +99,28 @@ absl::StatusOr<EventChanges> ParseGithubWebhook(const GithubDelivery& delivery,
     }
   }
   if (!errors.empty()) return errors.ToStatus();
+  return hook;
+}
+
+}  // namespace
+
+absl::StatusOr<EventChanges> ParseGithubWebhook(const GithubDelivery& delivery,
+                                                const ChangeSources& sources,
+                                                const Limits& limits) {
+  EventChanges out;
+  if (delivery.event == "ping") {
+    out.ignored.push_back("ping: the webhook reaches triaged");
+    return out;
+  }
+  if (delivery.event != "deployment_status") {
+    out.ignored.push_back(absl::StrFormat("event %s is not deployment_status",
+                                          delivery.event.empty() ? "(none)" : delivery.event));
+    return out;
+  }
+  absl::StatusOr<JsonValue> hook = HookJson(delivery);
+  if (!hook.ok()) return hook.status();
+  InputErrorList errors;
+  Origin at;
   const std::string state = Text(*hook, "deployment_status.state");
   if (state != "success") {
     out.ignored.push_back(absl::StrFormat("deployment_status state %s is not success",
