@@ -283,6 +283,12 @@ class ChangeEventsTest(unittest.TestCase):
                 "actor": "ci", "summary": f"step {i}", "url": "https://ci.example.com/1",
                 "time": t})
 
+        # Annotations of the other tests' changes may still be on their way:
+        # count from an empty queue.
+        deadline = time.time() + 30
+        while time.time() < deadline and \
+                b"triage_annotation_queue_depth 0" not in self.d.request("GET", "/metrics")[1]:
+            time.sleep(0.05)
         start = len(self.grafana.wait_for(0))
         s, r = api_change(1, "2026-11-29T10:00:00Z")
         self.assertEqual(s, 200, r)
