@@ -143,6 +143,14 @@ Metrics::Metrics(prometheus::Registry& registry)
                              .Help("Enriched alerts dropped because the queue was full.")
                              .Register(registry)
                              .Add({})),
+      enrichment_seconds(
+          prometheus::BuildHistogram()
+              .Name("triage_enrichment_seconds")
+              .Help("Time from an Alertmanager webhook to its enriched alert accepted by "
+                    "Alertmanager.")
+              .Register(registry)
+              .Add({}, prometheus::Histogram::BucketBoundaries{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+                                                               15, 30, 45, 60, 120})),
       annotation_queue_depth(prometheus::BuildGauge()
                                  .Name("triage_annotation_queue_depth")
                                  .Help("Change annotations waiting to be delivered to Grafana.")

@@ -42,9 +42,9 @@ struct Metrics {
   prometheus::Counter& http_overloaded;           // No worker free in time: 503.
   // Input refused for going past a limit, by the limit's name.
   prometheus::Family<prometheus::Counter>& limit_rejections;
-  prometheus::Gauge& store_series;     // Distinct series stored (--max-series caps it).
-  prometheus::Gauge& store_writable;   // 1 while writes are taken (disk above its reserve).
-  prometheus::Gauge& disk_free_bytes;  // On the store's file system.
+  prometheus::Gauge& store_series;        // Distinct series stored (--max-series caps it).
+  prometheus::Gauge& store_writable;      // 1 while writes are taken (disk above its reserve).
+  prometheus::Gauge& disk_free_bytes;     // On the store's file system.
   prometheus::Gauge& store_head_samples;  // Points not yet in chunks (--head-max-samples).
   prometheus::Gauge& known_series;        // remote_write's ids by label bytes (--max-series).
   prometheus::Family<prometheus::Gauge>& store_table_bytes;  // By column family.
@@ -62,7 +62,11 @@ struct Metrics {
   prometheus::Gauge& queue_depth;  // Enriched alerts waiting for Alertmanager.
   prometheus::Counter& delivery_failures;
   prometheus::Counter& deliveries;
-  prometheus::Counter& deliveries_dropped;            // Pushed out of the bounded queue.
+  prometheus::Counter& deliveries_dropped;  // Pushed out of the bounded queue.
+  // Webhook received -> its enriched alert accepted by Alertmanager. The
+  // fail-open route pages the fallback after its group_wait (60 s): slower
+  // than that, the raw page goes first.
+  prometheus::Histogram& enrichment_seconds;
   QueueMetrics alertmanager_queue() {
     return {queue_depth, delivery_failures, deliveries, deliveries_dropped};
   }

@@ -1,10 +1,13 @@
 #include "triage/core/alerts.h"
 
+#include <algorithm>
 #include <chrono>
 #include <iostream>
+#include <map>
 
 #include "absl/strings/str_format.h"
 #include "collectors/alertmanager.h"
+#include "collectors/json.h"
 #include "proto/model/time.h"
 
 namespace triage::core {
@@ -24,8 +27,10 @@ AlertRouter::AlertRouter(store::Store& store, Core& core, const Clock& clock, Me
   client_ = std::move(*client);
   std::string url = options_.alertmanager_url;
   while (!url.empty() && url.back() == '/') url.pop_back();
-  auto post = [this, url = url + "/api/v2/alerts"](const std::string& body) -> absl::Status {
-    absl::StatusOr<net::HttpClientResponse> r = client_->Post(url, "application/json", body);
+  alerts_url_ = url + "/api/v2/alerts";
+  auto post = [this](const std::string& body) -> absl::Status {
+    absl::StatusOr<net::HttpClientResponse> r =
+        client_->Post(alerts_url_, "application/json", body);
     if (!r.ok()) return r.status();
     if (r->status >= 200 && r->status < 300) return absl::OkStatus();
     return absl::UnavailableError(absl::StrFormat("Alertmanager answered %d", r->status));
@@ -52,16 +57,23 @@ BookOptions AlertRouter::Book() const {
 }
 
 absl::StatusOr<v1::WebhookReply> AlertRouter::HandleWebhook(std::string_view body) {
-  const int64_t now = clock_.NowMs();
   absl::StatusOr<v1::AlertmanagerWebhook> hook =
       collectors::ParseAlertmanagerWebhook(body, core_.options().limits);
   if (!hook.ok()) return core_.Refused(hook.status());
+  return Apply(*hook, clock_.NowMs(), {});
+}
+
+absl::StatusOr<v1::WebhookReply> AlertRouter::Apply(const v1::AlertmanagerWebhook& hook,
+                                                    int64_t now, const std::string& note) {
   BookUpdate update;
   {
     std::lock_guard<std::mutex> lock(incidents_mu_);
     absl::StatusOr<std::vector<v1::IncidentState>> states = store_.ListIncidentStates();
     if (!states.ok()) return states.status();
-    update = ApplyWebhook(*hook, now, *states, Book());
+    update = ApplyWebhook(hook, now, *states, Book());
+    if (!note.empty()) {
+      for (auto& [id, state] : update.changed) AddTimeline(&state, now, "reconciled", note);
+    }
     // Durable before the answer: the incident states and the incidents the walk reads.
     for (const auto& [id, state] : update.changed) {
       v1::Incident incident = ToIncident(state);
@@ -130,6 +142,7 @@ void AlertRouter::Walk(const std::string& id, int64_t received_ms) {
 }
 
 void AlertRouter::Delivered(const v1::Delivery& d, int64_t latency_ms) {
+  metrics_.enrichment_seconds.Observe(static_cast<double>(latency_ms) / 1000);
   std::lock_guard<std::mutex> lock(incidents_mu_);
   absl::StatusOr<v1::IncidentState> s = store_.GetIncidentState(d.incident_id());
   if (!s.ok()) return Failed("read the delivered incident", s.status());
@@ -182,6 +195,7 @@ void AlertRouter::ResendLoop() {
   while (!cv_.wait_for(lock, std::chrono::milliseconds(options_.sink.resend_ms),
                        [&] { return stopping_; })) {
     lock.unlock();
+    Reconcile();
     absl::StatusOr<std::vector<v1::IncidentState>> states = store_.ListIncidentStates();
     absl::StatusOr<std::set<std::string>> pending = sink_->Pending();
     if (states.ok() && pending.ok()) {
@@ -199,6 +213,69 @@ void AlertRouter::ResendLoop() {
     }
     lock.lock();
   }
+}
+
+absl::StatusOr<std::set<std::string>> AlertRouter::ActiveFingerprints() const {
+  absl::StatusOr<net::HttpClientResponse> r =
+      client_->Get(alerts_url_ + "?active=true&silenced=true&inhibited=true&unprocessed=true");
+  if (!r.ok()) return r.status();
+  if (r->status != 200) {
+    return absl::UnavailableError(absl::StrFormat("Alertmanager answered %d", r->status));
+  }
+  absl::StatusOr<collectors::JsonValue> alerts = collectors::ParseJson(r->body);
+  if (!alerts.ok()) return alerts.status();
+  if (alerts->type != collectors::JsonValue::Type::kArray) {
+    return absl::DataLossError("Alertmanager's alerts are not a JSON array");
+  }
+  std::set<std::string> out;
+  for (const collectors::JsonValue& a : alerts->items) {
+    const collectors::JsonValue* fp = a.Find("fingerprint");
+    if (fp != nullptr && fp->type == collectors::JsonValue::Type::kString) out.insert(fp->text);
+  }
+  return out;
+}
+
+void AlertRouter::Reconcile() {
+  if (options_.resolve_missing_after_ms <= 0) return;
+  absl::StatusOr<std::vector<v1::IncidentState>> states = store_.ListIncidentStates();
+  if (!states.ok()) return Failed("read incidents to reconcile", states.status());
+  if (std::none_of(states->begin(), states->end(), [](const v1::IncidentState& s) {
+        return s.status() == v1::IncidentState::open;
+      })) {
+    missing_since_.clear();
+    return;
+  }
+  absl::StatusOr<std::set<std::string>> active = ActiveFingerprints();
+  if (!active.ok()) return;  // Alertmanager unreachable: nothing is known, nothing changes.
+  const int64_t now = clock_.NowMs();
+  std::map<std::string, int64_t> still_missing;
+  v1::AlertmanagerWebhook hook;
+  hook.set_version("4");
+  hook.set_status("resolved");
+  hook.set_receiver("triaged-reconcile");
+  for (const v1::IncidentState& s : *states) {
+    if (s.status() != v1::IncidentState::open) continue;
+    for (const v1::AlertInstance& a : s.alerts()) {
+      if (a.status() == v1::AlertInstance::resolved || active->contains(a.fingerprint())) continue;
+      auto [it, _] = missing_since_.try_emplace(a.fingerprint(), now);
+      still_missing[a.fingerprint()] = it->second;
+      if (now - it->second < options_.resolve_missing_after_ms) continue;
+      v1::WebhookAlert* w = hook.add_alerts();
+      w->set_status("resolved");
+      w->set_fingerprint(a.fingerprint());
+      *w->mutable_labels() = a.labels();
+      *w->mutable_starts_at() = a.starts_at();
+      *w->mutable_ends_at() = FromMs(it->second);
+    }
+  }
+  missing_since_ = std::move(still_missing);
+  if (hook.alerts_size() == 0) return;
+  absl::StatusOr<v1::WebhookReply> r =
+      Apply(hook, now,
+            absl::StrFormat("Alertmanager has not listed %d of its alerts as active for %s: "
+                            "resolved (a resolve muted by an inhibit rule reaches no webhook)",
+                            hook.alerts_size(), FormatDuration(options_.resolve_missing_after_ms)));
+  if (!r.ok()) Failed("resolve the incidents Alertmanager no longer lists", r.status());
 }
 
 void AlertRouter::RefreshGauges() {

@@ -14,31 +14,38 @@
 #pragma once
 
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 
 #include "absl/status/statusor.h"
 #include "triage/base/clock.h"
-#include "triage/sinks/alertmanager_sink.h"
-#include "triage/core/core.h"
-#include "triage/net/http_client.h"
-#include "triage/core/incident_book.h"
 #include "triage/base/metrics.h"
+#include "triage/core/core.h"
+#include "triage/core/incident_book.h"
 #include "triage/core/walker.h"
+#include "triage/net/http_client.h"
+#include "triage/sinks/alertmanager_sink.h"
 #include "triage/store/store.h"
 #include "triage/v1/alerts.pb.h"
 
 namespace triage::core {
 
 struct AlertOptions {
-  std::string service_label = "service";     // Label giving an alert's service.
-  std::string metric_label = "metric";       // Label giving its metric ...
-  std::string metric_annotation = "metric";  // ... else this annotation.
-  std::string alertmanager_url;              // Empty: no enriched alerts are sent.
-  net::HttpClientOptions alertmanager_client;     // TLS and credentials for it.
-  sinks::SinkOptions sink;                          // Page links, re-send interval, queue bound.
+  std::string service_label = "service";       // Label giving an alert's service.
+  std::string metric_label = "metric";         // Label giving its metric ...
+  std::string metric_annotation = "metric";    // ... else this annotation.
+  std::string alertmanager_url;                // Empty: no enriched alerts are sent.
+  net::HttpClientOptions alertmanager_client;  // TLS and credentials for it.
+  sinks::SinkOptions sink;                     // Page links, re-send interval, queue bound.
+  // An open incident whose alerts Alertmanager has not listed as active for
+  // this long is resolved (0: never). The fail-open inhibit rule
+  // (deploy/prometheus/alertmanager.yml) mutes a raw alert's resolve while
+  // its enriched twin fires, so the resolve never reaches the webhook.
+  int64_t resolve_missing_after_ms = 5 * 60'000;
 };
 
 class AlertRouter {
@@ -63,6 +70,16 @@ class AlertRouter {
   void Walk(const std::string& id, int64_t received_ms);
   void Delivered(const v1::Delivery& d, int64_t latency_ms);
   void ResendLoop();
+  // The webhook's work, for a parsed webhook and for one made by Reconcile
+  // (`note` goes on the timeline of each incident it changes).
+  absl::StatusOr<v1::WebhookReply> Apply(const v1::AlertmanagerWebhook& hook, int64_t now,
+                                         const std::string& note);
+  // Resolves the open incidents whose alerts Alertmanager no longer lists
+  // (for resolve_missing_after_ms); on the re-send schedule.
+  void Reconcile();
+  // The fingerprints of every alert Alertmanager holds as active
+  // (including silenced and inhibited ones).
+  absl::StatusOr<std::set<std::string>> ActiveFingerprints() const;
   void RefreshGauges();
   // A store write that failed: logged and counted (triage_store_write_failures_total).
   void Failed(const char* what, const absl::Status& s);
@@ -73,7 +90,11 @@ class AlertRouter {
   const Clock& clock_;
   Metrics& metrics_;
   const AlertOptions options_;
-  std::unique_ptr<net::HttpClient> client_;      // Null without an Alertmanager URL.
+  std::unique_ptr<net::HttpClient> client_;  // Null without an Alertmanager URL.
+  std::string alerts_url_;                   // Its /api/v2/alerts.
+  // Fingerprint -> when Alertmanager was first seen not listing it. Only
+  // the re-send thread touches it.
+  std::map<std::string, int64_t> missing_since_;
   std::unique_ptr<sinks::AlertmanagerSink> sink_;  // Null without an Alertmanager URL.
   Walker walker_;
 

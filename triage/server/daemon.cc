@@ -252,7 +252,8 @@ absl::Status Daemon::StartHttp() {
                                    .metric_annotation = c_.metric_annotation,
                                    .alertmanager_url = c_.alertmanager_url,
                                    .alertmanager_client = c_.alertmanager_client,
-                                   .sink = {.resend_ms = c_.resend_ms}};
+                                   .sink = {.resend_ms = c_.resend_ms},
+                                   .resolve_missing_after_ms = c_.resolve_missing_after_ms};
   alert_options.sink.page_url =
       c_.page_url.empty()
           ? absl::StrFormat("%s://127.0.0.1:%d/", tls() ? "https" : "http", http_->port())

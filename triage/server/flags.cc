@@ -30,6 +30,10 @@ ABSL_FLAG(std::string, page_url, "",
           "base of the page links in enriched alerts (empty: http://HTTP_ADDR/)");
 ABSL_FLAG(std::string, resend_interval, "1m",
           "re-send enriched alerts of firing incidents this often");
+ABSL_FLAG(
+    std::string, resolve_missing_after, "5m",
+    "resolve an open incident once Alertmanager has not listed its alerts as active for "
+    "this long (a resolve muted by the fail-open inhibit rule reaches no webhook; 0s: never)");
 ABSL_FLAG(std::string, kl_refresh, "1m", "refresh the triage_feature_kl gauges this often");
 // What one client may send (rejected with 400 and counted in triage_limit_rejections_total).
 ABSL_FLAG(uint64_t, max_body_bytes, 16 << 20,
@@ -306,6 +310,10 @@ absl::Status StoreFlags(DaemonConfig* c) {
   c->retention_ms = *d;
   if (!(d = Duration(FLAGS_resend_interval, "resend-interval")).ok()) return d.status();
   c->resend_ms = *d;
+  if (!(d = Duration(FLAGS_resolve_missing_after, "resolve-missing-after", false)).ok()) {
+    return d.status();
+  }
+  c->resolve_missing_after_ms = *d;
   if (!(d = Duration(FLAGS_kl_refresh, "kl-refresh")).ok()) return d.status();
   c->kl_refresh_ms = *d;
 

@@ -32,6 +32,7 @@ struct DaemonConfig {
   std::string service_label, metric_label, metric_annotation;
   std::string page_url;
   int64_t resend_ms = 0;
+  int64_t resolve_missing_after_ms = 0;  // 0: never.
   int64_t kl_refresh_ms = 0;
   int64_t max_call_ms = 0;
   // Limits and faults.
