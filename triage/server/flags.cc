@@ -19,7 +19,10 @@ ABSL_FLAG(std::string, http_addr, "127.0.0.1:7080", "HTTP listen address (port 0
 ABSL_FLAG(std::string, tree, "", "triage tree file (empty: the built-in default tree)");
 ABSL_FLAG(std::string, retention, "35d", "drop time-stamped records older than this");
 ABSL_FLAG(std::string, web_root, TRIAGE_WEB_ROOT, "files served at GET /");
-ABSL_FLAG(bool, sync, false, "fsync the WAL before acknowledging each write");
+ABSL_FLAG(bool, unsafe_no_sync, false,
+          "acknowledge writes before the WAL is synced (faster; a power cut loses acknowledged "
+          "writes, a crash of triaged does not)");
+ABSL_FLAG(bool, sync, true, "deprecated: writes are synced unless --unsafe-no-sync");
 // Alert routing.
 ABSL_FLAG(std::string, alertmanager_url, "",
           "send enriched alerts to URL/api/v2/alerts (empty: off)");
@@ -291,7 +294,7 @@ absl::Status StoreFlags(DaemonConfig* c) {
   c->http_addr = absl::GetFlag(FLAGS_http_addr);
   c->tree = absl::GetFlag(FLAGS_tree);
   c->web_root = absl::GetFlag(FLAGS_web_root);
-  c->sync = absl::GetFlag(FLAGS_sync);
+  c->sync = absl::GetFlag(FLAGS_sync) && !absl::GetFlag(FLAGS_unsafe_no_sync);
   c->max_body_bytes = absl::GetFlag(FLAGS_max_body_bytes);
   if (c->max_body_bytes == 0) {
     return absl::InvalidArgumentError("--max-body-bytes must be positive");
