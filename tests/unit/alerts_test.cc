@@ -12,9 +12,9 @@
 #include "prometheus/registry.h"
 #include "proto/model/time.h"
 #include "tests/unit/test_records.h"
-#include "triage/sinks/alertmanager_sink.h"
 #include "triage/core/incident_book.h"
 #include "triage/core/walker.h"
+#include "triage/sinks/alertmanager_sink.h"
 
 namespace triage::core {
 namespace {
@@ -103,9 +103,36 @@ TEST(IncidentBookTest, UnmappedAlertsAndOwnEnrichedAlerts) {
   u = book.Apply({own}, kStart);
   EXPECT_EQ(u.reply.unchanged(), 1);
   EXPECT_THAT(u.changed, IsEmpty());
-  // A resolved alert never seen firing changes nothing either.
-  u = book.Apply({Alert("fp-late", kStart, "resolved")}, kStart);
+}
+
+// The order webhooks arrive in does not matter (two Alertmanagers, retries,
+// replicas): a resolve before its firing notification ends resolved, and a
+// firing notification after the resolve changes nothing.
+TEST(IncidentBookTest, AResolveBeforeItsFiringEndsResolved) {
+  Book book;
+  BookUpdate u = book.Apply({Alert("fp-late", kStart, "resolved")}, kStart + 40 * kMinuteMs);
+  EXPECT_EQ(u.pages, 0) << "triaged never saw it page";
+  ASSERT_EQ(u.resolved.size(), 1u);
+  const std::string id = u.resolved[0];
+  EXPECT_EQ(id, "am-fp-late-1777952520");
+  EXPECT_EQ(book.State(id).status(), v1::IncidentState::resolved);
+  EXPECT_EQ(book.State(id).minutes_to_resolve(), 30);
+  u = book.Apply({Alert("fp-late", kStart)}, kStart + 41 * kMinuteMs);  // The late firing one.
   EXPECT_EQ(u.reply.unchanged(), 1);
+  EXPECT_THAT(u.changed, IsEmpty());
+  EXPECT_EQ(book.State(id).status(), v1::IncidentState::resolved);
+
+  // Firing, resolved, then the firing notification again: still resolved.
+  u = book.Apply({Alert("fp-a", kStart + kHourMs)}, kStart + kHourMs);
+  const std::string a = u.to_walk.at(0);
+  book.Apply({Alert("fp-a", kStart + kHourMs, "resolved")}, kStart + 2 * kHourMs);
+  u = book.Apply({Alert("fp-a", kStart + kHourMs)}, kStart + 2 * kHourMs + 1);
+  EXPECT_EQ(u.reply.unchanged(), 1);
+  EXPECT_EQ(book.State(a).status(), v1::IncidentState::resolved);
+  // The same alert firing again later has a new startsAt: a new incident.
+  u = book.Apply({Alert("fp-a", kStart + 3 * kHourMs)}, kStart + 3 * kHourMs);
+  EXPECT_EQ(u.reply.opened(), 1);
+  EXPECT_NE(u.to_walk.at(0), a);
 }
 
 TEST(WalkerTest, WalksInOrderOnItsThread) {

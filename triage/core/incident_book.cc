@@ -29,8 +29,25 @@ class Pass {
     update_.reply.set_alerts(update_.reply.alerts() + 1);
     if (a.labels().contains(sinks::kLoopLabel)) return Unchanged();  // Our own enriched alert.
     if (std::string holder = HolderOf(a); !holder.empty()) return Update(holder, a);
-    if (a.status() == "resolved") return Unchanged();  // Resolved before we saw it fire.
-    ++update_.pages;
+    // A resolve that comes before its firing notification (two Alertmanagers,
+    // a retry, triaged down while it fired) is recorded as the alert that
+    // fired and then resolved, so the late firing one finds it resolved.
+    const bool resolved_first = a.status() == "resolved";
+    if (!resolved_first) ++update_.pages;
+    Arrive(a);
+    if (resolved_first) Update(HolderOf(a), a);
+  }
+
+  BookUpdate Finish() {
+    update_.to_walk.assign(to_walk_.begin(), to_walk_.end());
+    return std::move(update_);
+  }
+
+ private:
+  void Unchanged() { update_.reply.set_unchanged(update_.reply.unchanged() + 1); }
+
+  // A new alert: unmapped, joining an open incident or opening one.
+  void Arrive(const v1::WebhookAlert& a) {
     v1::AlertInstance inst;
     inst.set_fingerprint(a.fingerprint());
     inst.set_status(v1::AlertInstance::firing);
@@ -45,14 +62,6 @@ class Pass {
     }
     Open(std::move(inst));
   }
-
-  BookUpdate Finish() {
-    update_.to_walk.assign(to_walk_.begin(), to_walk_.end());
-    return std::move(update_);
-  }
-
- private:
-  void Unchanged() { update_.reply.set_unchanged(update_.reply.unchanged() + 1); }
 
   // The state to change: a changed one, else a copy of the stored one.
   v1::IncidentState* Current(const std::string& id) {
@@ -94,25 +103,22 @@ class Pass {
                          [&](const v1::IncidentState& s) { return s.id() == id; });
   }
 
-  // An alert it holds changed: resolved (the incident with it when none
-  // fires any more) or firing again.
+  // An alert it holds resolved: the incident with it when none fires any
+  // more. Resolved is final for an alert (its fingerprint and startsAt): a
+  // firing notification after it is late or repeated, whatever the order
+  // they arrive in (Prometheus gives an alert that fires again a new
+  // startsAt, so it is a new alert).
   void Update(const std::string& holder, const v1::WebhookAlert& a) {
-    const v1::AlertInstance::Status status =
-        a.status() == "resolved" ? v1::AlertInstance::resolved : v1::AlertInstance::firing;
     const v1::IncidentState& held = Find(holder);
     const int at = HeldAt(held, a);
-    if (held.alerts(at).status() == status) return Unchanged();  // A re-sent alert.
+    if (a.status() != "resolved" || held.alerts(at).status() == v1::AlertInstance::resolved) {
+      return Unchanged();
+    }
     v1::IncidentState* s = Current(holder);
     v1::AlertInstance* x = s->mutable_alerts(at);
-    x->set_status(status);
+    x->set_status(v1::AlertInstance::resolved);
     *x->mutable_ends_at() = a.ends_at();
     update_.reply.add_incidents(holder);
-    if (status == v1::AlertInstance::firing) {
-      s->set_status(v1::IncidentState::open);
-      AddTimeline(s, now_, "alert_refired", a.fingerprint());
-      to_walk_.insert(holder);
-      return;
-    }
     update_.reply.set_resolved(update_.reply.resolved() + 1);
     auto name = a.labels().find("alertname");
     AddTimeline(s, now_, "alert_resolved",

@@ -5,15 +5,6 @@
 namespace triage::rules {
 namespace {
 
-using ::testing::ElementsAre;
-using ::testing::HasSubstr;
-using ::testing::IsEmpty;
-using triage::testing::AddPoint;
-using triage::testing::Change;
-using triage::testing::Dependency;
-using triage::testing::MemorySource;
-using triage::testing::Numeric;
-
 using EvalStalenessTest = EngineTest;
 
 TEST_F(EvalStalenessTest, EvalStalenessNeedsBothAgeAndTurnover) {

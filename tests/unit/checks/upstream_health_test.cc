@@ -5,14 +5,7 @@
 namespace triage::rules {
 namespace {
 
-using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-using ::testing::IsEmpty;
-using triage::testing::AddPoint;
-using triage::testing::Change;
-using triage::testing::Dependency;
-using triage::testing::MemorySource;
-using triage::testing::Numeric;
 
 using UpstreamHealthTest = EngineTest;
 
