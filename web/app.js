@@ -193,6 +193,35 @@ async function renderReport(report, incident, first, prefix, alertState) {
   if (window.__firstRenderMs === undefined) window.__firstRenderMs = performance.now();
 }
 
+// The window buttons, and the cohort-against-the-rest toggle when a cohort is named.
+function chartToggles(cohort, split, redraw) {
+  return h('div', { class: 'toggles', role: 'group', 'aria-label': 'Time window' },
+    Object.keys(vocab.windows).map((w) => h('button', { type: 'button', 'aria-pressed': String(w === state.window),
+      'data-window': w, onclick: () => {
+        if (state.window === w) return;
+        state.window = w;
+        redraw();
+      } }, w)),
+    cohort ? h('button', { type: 'button', 'aria-pressed': String(split), 'data-cohort-toggle': `${cohort.dimension}=${cohort.value}`,
+      onclick: () => {
+        state.cohortSplit = !state.cohortSplit;
+        redraw();
+      } }, `${cohort.dimension}=${cohort.value} vs rest`) : null);
+}
+
+// One x axis for the series drawn: the union of their timestamps, each
+// series' value at each (null where it has none), as uPlot takes them.
+function alignSeries(lines) {
+  const byT = new Map();
+  lines.forEach((pts, i) => pts.forEach((p) => {
+    const t = Number(p.t_ms) / 1000;
+    if (!byT.has(t)) byT.set(t, lines.map(() => null));
+    byT.get(t)[i] = typeof p.value === 'number' ? p.value : null;
+  }));
+  const xs = [...byT.keys()].sort((a, b) => a - b);
+  return [xs, ...lines.map((_, i) => xs.map((t) => byT.get(t)[i]))];
+}
+
 async function renderChart(panel, service, metric, onset, now, alerts, incidentId, cohort) {
   const span = vocab.windows[state.window];
   const end = now;
@@ -211,18 +240,8 @@ async function renderChart(panel, service, metric, onset, now, alerts, incidentI
       ' — a blind spot, not a flat line.'));
     return;
   }
-  const toggles = h('div', { class: 'toggles', role: 'group', 'aria-label': 'Time window' },
-    Object.keys(vocab.windows).map((w) => h('button', { type: 'button', 'aria-pressed': String(w === state.window),
-      'data-window': w, onclick: () => {
-        if (state.window === w) return;
-        state.window = w;
-        renderChart(panel, service, metric, onset, now, alerts, incidentId, cohort);
-      } }, w)),
-    cohort ? h('button', { type: 'button', 'aria-pressed': String(split), 'data-cohort-toggle': `${cohort.dimension}=${cohort.value}`,
-      onclick: () => {
-        state.cohortSplit = !state.cohortSplit;
-        renderChart(panel, service, metric, onset, now, alerts, incidentId, cohort);
-      } }, `${cohort.dimension}=${cohort.value} vs rest`) : null);
+  const toggles = chartToggles(cohort, split,
+    () => renderChart(panel, service, metric, onset, now, alerts, incidentId, cohort));
   const kinds = [...new Set((overlay.changes || []).map((c) => c.kind))];
   const legend = h('div', { class: 'legend', 'aria-label': 'Change kinds' },
     kinds.map((k) => h('span', {}, h('span', { class: 'sw', style: `background:${kindColor(k)}` }), k)),
@@ -243,16 +262,7 @@ async function renderChart(panel, service, metric, onset, now, alerts, incidentI
       h('span', { 'data-query': overlay.query || '', 'data-source': overlay.source || '' },
         ` · drawn by ${overlay.query || metric} from ${overlay.source || 'embedded'}`)));
 
-  // One x axis for the series drawn: the union of their timestamps.
-  const lines = split ? [overlay.points || [], overlay.rest_points || []] : [overlay.points || []];
-  const byT = new Map();
-  lines.forEach((pts, i) => pts.forEach((p) => {
-    const t = Number(p.t_ms) / 1000;
-    if (!byT.has(t)) byT.set(t, lines.map(() => null));
-    byT.get(t)[i] = typeof p.value === 'number' ? p.value : null;
-  }));
-  const xs = [...byT.keys()].sort((a, b) => a - b);
-  const ys = lines.map((_, i) => xs.map((t) => byT.get(t)[i]));
+  const [xs, ...ys] = alignSeries(split ? [overlay.points || [], overlay.rest_points || []] : [overlay.points || []]);
   const width = Math.max(400, panel.clientWidth - 26);
   const u = new uPlot({
     width, height: 300,
