@@ -3,11 +3,12 @@
 
   proto/  <-  collectors/, rules/  <-  triage/base  <-  triage/store  <-
   triage/replay  <-  triage/net  <-  triage/auth, triage/sources,
-  triage/sinks  <-  triage/core  <-  triage/api  <-  triage/server  <-
-  triage/ctl
+  triage/sinks  <-  triage/core  <-  triage/api, triage/peers  <-
+  triage/server  <-  triage/ctl
 
 (Generated triage/v1/*.pb.h headers are the data model: proto/.) Siblings
-include neither each other: collectors/ and rules/; auth, sources and sinks.
+include neither each other: collectors/ and rules/; auth, sources and sinks;
+api and peers.
 triage/net is transport and knows nothing of triage: not even the data model.
 Usage: layering_test.py SOURCE_DIR
 """
@@ -30,8 +31,9 @@ ALLOWED = {
     "triage/sinks": BELOW_NET | {"triage/net"},
     "triage/core": BELOW_NET | {"triage/net", "triage/sinks"},
     "triage/api": BELOW_NET | {"triage/net", "triage/auth", "triage/sinks", "triage/core"},
+    "triage/peers": BELOW_NET | {"triage/net", "triage/auth", "triage/sinks", "triage/core"},
     "triage/server": BELOW_NET | {"triage/net", "triage/auth", "triage/sources", "triage/sinks",
-                                  "triage/core", "triage/api"},
+                                  "triage/core", "triage/api", "triage/peers"},
     "triage/ctl": BELOW_NET | {"triage/auth"},
 }
 # Every folder of triage/ is a room listed above: a new one must say where it sits.

@@ -159,8 +159,8 @@ class SinkTest : public ::testing::Test {
         *store_, clock_, metrics_,
         sinks::SinkOptions{
             .page_url = "https://triage.example/", .resend_ms = 60'000, .max_queue = max_queue},
-        [this](const std::string& body) {
-          posts_.push_back(body);
+        [this](const v1::Delivery& d) {
+          posts_.push_back(d.body());
           return up_ ? absl::OkStatus() : absl::UnavailableError("down");
         },
         [this](const v1::Delivery& d, int64_t latency) {

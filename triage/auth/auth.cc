@@ -132,6 +132,12 @@ absl::Status Authorize(const Principal& who, v1::Role needed, std::string_view w
       RoleName(needed)));
 }
 
+bool VerifiesClientCertificates(const WebConfig* c) {
+  return c != nullptr && c->tls && !c->tls->client_ca_file.empty() &&
+         (c->tls->client_auth_type == "RequireAndVerifyClientCert" ||
+          c->tls->client_auth_type == "VerifyClientCertIfGiven");
+}
+
 absl::Status GrpcGuard::Check(grpc::ServerContext* context,
                               const google::protobuf::MethodDescriptor* method) const {
   const std::string what =
@@ -145,6 +151,11 @@ absl::Status GrpcGuard::Check(grpc::ServerContext* context,
       return absl::OkStatus();  // The HTTP port has authorized it.
     }
     return absl::UnauthenticatedError("bad gateway credentials");
+  }
+  // A replica that presented a client certificate the CA verified (mTLS).
+  if (needed == v1::PEER && VerifiesClientCertificates(auth_.config().get()) &&
+      context->auth_context() != nullptr && context->auth_context()->IsPeerAuthenticated()) {
+    return absl::OkStatus();
   }
   std::string_view authorization;
   if (auto it = md.find("authorization"); it != md.end()) {

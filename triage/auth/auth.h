@@ -62,6 +62,10 @@ class Authenticator {
   mutable absl::flat_hash_map<std::string, bool> verified_ ABSL_GUARDED_BY(mu_);
 };
 
+// True when the config's TLS verifies client certificates against its CA:
+// then a verified certificate (mTLS) holds the PEER role.
+bool VerifiesClientCertificates(const WebConfig* config);
+
 // The role an RPC declares; ROLE_UNSPECIFIED (refused) when it declares none.
 v1::Role RoleOf(const google::protobuf::MethodDescriptor* method);
 

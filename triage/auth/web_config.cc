@@ -19,7 +19,7 @@ namespace triage::auth {
 namespace {
 
 constexpr std::pair<std::string_view, v1::Role> kRoles[] = {
-    {"ingest", v1::INGEST}, {"read", v1::READ}, {"operate", v1::OPERATE}, {"admin", v1::ADMIN}};
+    {"ingest", v1::INGEST}, {"read", v1::READ}, {"operate", v1::OPERATE}, {"admin", v1::ADMIN}, {"peer", v1::PEER}};
 
 // Errors name the line ("web.yml:7: ...").
 class Reader : public collectors::YamlReader {

@@ -4,11 +4,14 @@
 #include <chrono>
 #include <iostream>
 #include <map>
+#include <set>
+#include <span>
 
 #include "absl/strings/str_format.h"
 #include "collectors/alertmanager.h"
 #include "collectors/json.h"
 #include "proto/model/time.h"
+#include "triage/store/events.h"
 
 namespace triage::core {
 
@@ -28,9 +31,9 @@ AlertRouter::AlertRouter(store::Store& store, Core& core, const Clock& clock, Me
   std::string url = options_.alertmanager_url;
   while (!url.empty() && url.back() == '/') url.pop_back();
   alerts_url_ = url + "/api/v2/alerts";
-  auto post = [this](const std::string& body) -> absl::Status {
+  auto post = [this](const v1::Delivery& d) -> absl::Status {
     absl::StatusOr<net::HttpClientResponse> r =
-        client_->Post(alerts_url_, "application/json", body);
+        client_->Post(alerts_url_, "application/json", d.body());
     if (!r.ok()) return r.status();
     if (r->status >= 200 && r->status < 300) return absl::OkStatus();
     return absl::UnavailableError(absl::StrFormat("Alertmanager answered %d", r->status));
@@ -63,21 +66,55 @@ absl::StatusOr<v1::WebhookReply> AlertRouter::HandleWebhook(std::string_view bod
   return Apply(*hook, clock_.NowMs(), {});
 }
 
+absl::StatusOr<std::vector<v1::Event>> AlertRouter::NewAlertEvents(
+    const v1::AlertmanagerWebhook& hook) const {
+  std::vector<v1::Event> out;
+  std::set<std::string> keys;
+  for (int i = 0; i < hook.alerts_size(); ++i) {
+    v1::Event e = store::AlertEvent(hook, i);
+    absl::StatusOr<bool> logged = store_.HasEvent(e.key());
+    if (!logged.ok()) return logged.status();
+    if (*logged || !keys.insert(e.key()).second) continue;
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+absl::StatusOr<v1::WebhookReply> AlertRouter::ApplyEvent(const v1::Event& event) {
+  return Apply(event.alert(), clock_.NowMs(), {});
+}
+
 absl::StatusOr<v1::WebhookReply> AlertRouter::Apply(const v1::AlertmanagerWebhook& hook,
                                                     int64_t now, const std::string& note) {
   BookUpdate update;
   {
     std::lock_guard<std::mutex> lock(incidents_mu_);
+    absl::StatusOr<std::vector<v1::Event>> events = NewAlertEvents(hook);
+    if (!events.ok()) return events.status();
     absl::StatusOr<std::vector<v1::IncidentState>> states = store_.ListIncidentStates();
     if (!states.ok()) return states.status();
-    update = ApplyWebhook(hook, now, *states, Book());
+    v1::AlertmanagerWebhook fresh = hook;  // The alerts not applied before.
+    fresh.clear_alerts();
+    for (const v1::Event& e : *events) *fresh.add_alerts() = e.alert().alerts(0);
+    update = ApplyWebhook(fresh, now, *states, Book());
+    const int repeated = hook.alerts_size() - fresh.alerts_size();
+    update.reply.set_alerts(update.reply.alerts() + repeated);
+    update.reply.set_unchanged(update.reply.unchanged() + repeated);
     if (!note.empty()) {
       for (auto& [id, state] : update.changed) AddTimeline(&state, now, "reconciled", note);
     }
-    // Durable before the answer: the incident states and the incidents the walk reads.
+    // Durable before the answer: the incident states and the incidents the
+    // walk reads, the alerts' events with the last of them.
+    size_t left = update.changed.size();
     for (const auto& [id, state] : update.changed) {
       v1::Incident incident = ToIncident(state);
-      if (absl::Status s = store_.PutIncidentRecords(&incident, &state, nullptr); !s.ok()) {
+      std::span<const v1::Event> with = --left == 0 ? *events : std::span<const v1::Event>();
+      if (absl::Status s = store_.PutIncidentRecords(&incident, &state, nullptr, with); !s.ok()) {
+        return s;
+      }
+    }
+    if (update.changed.empty() && !events->empty()) {
+      if (absl::Status s = store_.PutIncidentRecords(nullptr, nullptr, nullptr, *events); !s.ok()) {
         return s;
       }
     }

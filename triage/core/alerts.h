@@ -58,6 +58,10 @@ class AlertRouter {
   // another error means the alerts could not be stored (answer 5xx so
   // Alertmanager retries). Walks and deliveries happen later.
   absl::StatusOr<v1::WebhookReply> HandleWebhook(std::string_view body);
+  // An alert's event pulled from a peer replica (its webhook of one alert),
+  // applied as HandleWebhook applies a webhook; one already applied changes
+  // nothing.
+  absl::StatusOr<v1::WebhookReply> ApplyEvent(const v1::Event& event);
 
   // Starts the threads; re-queues walks of open incidents that have no
   // report (a restart between the answer and the walk).
@@ -74,6 +78,8 @@ class AlertRouter {
   // (`note` goes on the timeline of each incident it changes).
   absl::StatusOr<v1::WebhookReply> Apply(const v1::AlertmanagerWebhook& hook, int64_t now,
                                          const std::string& note);
+  // The events of the hook's alerts that are not logged yet (each once).
+  absl::StatusOr<std::vector<v1::Event>> NewAlertEvents(const v1::AlertmanagerWebhook& hook) const;
   // Resolves the open incidents whose alerts Alertmanager no longer lists
   // (for resolve_missing_after_ms); on the re-send schedule.
   void Reconcile();

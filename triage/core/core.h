@@ -113,6 +113,9 @@ class Core {
   // "unknown", which opens an action item), resolves it, and keeps the cause
   // as the incident's expected category.
   absl::StatusOr<v1::IncidentView> ResolveIncident(const v1::ResolveIncidentRequest& request);
+  // The same as of `now_ms` (a resolution's event from a peer replica: once).
+  absl::StatusOr<v1::IncidentView> ResolveIncidentAt(const v1::ResolveIncidentRequest& request,
+                                                     int64_t now_ms);
   // A complete bundle for a stored incident: the incident (expected = the
   // recorded root cause), the dependency graph, and every record its walk
   // reads (7 d of the alerted and traffic series, 30 d of histograms of

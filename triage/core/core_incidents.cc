@@ -14,6 +14,7 @@
 #include "rules/engine.h"
 #include "rules/promql.h"
 #include "triage/core/core.h"
+#include "triage/store/events.h"
 
 namespace triage::core {
 
@@ -72,6 +73,15 @@ absl::StatusOr<v1::ListIncidentsResponse> Core::ListIncidents(
 }
 
 absl::StatusOr<v1::IncidentView> Core::ResolveIncident(const v1::ResolveIncidentRequest& request) {
+  return ResolveIncidentAt(request, clock_.NowMs());
+}
+
+absl::StatusOr<v1::IncidentView> Core::ResolveIncidentAt(const v1::ResolveIncidentRequest& request,
+                                                         const int64_t now) {
+  const v1::Event event = store::ResolutionEvent(request, now);
+  absl::StatusOr<bool> applied = store_.HasEvent(event.key());
+  if (!applied.ok()) return applied.status();
+  if (*applied) return GetIncident(request.id());  // A repeat (a retry, a peer's repair).
   const std::string& cause = request.root_cause();
   if (cause.empty()) {
     return absl::InvalidArgumentError(
@@ -96,7 +106,6 @@ absl::StatusOr<v1::IncidentView> Core::ResolveIncident(const v1::ResolveIncident
   } else if (!state.ok()) {
     return state.status();
   }
-  const int64_t now = clock_.NowMs();
   if (state->status() != v1::IncidentState::resolved) {
     state->set_status(v1::IncidentState::resolved);
     *state->mutable_resolved_at() = FromMs(now);
@@ -140,7 +149,10 @@ absl::StatusOr<v1::IncidentView> Core::ResolveIncident(const v1::ResolveIncident
   e->set_event("root_cause_recorded");
   e->set_detail(request.summary().empty() ? cause : cause + ": " + request.summary());
   if (cause != "unknown") incident->mutable_expected()->set_category(cause);
-  if (absl::Status s = store_.PutIncidentRecords(&*incident, &*state, nullptr); !s.ok()) return s;
+  if (absl::Status s = store_.PutIncidentRecords(&*incident, &*state, nullptr, {&event, 1});
+      !s.ok()) {
+    return s;
+  }
   return GetIncident(request.id());
 }
 

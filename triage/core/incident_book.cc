@@ -9,6 +9,7 @@
 #include "proto/model/names.h"
 #include "proto/model/time.h"
 #include "triage/sinks/alertmanager_sink.h"
+#include "triage/store/events.h"
 
 namespace triage::core {
 
@@ -21,11 +22,13 @@ bool Firing(const v1::AlertInstance& a) { return a.status() != v1::AlertInstance
 class Pass {
  public:
   Pass(int64_t now, const std::vector<v1::IncidentState>& states, const BookOptions& options)
-      : now_(now), states_(states), options_(options) {
+      : received_(now), now_(now), states_(states), options_(options) {
     update_.reply.set_status("ok");
   }
 
   void Alert(const v1::WebhookAlert& a) {
+    // The alert's own time, not the arrival's: every replica derives the same.
+    now_ = store::AlertTime(a, received_);
     update_.reply.set_alerts(update_.reply.alerts() + 1);
     if (a.labels().contains(sinks::kLoopLabel)) return Unchanged();  // Our own enriched alert.
     if (std::string holder = HolderOf(a); !holder.empty()) return Update(holder, a);
@@ -223,7 +226,8 @@ class Pass {
     update_.changed[s.id()] = std::move(s);
   }
 
-  const int64_t now_;
+  const int64_t received_;
+  int64_t now_;  // The time of the alert being applied.
   const std::vector<v1::IncidentState>& states_;
   const BookOptions& options_;
   BookUpdate update_;

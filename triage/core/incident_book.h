@@ -36,7 +36,9 @@ struct BookUpdate {
 };
 
 // Applies a validated webhook received at `now` to the incidents in
-// `states` (every stored one).
+// `states` (every stored one). Times on the incidents are the alerts' own
+// (startsAt, or endsAt for a resolve; `now` for an alert without), so that
+// every replica given the same alerts derives the same incidents.
 BookUpdate ApplyWebhook(const v1::AlertmanagerWebhook& hook, int64_t now,
                         const std::vector<v1::IncidentState>& states, const BookOptions& options);
 

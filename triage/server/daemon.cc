@@ -172,9 +172,12 @@ absl::Status Daemon::StartCore() {
                           .roster = c_.roster});
   if (!core.ok()) return Refused(core.status().message());
   core_ = std::move(*core);
+  if (absl::Status s = CreateReplicas(); !s.ok()) return s;
   if (!c_.grafana.url.empty()) {
+    sinks::GrafanaOptions grafana = c_.grafana;
+    if (replicas_ != nullptr) grafana.writes = [this] { return replicas_->WritesAnnotations(); };
     absl::StatusOr<std::unique_ptr<sinks::GrafanaSink>> g =
-        sinks::GrafanaSink::Create(*store_, *clock_, *metrics_, c_.grafana);
+        sinks::GrafanaSink::Create(*store_, *clock_, *metrics_, std::move(grafana));
     if (!g.ok()) return Refused("--grafana-*: " + std::string(g.status().message()));
     grafana_ = std::move(*g);
     core_->SetChangeListener([this](const std::vector<v1::Change>& changes) {
@@ -194,6 +197,27 @@ absl::Status Daemon::StartCore() {
   return absl::OkStatus();
 }
 
+// With --peer: the pullers (started once alert routing is) and the log they serve.
+absl::Status Daemon::CreateReplicas() {
+  if (c_.peers.empty()) return absl::OkStatus();
+  peers::ReplicaOptions options{.peers = c_.peers,
+                                .position = c_.peer_position,
+                                .timeout_ms = c_.peer_timeout_ms,
+                                .interval_ms = c_.peer_repair_interval_ms};
+  if (tls()) {
+    options.cert_file = web_->tls->cert_file;
+    options.key_file = web_->tls->key_file;
+    options.ca_file = web_->tls->client_ca_file;
+  }
+  absl::StatusOr<std::unique_ptr<peers::Replicas>> r =
+      peers::Replicas::Create(std::move(options), *store_, *core_, registry_);
+  if (!r.ok()) return Refused(r.status().message());
+  replicas_ = std::move(*r);
+  std::cerr << absl::StrFormat("triaged: replica at position %d of %d peers\n", c_.peer_position,
+                               c_.peers.size());
+  return absl::OkStatus();
+}
+
 absl::Status Daemon::StartGrpc() {
   ingest_service_ = std::make_unique<api::IngestServiceImpl>(*core_, *guard_);
   triage_service_ = std::make_unique<api::TriageServiceImpl>(*core_, *guard_);
@@ -210,6 +234,10 @@ absl::Status Daemon::StartGrpc() {
   builder.RegisterService(overlay_service_.get());
   builder.RegisterService(rules_service_.get());
   builder.RegisterService(drill_service_.get());
+  if (replicas_ != nullptr) {
+    peer_service_ = std::make_unique<peers::PeerServiceImpl>(*store_, *guard_, c_.peer_position);
+    builder.RegisterService(peer_service_.get());
+  }
   grpc_server_ = builder.BuildAndStart();
   if (grpc_server_ == nullptr || grpc_port_ == 0) {
     return Failed(absl::StrFormat("cannot listen for gRPC on %s", c_.grpc_addr));
@@ -260,6 +288,10 @@ absl::Status Daemon::StartHttp() {
           : c_.page_url;
   router_ = std::make_unique<core::AlertRouter>(*store_, *core_, *clock_, *metrics_, alert_options);
   router_->Start();
+  if (replicas_ != nullptr) {
+    replicas_->SetRouter(router_.get());
+    replicas_->Start();
+  }
   drift_gauges_ =
       std::make_unique<Periodic>(c_.kl_refresh_ms, [this] { core_->RefreshDriftGauges(); });
   http_->SetAlertRouter(router_.get());
@@ -296,6 +328,7 @@ void Daemon::Stop() {
     http_->SetReady(false);
     http_->Stop();  // Waits for HTTP requests in flight.
   }
+  if (replicas_ != nullptr) replicas_->Stop();
   if (router_ != nullptr) router_->Stop();
   if (grafana_ != nullptr) grafana_->Stop();
   drift_gauges_.reset();
@@ -304,6 +337,7 @@ void Daemon::Stop() {
     grpc_server_->Wait();
   }
   http_.reset();
+  replicas_.reset();
   router_.reset();
   store_.reset();  // Flushes and closes RocksDB.
 }

@@ -31,6 +31,8 @@
 #include "triage/core/alerts.h"
 #include "triage/core/core.h"
 #include "triage/core/drills.h"
+#include "triage/peers/peer_service.h"
+#include "triage/peers/replicas.h"
 #include "triage/server/flags.h"
 #include "triage/sinks/grafana_sink.h"
 #include "triage/sources/prom_source.h"
@@ -73,6 +75,7 @@ class Daemon {
   absl::Status LoadWebConfig();
   absl::Status OpenStore();
   absl::Status StartCore();
+  absl::Status CreateReplicas();
   absl::Status StartGrpc();
   absl::Status StartHttp();
   bool tls() const { return web_ != nullptr && web_->tls.has_value(); }
@@ -91,6 +94,7 @@ class Daemon {
   TlsHolder tls_;
   std::unique_ptr<sources::PromSource> prom_;
   std::unique_ptr<core::Core> core_;
+  std::unique_ptr<peers::Replicas> replicas_;  // Null without --peer.
   std::unique_ptr<sinks::GrafanaSink> grafana_;
   std::unique_ptr<core::Drills> drills_;
   std::unique_ptr<api::IngestServiceImpl> ingest_service_;
@@ -98,6 +102,7 @@ class Daemon {
   std::unique_ptr<api::OverlayServiceImpl> overlay_service_;
   std::unique_ptr<api::RulesServiceImpl> rules_service_;
   std::unique_ptr<api::DrillServiceImpl> drill_service_;
+  std::unique_ptr<peers::PeerServiceImpl> peer_service_;
   std::unique_ptr<grpc::Server> grpc_server_;
   int grpc_port_ = 0;
   int max_message_ = 0;

@@ -79,6 +79,17 @@ ABSL_FLAG(int32_t, http_workers, 16, "HTTP requests handled at once");
 ABSL_FLAG(uint64_t, http_max_queued, 1024, "HTTP requests waiting for a worker (503 past it)");
 ABSL_FLAG(std::string, max_call_duration, "60s",
           "a Connect call's deadline at most (Connect-Timeout-Ms is clamped to it)");
+// Replicas.
+ABSL_FLAG(std::string, peer, "",
+          "another replica's gRPC address (host:port on loopback, else https://host:port: mTLS "
+          "with the web config's certificate and client CA); repeat for each peer");
+ABSL_FLAG(int32_t, peer_position, 0,
+          "this replica's position: 0 writes Grafana annotations, the next takes over once "
+          "every lower one has been unreachable for --peer-timeout");
+ABSL_FLAG(std::string, peer_timeout, "15s",
+          "how long a lower-positioned peer may be unreachable before this one writes "
+          "annotations");
+ABSL_FLAG(std::string, peer_repair_interval, "1s", "how often each peer's log is pulled");
 // Who may do what.
 ABSL_FLAG(std::string, web_config_file, "",
           "Prometheus-style web config: TLS, basic_auth_users, and triage's user_roles, "
@@ -255,8 +266,14 @@ absl::StatusOr<int64_t> Duration(const absl::Flag<std::string>& flag, const char
 
 // argv as absl reads it (--data-dir is --data_dir to absl; --help is
 // ours), with every --metrics-header (repeatable: each one, not the last).
+// The flags that may be given more than once, each value kept.
+struct Repeated {
+  std::vector<std::string> headers;  // --metrics-header
+  std::vector<std::string> peers;    // --peer
+};
+
 absl::StatusOr<std::vector<std::string>> NormalizedArgs(int argc, char** argv,
-                                                        std::vector<std::string>* metrics_headers) {
+                                                        Repeated* repeated) {
   std::vector<std::string> args;
   for (int i = 0; i < argc; ++i) {
     std::string a = argv[i];
@@ -273,11 +290,12 @@ absl::StatusOr<std::vector<std::string>> NormalizedArgs(int argc, char** argv,
         return f->Name() == name || (name.starts_with("no") && f->Name() == name.substr(2));
       });
       if (!known) return absl::InvalidArgumentError("unknown flag --" + Dashed(name));
-      if (name == "metrics_header") {
+      if (name == "metrics_header" || name == "peer") {
+        std::vector<std::string>& values = name == "peer" ? repeated->peers : repeated->headers;
         if (eq != std::string::npos) {
-          metrics_headers->push_back(a.substr(eq + 1));
+          values.push_back(a.substr(eq + 1));
         } else if (i + 1 < argc) {
-          metrics_headers->push_back(argv[i + 1]);
+          values.push_back(argv[i + 1]);
         }
       }
       a = "--" + name + (eq == std::string::npos ? "" : a.substr(eq));
@@ -365,6 +383,19 @@ absl::Status HttpFlags(DaemonConfig* c) {
   return absl::OkStatus();
 }
 
+// Replicas: the peers, this one's position, when it takes over annotations.
+absl::Status PeerFlags(const std::vector<std::string>& peers, DaemonConfig* c) {
+  c->peers = peers;
+  c->peer_position = absl::GetFlag(FLAGS_peer_position);
+  if (c->peer_position < 0) return absl::InvalidArgumentError("--peer-position must be >= 0");
+  absl::StatusOr<int64_t> d = Duration(FLAGS_peer_timeout, "peer-timeout");
+  if (!d.ok()) return d.status();
+  c->peer_timeout_ms = *d;
+  if (!(d = Duration(FLAGS_peer_repair_interval, "peer-repair-interval")).ok()) return d.status();
+  c->peer_repair_interval_ms = *d;
+  return absl::OkStatus();
+}
+
 // Who may call, and how triaged reaches Alertmanager.
 absl::Status AccessFlags(DaemonConfig* c) {
   c->web_config_file = absl::GetFlag(FLAGS_web_config_file);
@@ -392,8 +423,8 @@ absl::Status AccessFlags(DaemonConfig* c) {
 }  // namespace
 
 absl::StatusOr<DaemonConfig> ParseDaemonFlags(int argc, char** argv) {
-  std::vector<std::string> metrics_headers;
-  absl::StatusOr<std::vector<std::string>> args = NormalizedArgs(argc, argv, &metrics_headers);
+  Repeated repeated;
+  absl::StatusOr<std::vector<std::string>> args = NormalizedArgs(argc, argv, &repeated);
   if (!args.ok()) return args.status();
   std::vector<char*> cargs;
   for (std::string& a : *args) cargs.push_back(a.data());
@@ -406,7 +437,8 @@ absl::StatusOr<DaemonConfig> ParseDaemonFlags(int argc, char** argv) {
   if (absl::Status s = StoreFlags(&c); !s.ok()) return s;
   if (absl::Status s = HttpFlags(&c); !s.ok()) return s;
   if (absl::Status s = AccessFlags(&c); !s.ok()) return s;
-  if (absl::Status s = MetricsSourceFlags(metrics_headers, &c); !s.ok()) return s;
+  if (absl::Status s = MetricsSourceFlags(repeated.headers, &c); !s.ok()) return s;
+  if (absl::Status s = PeerFlags(repeated.peers, &c); !s.ok()) return s;
   if (absl::Status s = ChangeFlags(&c); !s.ok()) return s;
   return c;
 }

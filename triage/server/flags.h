@@ -60,6 +60,11 @@ struct DaemonConfig {
   std::string fake_clock_file;      // Tests only.
   std::string github_secret;  // Read from the file.
   sinks::GrafanaOptions grafana;     // Empty url: off; the token read from its file.
+  // Replicas (none: a single triaged).
+  std::vector<std::string> peers;
+  int peer_position = 0;
+  int64_t peer_timeout_ms = 15'000;
+  int64_t peer_repair_interval_ms = 1'000;
 };
 
 // True for 127.0.0.0/8, ::1 and localhost (HOST of HOST:PORT).

@@ -59,11 +59,11 @@ int64_t DeliveryQueue::DeliverDue() {
       next_due = std::min(next_due, d.next_attempt_ms());
       break;
     }
-    absl::Status posted = post_(d.body());
+    absl::Status posted = post_(d);
     if (!posted.ok()) {
       counters_.failures.Increment();
       d.set_attempts(d.attempts() + 1);
-      const int64_t backoff = std::min<int64_t>(30'000, 250LL << std::min(d.attempts(), 7));
+      const int64_t backoff = std::min<int64_t>(options_.max_backoff_ms, 250LL << std::min(d.attempts(), 7));
       d.set_next_attempt_ms(clock_.NowMs() + backoff);
       if (absl::Status s = store_.UpdateDelivery(options_.queue, d); !s.ok()) {
         Failed("update delivery", s);

@@ -30,8 +30,9 @@ namespace triage::sinks {
 
 class DeliveryQueue {
  public:
-  // POSTs a body to the peer; OK on a 2xx.
-  using Poster = std::function<absl::Status(const std::string& body)>;
+  // POSTs a delivery's body to the peer; OK on a 2xx (or when the peer has
+  // it already).
+  using Poster = std::function<absl::Status(const v1::Delivery& d)>;
   // Called after each delivery, with the milliseconds since it was caused.
   using Delivered = std::function<void(const v1::Delivery& d, int64_t latency_ms)>;
 
@@ -39,6 +40,7 @@ class DeliveryQueue {
     store::Store::Queue queue;
     const char* name;  // "alertmanager sink", for logs.
     size_t max_queue = 10'000;
+    int64_t max_backoff_ms = 30'000;  // Retries back off from 250 ms to this.
   };
 
   DeliveryQueue(store::Store& store, const Clock& clock, Metrics& metrics, QueueMetrics counters,

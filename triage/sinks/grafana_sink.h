@@ -9,6 +9,7 @@
 // owned and must outlive the sink.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -27,11 +28,21 @@ struct GrafanaOptions {
   std::string url;           // Grafana's base URL (https://grafana.example.com).
   net::HttpClientOptions client;  // Its token (bearer_token), CA, timeout.
   size_t max_queue = 10'000;
+  // Replicas (--peer): whether this replica writes annotations now (the
+  // one at position 0, or the next while it is unreachable). Set, each
+  // annotation is also tagged change:<id> and skipped when Grafana has that
+  // tag already; a replica not writing keeps it queued, retried every
+  // second or two, until another has written it or this one takes over.
+  // Empty: a single triaged, which always writes.
+  std::function<bool()> writes;
 };
 
 // The annotation for a change: {"time": ms, "tags": ["triage", kind,
-// service], "text": kind, service, version, summary, actor and link}.
-std::string AnnotationBody(const v1::Change& change);
+// service], "text": kind, service, version, summary, actor and link}; with
+// `id_tag`, the tags end with "change:<id>".
+std::string AnnotationBody(const v1::Change& change, bool id_tag = false);
+// The tag of a change's annotation among replicas.
+std::string ChangeTag(const v1::Change& change);
 
 class GrafanaSink {
  public:
@@ -50,6 +61,12 @@ class GrafanaSink {
               std::unique_ptr<net::HttpClient> client);
 
   const GrafanaOptions options_;
+  // POSTs the annotation unless Grafana has it (replicas) or another
+  // replica is to write it.
+  absl::Status Post(const v1::Delivery& d) const;
+  // Whether Grafana holds an annotation tagged `tag`.
+  absl::StatusOr<bool> Tagged(const std::string& tag) const;
+
   const std::unique_ptr<net::HttpClient> client_;
   DeliveryQueue queue_;
 };

@@ -9,7 +9,8 @@
 namespace triage::store {
 
 absl::Status Store::PutIncidentRecords(const v1::Incident* incident, const v1::IncidentState* state,
-                                       const v1::TriageReport* report) {
+                                       const v1::TriageReport* report,
+                                       std::span<const v1::Event> events) {
   rocksdb::WriteBatch wb;
   absl::Status s;
   if (incident != nullptr) s.Update(Put(&wb, kIncidents, incident->id(), *incident));
@@ -17,7 +18,9 @@ absl::Status Store::PutIncidentRecords(const v1::Incident* incident, const v1::I
   if (report != nullptr) s.Update(Put(&wb, kReports, report->incident_id(), *report));
   if (!s.ok()) return s;
   absl::MutexLock lock(&write_mu_);
-  return Commit(&wb, "write incident");
+  uint64_t next = next_event_seq_;
+  if (absl::Status e = LogEvents(events, &wb, &next); !e.ok()) return e;
+  return CommitWithEvents(&wb, next, "write incident");
 }
 
 absl::StatusOr<v1::IncidentState> Store::GetIncidentState(const std::string& id) const {

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,6 +39,8 @@ enum Store::Cf : int {
   kFeatureDays,
   kHeadLog,
   kAnnotations,  // Grafana's delivery queue.
+  kEvents,       // The event log: [seq:8] -> Event.
+  kEventKeys,    // [event key...] -> [seq:8][time:8].
   kNumCf,
 };
 
@@ -45,13 +48,23 @@ inline constexpr const char* kCfNames[] = {
     "default",      "changes",       "change_ids", "series_index",    "series_chunks",
     "histograms",   "feature_edges", "upstream",   "eval_sets",       "dependency_health",
     "dependencies", "incidents",     "reports",    "incident_states", "deliveries",
-    "drills",       "feature_days",  "head_log",   "annotations",
+    "drills",       "feature_days",  "head_log",   "annotations",     "events",
+    "event_keys",
 };
 
 // In the default column family: the next free series id, and how many
 // series are stored (ids may have gaps: a failed Bulk's ids are not reused).
 inline constexpr char kNextSeriesIdKey[] = "next_series_id";
 inline constexpr char kSeriesCountKey[] = "series_count";
+// The next event's seq (events.h), and each peer's cursor under this prefix.
+inline constexpr char kNextEventSeqKey[] = "next_event_seq";
+inline constexpr char kPeerCursorPrefix[] = "peer_cursor/";
+inline constexpr char kLogIdKey[] = "log_id";
+
+// A counter of the default column family; nullopt when absent.
+absl::StatusOr<std::optional<uint64_t>> ReadCounter(rocksdb::DB& db,
+                                                    rocksdb::ColumnFamilyHandle* cf,
+                                                    std::string_view key);
 
 // RocksDB's status as absl's, naming what was being done.
 absl::Status ToAbsl(const rocksdb::Status& s, std::string_view what);

@@ -32,10 +32,10 @@ absl::StatusOr<uint64_t> StatvfsFree(const std::string& path) {
 }
 
 // Drops records older than the retention cutoff during compaction. `time_of`
-// reads a record's time from its key (nullopt keeps the record).
+// reads a record's time from its key or value (nullopt keeps the record).
 class RetentionFilter : public rocksdb::CompactionFilter {
  public:
-  using TimeOf = std::optional<int64_t> (*)(std::string_view key);
+  using TimeOf = std::optional<int64_t> (*)(std::string_view key, std::string_view value);
   // `dropped` (when not null) counts the records it drops.
   RetentionFilter(const Clock* clock, int64_t retention_ms, TimeOf time_of, const char* name,
                   std::atomic<uint64_t>* dropped = nullptr)
@@ -45,18 +45,20 @@ class RetentionFilter : public rocksdb::CompactionFilter {
         name_(name),
         dropped_(dropped) {}
 
-  bool Filter(int, const rocksdb::Slice& key, const rocksdb::Slice&, std::string*,
+  bool Filter(int, const rocksdb::Slice& key, const rocksdb::Slice& value, std::string*,
               bool*) const override {
-    const bool expired = Expired(key);
+    const bool expired = Expired(key, value);
     if (expired && dropped_ != nullptr) ++*dropped_;
     return expired;
   }
   // Series chunks are written as merge operands; those expire the same way.
-  bool FilterMergeOperand(int, const rocksdb::Slice& key, const rocksdb::Slice&) const override {
-    return Expired(key);
+  bool FilterMergeOperand(int, const rocksdb::Slice& key,
+                          const rocksdb::Slice& value) const override {
+    return Expired(key, value);
   }
-  bool Expired(const rocksdb::Slice& key) const {
-    std::optional<int64_t> t = time_of_(std::string_view(key.data(), key.size()));
+  bool Expired(const rocksdb::Slice& key, const rocksdb::Slice& value) const {
+    std::optional<int64_t> t = time_of_(std::string_view(key.data(), key.size()),
+                                        std::string_view(value.data(), value.size()));
     return t.has_value() && *t < clock_->NowMs() - retention_ms_;
   }
   const char* Name() const override { return name_; }
@@ -94,6 +96,25 @@ std::optional<int64_t> PairTime(std::string_view key) {
 std::optional<int64_t> EvalSetTime(std::string_view key) {
   std::optional<EvalSetKey> k = EvalSetKey::Decode(key);
   return k ? std::optional<int64_t>(k->time_ms) : std::nullopt;
+}
+
+// Events go with their own time (time 0, a dependency's: kept).
+std::optional<int64_t> EventTime(std::string_view, std::string_view value) {
+  v1::Event e;
+  if (!e.ParseFromArray(value.data(), static_cast<int>(value.size())) || e.time_ms() == 0) {
+    return std::nullopt;
+  }
+  return e.time_ms();
+}
+std::optional<int64_t> EventKeyTime(std::string_view, std::string_view value) {
+  uint64_t seq;
+  int64_t t;
+  if (!GetU64(&value, &seq) || !GetTime(&value, &t) || t == 0) return std::nullopt;
+  return t;
+}
+template <std::optional<int64_t> (*F)(std::string_view)>
+std::optional<int64_t> ByKey(std::string_view key, std::string_view) {
+  return F(key);
 }
 
 const SystemClock kSystemClock;
@@ -248,10 +269,11 @@ rocksdb::DBOptions DbOptions(const StoreOptions& options) {
   return db_options;
 }
 
-// A series counter of the default column family; nullopt when absent.
+}  // namespace
+
 absl::StatusOr<std::optional<uint64_t>> ReadCounter(rocksdb::DB& db,
                                                     rocksdb::ColumnFamilyHandle* cf,
-                                                    const char* key) {
+                                                    std::string_view key) {
   std::string v;
   rocksdb::Status r = db.Get(rocksdb::ReadOptions(), cf, key, &v);
   if (r.IsNotFound()) return std::nullopt;
@@ -262,7 +284,6 @@ absl::StatusOr<std::optional<uint64_t>> ReadCounter(rocksdb::DB& db,
   return n;
 }
 
-}  // namespace
 
 std::vector<rocksdb::ColumnFamilyDescriptor> Store::ColumnFamilies(
     const std::vector<std::unique_ptr<rocksdb::CompactionFilter>>& filters) {
@@ -301,13 +322,15 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
           clock, options.retention_ms, time_of, "triage.Retention",
           c == kChanges ? &store->change_writes_ : nullptr);
     };
-    add(kChanges, ChangeTime);
-    add(kSeriesChunks, ChunkEnd);
-    add(kHistograms, HistogramEnd);
-    add(kFeatureDays, FeatureDayEnd);
-    add(kUpstream, PairTime);
-    add(kDependencyHealth, PairTime);
-    add(kEvalSets, EvalSetTime);
+    add(kChanges, ByKey<ChangeTime>);
+    add(kSeriesChunks, ByKey<ChunkEnd>);
+    add(kHistograms, ByKey<HistogramEnd>);
+    add(kFeatureDays, ByKey<FeatureDayEnd>);
+    add(kUpstream, ByKey<PairTime>);
+    add(kDependencyHealth, ByKey<PairTime>);
+    add(kEvalSets, ByKey<EvalSetTime>);
+    add(kEvents, EventTime);
+    add(kEventKeys, EventKeyTime);
   }
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = ColumnFamilies(filters);
   rocksdb::DB* raw = nullptr;
@@ -330,14 +353,20 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
       ReadCounter(*store->db_, store->cf(kDefault), kNextSeriesIdKey);
   absl::StatusOr<std::optional<uint64_t>> count =
       ReadCounter(*store->db_, store->cf(kDefault), kSeriesCountKey);
+  absl::StatusOr<std::optional<uint64_t>> next_event =
+      ReadCounter(*store->db_, store->cf(kDefault), kNextEventSeqKey);
   if (!next.ok()) return next.status();
   if (!count.ok()) return count.status();
+  if (!next_event.ok()) return next_event.status();
   {
     absl::MutexLock lock(&store->write_mu_);
     store->next_series_id_ = next->value_or(1);
     store->series_count_ = count->value_or(store->next_series_id_ - 1);
+    store->next_event_seq_ = next_event->value_or(1);
+    store->last_event_seq_ = store->next_event_seq_ - 1;
   }
   store->RemoveSpool();
+  if (absl::Status l = store->LoadLogId(); !l.ok()) return l;
   if (absl::Status m = store->Migrate(); !m.ok()) return m;
   if (absl::Status h = store->LoadHead(); !h.ok()) return h;
   return store;

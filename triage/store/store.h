@@ -35,6 +35,7 @@
 #include "triage/store/head.h"
 #include "triage/v1/alerts.pb.h"
 #include "triage/v1/drill.pb.h"
+#include "triage/v1/peer.pb.h"
 #include "triage/v1/records.pb.h"
 #include "triage/v1/report.pb.h"
 
@@ -158,9 +159,11 @@ class Store : public rules::RecordSource, public rules::MetricSource, public rul
   absl::Status ScanIncidents(const std::string& after_id,
                              const std::function<bool(v1::Incident)>& fn) const;
   absl::Status PutReport(const v1::TriageReport& report);
-  // Writes whichever of the three is non-null, atomically.
+  // Writes whichever of the three is non-null, atomically, with those of
+  // `events` (the alerts or resolution it comes from) not logged yet.
   absl::Status PutIncidentRecords(const v1::Incident* incident, const v1::IncidentState* state,
-                                  const v1::TriageReport* report);
+                                  const v1::TriageReport* report,
+                                  std::span<const v1::Event> events = {});
   absl::StatusOr<v1::IncidentState> GetIncidentState(const std::string& id) const;
   absl::StatusOr<std::vector<v1::IncidentState>> ListIncidentStates() const;
 
@@ -174,6 +177,25 @@ class Store : public rules::RecordSource, public rules::MetricSource, public rul
   absl::StatusOr<std::vector<v1::Delivery>> Deliveries(Queue queue) const;
   absl::Status UpdateDelivery(Queue queue, const v1::Delivery& delivery);
   absl::Status DeleteDelivery(Queue queue, uint64_t seq);
+
+  // The event log (events.h): Write logs each record but series points as an
+  // event, PutIncidentRecords the events it is given; an event whose key is
+  // logged already is left out. Events after `after` in log order, at most
+  // `max` of them and about max_bytes.
+  absl::StatusOr<std::vector<v1::StoredEvent>> EventsAfter(uint64_t after, size_t max,
+                                                           size_t max_bytes) const;
+  uint64_t LastEventSeq() const { return last_event_seq_.load(); }  // 0: none.
+  absl::StatusOr<bool> HasEvent(const std::string& key) const;
+  // This store's log identity, made when the store was (random, hex).
+  const std::string& LogId() const { return log_id_; }
+  // How far this replica has pulled each peer's log: the log's identity and
+  // the last seq applied (empty and 0: not at all).
+  struct Cursor {
+    std::string log_id;
+    uint64_t seq = 0;
+  };
+  absl::StatusOr<Cursor> PeerCursor(const std::string& peer) const;
+  absl::Status PutPeerCursor(const std::string& peer, const Cursor& cursor);
 
   // Fire drills' records (their data lives in stores of their own).
   absl::Status PutDrill(const v1::Drill& drill);
@@ -278,6 +300,13 @@ class Store : public rules::RecordSource, public rules::MetricSource, public rul
   absl::Status WriteSeries(const v1::RecordBatch& batch, SeriesIds* ids, rocksdb::WriteBatch* wb,
                            std::vector<HeadPoint>* head_points)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // Adds those of `events` neither logged nor earlier in `events` to `wb`,
+  // numbered from *next (event_log.cc).
+  absl::Status LogEvents(std::span<const v1::Event> events, rocksdb::WriteBatch* wb,
+                         uint64_t* next) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // Commits `wb` holding events numbered up to next - 1.
+  absl::Status CommitWithEvents(rocksdb::WriteBatch* wb, uint64_t next, std::string_view what)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // Adds a head_log record of `points` to `wb`; its number.
   uint64_t PutHeadRecord(std::span<const HeadPoint> points, rocksdb::WriteBatch* wb);
   // Flushes the head once it holds head_max_samples, unless a flush is
@@ -381,6 +410,11 @@ class Store : public rules::RecordSource, public rules::MetricSource, public rul
   mutable absl::Mutex writable_mu_;
   std::string unwritable_reason_ ABSL_GUARDED_BY(writable_mu_);
   uint64_t next_series_id_ ABSL_GUARDED_BY(write_mu_) = 1;
+  uint64_t next_event_seq_ ABSL_GUARDED_BY(write_mu_) = 1;
+  std::atomic<uint64_t> last_event_seq_{0};  // Committed.
+  std::string log_id_;  // Set at Open.
+  // Reads the log's identity, making one for a new store.
+  absl::Status LoadLogId();
   std::atomic<uint64_t> series_count_{0};
   // Series index entries already resolved: encoded SeriesIndexKey -> id.
   absl::flat_hash_map<std::string, uint64_t> series_ids_ ABSL_GUARDED_BY(write_mu_);

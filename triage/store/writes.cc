@@ -7,6 +7,7 @@
 #include "collectors/validate.h"
 #include "proto/model/time.h"
 #include "rocksdb/write_batch.h"
+#include "triage/store/events.h"
 #include "triage/store/internal.h"
 #include "triage/store/keys.h"
 #include "triage/store/store.h"
@@ -65,8 +66,10 @@ absl::Status Store::Write(const v1::RecordBatch& batch) {
       PutSeriesCounters(&wb, ids.next, series_count_ + ids.new_keys.size());
     }
     const uint64_t record = s.ok() && !head_points.empty() ? PutHeadRecord(head_points, &wb) : 0;
+    uint64_t next_event = next_event_seq_;
+    if (s.ok()) s = LogEvents(RecordEvents(batch), &wb, &next_event);
     if (s.ok()) {
-      s = Commit(&wb, "write batch");
+      s = CommitWithEvents(&wb, next_event, "write batch");
       // Even a failed commit may have reached the store: cached drift goes.
       if (batch.histograms_size() > 0) ++histogram_writes_;
       if (batch.changes_size() > 0) ++change_writes_;
