@@ -43,7 +43,7 @@ class Reads {
   // reads, fails at once: a walk waits for a down engine one timeout, not
   // one per read. Thread-safe (the onsets are read concurrently).
   absl::StatusOr<std::vector<v1::Series>> Series(const SeriesQuery& q);
-  // The reads so far, in the order they were asked.
+  // Every metric read of the walk, by service, metric and query.
   std::vector<v1::MetricQuery> Queries() const;
 
  private:

@@ -1,5 +1,7 @@
 // Reads: the walk's sources, timed, with every metric read recorded.
+#include <algorithm>
 #include <chrono>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -41,8 +43,18 @@ absl::StatusOr<std::vector<v1::Series>> Reads::Series(const SeriesQuery& q) {
 }
 
 std::vector<v1::MetricQuery> Reads::Queries() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return queries_;
+  std::vector<v1::MetricQuery> out;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    out = queries_;
+  }
+  // Checks read in parallel: in a fixed order, every walk over the same
+  // records (every replica's) lists the same queries.
+  std::stable_sort(out.begin(), out.end(), [](const v1::MetricQuery& a, const v1::MetricQuery& b) {
+    return std::tie(a.service(), a.metric(), a.query(), a.source()) <
+           std::tie(b.service(), b.metric(), b.query(), b.source());
+  });
+  return out;
 }
 
 }  // namespace triage::rules

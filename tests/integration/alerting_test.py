@@ -85,9 +85,12 @@ class Receiver:
 
 
 class Alertmanager:
-    def __init__(self, config_text):
+    """cluster: its --cluster.* flags (none: clustering off)."""
+
+    def __init__(self, config_text, cluster=("--cluster.listen-address=",)):
         self.dir = tempfile.mkdtemp(prefix="am-")
         self.port = free_port()
+        self.cluster = list(cluster)
         with open(os.path.join(self.dir, "alertmanager.yml"), "w") as f:
             f.write(config_text)
         self.proc = None
@@ -97,7 +100,7 @@ class Alertmanager:
         self.proc = subprocess.Popen([AM_BIN, f"--config.file={self.dir}/alertmanager.yml",
                                       f"--storage.path={self.dir}/data",
                                       f"--web.listen-address=127.0.0.1:{self.port}",
-                                      "--cluster.listen-address="], stdout=self.log, stderr=self.log)
+                                      *self.cluster], stdout=self.log, stderr=self.log)
         deadline = time.time() + 30
         while time.time() < deadline:
             try:
@@ -118,12 +121,16 @@ class Alertmanager:
         self.log.close()
 
 
-def am_config(triaged_http, teams, fallback_delay="60s"):
-    """The shipped config with loopback ports: teams are service-owners,
-    ml-platform, incident-commander and the fallback on-call, in that order."""
-    with open(os.path.join(SOURCE, "deploy", "prometheus", "alertmanager.yml")) as f:
+def am_config(triaged_http, teams, fallback_delay="60s", shipped="prometheus"):
+    """The shipped config (deploy/SHIPPED/alertmanager.yml) with loopback
+    ports: triaged_http is one HTTP port or one per replica (7080, 7081, ...);
+    teams are service-owners, ml-platform, incident-commander and the
+    fallback on-call, in that order."""
+    with open(os.path.join(SOURCE, "deploy", shipped, "alertmanager.yml")) as f:
         text = f.read()
-    text = text.replace("127.0.0.1:7080", f"127.0.0.1:{triaged_http}")
+    ports = triaged_http if isinstance(triaged_http, (list, tuple)) else [triaged_http]
+    for i, port in enumerate(ports):
+        text = text.replace(f"127.0.0.1:{7080 + i}/", f"127.0.0.1:{port}/")
     for default, recv in zip(("9101", "9102", "9103", "9104"), teams):
         text = text.replace(f"127.0.0.1:{default}", f"127.0.0.1:{recv.port}")
     text = text.replace("group_wait: 60s", f"group_wait: {fallback_delay}")
@@ -135,11 +142,27 @@ class ConfigTest(unittest.TestCase):
         d = os.path.join(SOURCE, "deploy", "prometheus")
         for cmd in (["promtool", "check", "config", f"{d}/prometheus.yml"],
                     ["promtool", "check", "rules", f"{d}/rules.yml"],
-                    ["amtool", "check-config", f"{d}/alertmanager.yml"]):
+                    ["amtool", "check-config", f"{d}/alertmanager.yml"],
+                    ["promtool", "check", "config", f"{d}/../replicas/prometheus.yml"],
+                    ["amtool", "check-config", f"{d}/../replicas/alertmanager.yml"]):
             r = subprocess.run(cmd, capture_output=True, text=True)
             self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-        self.assertIn("9 rules found", subprocess.run(["promtool", "check", "rules", f"{d}/rules.yml"],
+        self.assertIn("11 rules found", subprocess.run(["promtool", "check", "rules", f"{d}/rules.yml"],
                                                       capture_output=True, text=True).stdout)
+
+
+    def test_the_replicas_config_routes_as_the_single_one(self):
+        """deploy/replicas/alertmanager.yml differs only in its second webhook."""
+        d = os.path.join(SOURCE, "deploy")
+        def body(path):
+            with open(path) as f:
+                return [l for l in f.read().split("route:", 1)[1].splitlines()]
+        one = body(f"{d}/prometheus/alertmanager.yml")
+        two = body(f"{d}/replicas/alertmanager.yml")
+        extra = ["      - url: http://127.0.0.1:7081/api/v1/alerts", "        send_resolved: true"]
+        i = two.index(extra[0])
+        self.assertEqual(two[i:i + 2], extra)
+        self.assertEqual(two[:i] + two[i + 2:], one)
 
 
 class WebhookTest(unittest.TestCase):

@@ -143,6 +143,11 @@ Metrics::Metrics(prometheus::Registry& registry)
                              .Help("Enriched alerts dropped because the queue was full.")
                              .Register(registry)
                              .Add({})),
+      alertmanager_errors(prometheus::BuildCounter()
+                              .Name("triage_alertmanager_errors_total")
+                              .Help("Posts of enriched alerts an Alertmanager refused or missed, "
+                                    "by its --alertmanager-url index.")
+                              .Register(registry)),
       enrichment_seconds(
           prometheus::BuildHistogram()
               .Name("triage_enrichment_seconds")

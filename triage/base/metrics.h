@@ -63,6 +63,9 @@ struct Metrics {
   prometheus::Counter& delivery_failures;
   prometheus::Counter& deliveries;
   prometheus::Counter& deliveries_dropped;  // Pushed out of the bounded queue.
+  // Posts an Alertmanager refused or missed, by its --alertmanager-url index
+  // (a delivery one of them accepted counts as delivered).
+  prometheus::Family<prometheus::Counter>& alertmanager_errors;
   // Webhook received -> its enriched alert accepted by Alertmanager. The
   // fail-open route pages the fallback after its group_wait (60 s): slower
   // than that, the raw page goes first.

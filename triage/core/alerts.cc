@@ -23,27 +23,43 @@ AlertRouter::AlertRouter(store::Store& store, Core& core, const Clock& clock, Me
       metrics_(metrics),
       options_(std::move(options)),
       walker_([this](const std::string& id, int64_t received) { Walk(id, received); }) {
-  if (options_.alertmanager_url.empty()) return;
+  if (options_.alertmanager_urls.empty()) return;
   absl::StatusOr<std::unique_ptr<net::HttpClient>> client =
       net::HttpClient::Create(options_.alertmanager_client);
   if (!client.ok()) return;  // main() checked the options already.
   client_ = std::move(*client);
-  std::string url = options_.alertmanager_url;
-  while (!url.empty() && url.back() == '/') url.pop_back();
-  alerts_url_ = url + "/api/v2/alerts";
-  auto post = [this](const v1::Delivery& d) -> absl::Status {
-    absl::StatusOr<net::HttpClientResponse> r =
-        client_->Post(alerts_url_, "application/json", d.body());
-    if (!r.ok()) return r.status();
-    if (r->status >= 200 && r->status < 300) return absl::OkStatus();
-    return absl::UnavailableError(absl::StrFormat("Alertmanager answered %d", r->status));
-  };
+  for (std::string url : options_.alertmanager_urls) {
+    while (!url.empty() && url.back() == '/') url.pop_back();
+    alerts_urls_.push_back(url + "/api/v2/alerts");
+  }
+  auto post = [this](const v1::Delivery& d) { return PostToAlertmanagers(d); };
   sink_ = std::make_unique<sinks::AlertmanagerSink>(
       store_, clock_, metrics_, options_.sink, post,
       [this](const v1::Delivery& d, int64_t latency) { Delivered(d, latency); });
 }
 
 AlertRouter::~AlertRouter() { Stop(); }
+
+absl::Status AlertRouter::PostToAlertmanagers(const v1::Delivery& d) {
+  absl::Status last;
+  bool accepted = false;
+  for (size_t i = 0; i < alerts_urls_.size(); ++i) {
+    absl::StatusOr<net::HttpClientResponse> r = client_->Post(alerts_urls_[i], "application/json", d.body());
+    absl::Status s = !r.ok() ? r.status()
+                     : r->status >= 200 && r->status < 300
+                         ? absl::OkStatus()
+                         : absl::UnavailableError(absl::StrFormat("answered %d", r->status));
+    if (s.ok()) {
+      accepted = true;
+      continue;
+    }
+    // The URL's index, not the URL: it may hold credentials.
+    metrics_.alertmanager_errors.Add({{"alertmanager", std::to_string(i)}}).Increment();
+    last = absl::UnavailableError(
+        absl::StrFormat("Alertmanager %d (--alertmanager-url #%d): %s", i, i + 1, s.message()));
+  }
+  return accepted ? absl::OkStatus() : last;
+}
 
 void AlertRouter::Failed(const char* what, const absl::Status& s) {
   metrics_.store_write_failures.Add({{"what", what}}).Increment();
@@ -88,7 +104,7 @@ absl::StatusOr<v1::WebhookReply> AlertRouter::Apply(const v1::AlertmanagerWebhoo
                                                     int64_t now, const std::string& note) {
   BookUpdate update;
   {
-    std::lock_guard<std::mutex> lock(incidents_mu_);
+    std::lock_guard<std::mutex> lock(core_.incidents_mu());
     absl::StatusOr<std::vector<v1::Event>> events = NewAlertEvents(hook);
     if (!events.ok()) return events.status();
     absl::StatusOr<std::vector<v1::IncidentState>> states = store_.ListIncidentStates();
@@ -144,15 +160,72 @@ absl::StatusOr<v1::WebhookReply> AlertRouter::Apply(const v1::AlertmanagerWebhoo
   return std::move(update.reply);
 }
 
+namespace {
+
+// The walk's answer without its timings (which differ run to run).
+std::string Answer(v1::TriageReport r) {
+  r.set_walk_ms(0);
+  r.set_load_ms(0);
+  for (v1::CategoryVerdict& v : *r.mutable_verdicts()) v.set_check_ms(0);
+  for (v1::MetricQuery& q : *r.mutable_queries()) q.set_ms(0);
+  return r.SerializeAsString();
+}
+
+}  // namespace
+
+void AlertRouter::Rewalk(int64_t from_ms, int64_t to_ms) {
+  {
+    std::lock_guard<std::mutex> lock(rewalk_mu_);
+    const bool queued = rewalk_.has_value();
+    rewalk_ = queued ? std::pair(std::min(rewalk_->first, from_ms), std::max(rewalk_->second, to_ms))
+                     : std::pair(from_ms, to_ms);
+    if (queued) return;  // One scan queued at a time, over the union of the spans.
+  }
+  walker_.Enqueue(std::string(kRewalk), 0);
+}
+
+void AlertRouter::EnqueueRewalks() {
+  std::pair<int64_t, int64_t> span;
+  {
+    std::lock_guard<std::mutex> lock(rewalk_mu_);
+    if (!rewalk_) return;
+    span = *rewalk_;
+    rewalk_.reset();
+  }
+  absl::StatusOr<std::vector<v1::IncidentState>> states = store_.ListIncidentStates();
+  if (!states.ok()) return Failed("read incidents to walk again", states.status());
+  for (const v1::IncidentState& s : *states) {
+    if (!s.unmapped_reason().empty() || s.alerts_size() == 0) continue;
+    int64_t first = ToMs(s.alerts(0).starts_at());
+    for (const v1::AlertInstance& a : s.alerts()) first = std::min(first, ToMs(a.starts_at()));
+    // A walk reads back at most kRewalkLookbackMs before the onset, and
+    // a little after it.
+    if (first >= span.first - kDayMs && first <= span.second + kRewalkLookbackMs) {
+      walker_.Enqueue(s.id(), 0);
+    }
+  }
+}
+
 void AlertRouter::Walk(const std::string& id, int64_t received_ms) {
+  if (id == kRewalk) return EnqueueRewalks();
   auto start = std::chrono::steady_clock::now();
   absl::StatusOr<v1::IncidentState> state;
   absl::StatusOr<v1::TriageReport> report;
   {
-    std::lock_guard<std::mutex> lock(incidents_mu_);
+    std::lock_guard<std::mutex> lock(core_.incidents_mu());
     state = store_.GetIncidentState(id);
     if (!state.ok()) return Failed("read the incident to walk", state.status());
-    report = core_.TriageIncident(ToIncident(*state));
+    absl::StatusOr<v1::TriageReport> before = store_.GetReport(id);
+    v1::Incident incident = ToIncident(*state);
+    // A resolved incident keeps its recorded root cause.
+    if (absl::StatusOr<v1::Incident> stored = store_.GetIncident(id);
+        stored.ok() && stored->has_expected()) {
+      *incident.mutable_expected() = stored->expected();
+    }
+    report = core_.TriageIncident(incident);
+    if (received_ms == 0 && before.ok() && report.ok() && Answer(*before) == Answer(*report)) {
+      return;  // Walked again after a write: the same answer, nothing to tell.
+    }
     if (!report.ok()) {
       AddTimeline(&*state, clock_.NowMs(), "walk_failed", std::string(report.status().message()));
     } else {
@@ -160,9 +233,9 @@ void AlertRouter::Walk(const std::string& id, int64_t received_ms) {
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
               .count();
       const int64_t now = clock_.NowMs();
-      AddTimeline(&*state, now, "walk_finished",
+      AddTimeline(&*state, now, received_ms == 0 ? "walked_again" : "walk_finished",
                   absl::StrFormat("localized %s (%.0f ms)", report->localized_category(), ms));
-      if (state->has_opened_at()) {
+      if (state->has_opened_at() && received_ms != 0) {
         metrics_.ObserveMinutes(metrics_.time_to_localize_minutes, report->localized_category(),
                                 (now - ToMs(state->opened_at())) / 60'000.0);
       }
@@ -180,7 +253,7 @@ void AlertRouter::Walk(const std::string& id, int64_t received_ms) {
 
 void AlertRouter::Delivered(const v1::Delivery& d, int64_t latency_ms) {
   metrics_.enrichment_seconds.Observe(static_cast<double>(latency_ms) / 1000);
-  std::lock_guard<std::mutex> lock(incidents_mu_);
+  std::lock_guard<std::mutex> lock(core_.incidents_mu());
   absl::StatusOr<v1::IncidentState> s = store_.GetIncidentState(d.incident_id());
   if (!s.ok()) return Failed("read the delivered incident", s.status());
   AddTimeline(&*s, clock_.NowMs(), "delivered",
@@ -253,8 +326,27 @@ void AlertRouter::ResendLoop() {
 }
 
 absl::StatusOr<std::set<std::string>> AlertRouter::ActiveFingerprints() const {
+  // Prometheus sends every alert to every Alertmanager of a cluster, so the
+  // ones that answer list every active alert between them.
+  std::set<std::string> out;
+  absl::Status last;
+  bool answered = false;
+  for (const std::string& url : alerts_urls_) {
+    absl::Status s = AddActiveFingerprints(url, &out);
+    if (s.ok()) {
+      answered = true;
+    } else {
+      last = s;
+    }
+  }
+  if (!answered) return last;
+  return out;
+}
+
+absl::Status AlertRouter::AddActiveFingerprints(const std::string& alerts_url,
+                                                std::set<std::string>* out) const {
   absl::StatusOr<net::HttpClientResponse> r =
-      client_->Get(alerts_url_ + "?active=true&silenced=true&inhibited=true&unprocessed=true");
+      client_->Get(alerts_url + "?active=true&silenced=true&inhibited=true&unprocessed=true");
   if (!r.ok()) return r.status();
   if (r->status != 200) {
     return absl::UnavailableError(absl::StrFormat("Alertmanager answered %d", r->status));
@@ -264,12 +356,11 @@ absl::StatusOr<std::set<std::string>> AlertRouter::ActiveFingerprints() const {
   if (alerts->type != collectors::JsonValue::Type::kArray) {
     return absl::DataLossError("Alertmanager's alerts are not a JSON array");
   }
-  std::set<std::string> out;
   for (const collectors::JsonValue& a : alerts->items) {
     const collectors::JsonValue* fp = a.Find("fingerprint");
-    if (fp != nullptr && fp->type == collectors::JsonValue::Type::kString) out.insert(fp->text);
+    if (fp != nullptr && fp->type == collectors::JsonValue::Type::kString) out->insert(fp->text);
   }
-  return out;
+  return absl::OkStatus();
 }
 
 void AlertRouter::Reconcile() {

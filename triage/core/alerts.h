@@ -13,10 +13,12 @@
 // and Metrics are not owned and must outlive the router.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -38,7 +40,10 @@ struct AlertOptions {
   std::string service_label = "service";       // Label giving an alert's service.
   std::string metric_label = "metric";         // Label giving its metric ...
   std::string metric_annotation = "metric";    // ... else this annotation.
-  std::string alertmanager_url;                // Empty: no enriched alerts are sent.
+  // Every Alertmanager of the cluster (a cluster gossips silences and what
+  // it notified, not alerts, so each is sent each alert, as Prometheus
+  // does). Empty: no enriched alerts are sent.
+  std::vector<std::string> alertmanager_urls;
   net::HttpClientOptions alertmanager_client;  // TLS and credentials for it.
   sinks::SinkOptions sink;                     // Page links, re-send interval, queue bound.
   // An open incident whose alerts Alertmanager has not listed as active for
@@ -63,6 +68,14 @@ class AlertRouter {
   // nothing.
   absl::StatusOr<v1::WebhookReply> ApplyEvent(const v1::Event& event);
 
+  // Walks again, soon, every incident whose walk may read records of
+  // [from_ms, to_ms] (records just written: a late change, or one a peer
+  // replica repaired), so a report never misses what the store holds and
+  // replicas answer alike; a walk whose answer stays the same changes
+  // nothing, one that changes says "walked_again" on the timeline (and
+  // re-sends the enriched alert while it fires). Cheap on every write.
+  void Rewalk(int64_t from_ms, int64_t to_ms);
+
   // Starts the threads; re-queues walks of open incidents that have no
   // report (a restart between the answer and the walk).
   void Start();
@@ -72,6 +85,11 @@ class AlertRouter {
 
  private:
   void Walk(const std::string& id, int64_t received_ms);
+  // The walker's id for "queue the walks Rewalk asked for".
+  static constexpr std::string_view kRewalk = "";
+  void EnqueueRewalks();
+  // How far before its onset a walk reads (drift's 30-day baseline), and then some.
+  static constexpr int64_t kRewalkLookbackMs = 31LL * 24 * 60 * 60 * 1000;
   void Delivered(const v1::Delivery& d, int64_t latency_ms);
   void ResendLoop();
   // The webhook's work, for a parsed webhook and for one made by Reconcile
@@ -83,9 +101,11 @@ class AlertRouter {
   // Resolves the open incidents whose alerts Alertmanager no longer lists
   // (for resolve_missing_after_ms); on the re-send schedule.
   void Reconcile();
-  // The fingerprints of every alert Alertmanager holds as active
-  // (including silenced and inhibited ones).
+  // The fingerprints of every alert the Alertmanagers hold as active
+  // (including silenced and inhibited ones); an error when none answered.
   absl::StatusOr<std::set<std::string>> ActiveFingerprints() const;
+  absl::Status AddActiveFingerprints(const std::string& alerts_url,
+                                     std::set<std::string>* out) const;
   void RefreshGauges();
   // A store write that failed: logged and counted (triage_store_write_failures_total).
   void Failed(const char* what, const absl::Status& s);
@@ -96,15 +116,20 @@ class AlertRouter {
   const Clock& clock_;
   Metrics& metrics_;
   const AlertOptions options_;
+  // Posts a delivery to every Alertmanager: accepted once one of them took
+  // it (one that missed it gets the next re-send); Unavailable when none did.
+  absl::Status PostToAlertmanagers(const v1::Delivery& d);
+
   std::unique_ptr<net::HttpClient> client_;  // Null without an Alertmanager URL.
-  std::string alerts_url_;                   // Its /api/v2/alerts.
+  std::vector<std::string> alerts_urls_;     // Each one's /api/v2/alerts.
   // Fingerprint -> when Alertmanager was first seen not listing it. Only
   // the re-send thread touches it.
   std::map<std::string, int64_t> missing_since_;
   std::unique_ptr<sinks::AlertmanagerSink> sink_;  // Null without an Alertmanager URL.
   Walker walker_;
 
-  std::mutex incidents_mu_;  // Serialises read-modify-write of incident states.
+  std::mutex rewalk_mu_;
+  std::optional<std::pair<int64_t, int64_t>> rewalk_;  // The span asked for, while queued.
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;

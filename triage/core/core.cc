@@ -87,12 +87,32 @@ void Core::UpdateGauges() {
   }
 }
 
+void Core::Wrote(const v1::RecordBatch& b) {
+  if (!records_listener_) return;
+  int64_t from = std::numeric_limits<int64_t>::max(), to = std::numeric_limits<int64_t>::min();
+  auto at = [&](int64_t t) {
+    from = std::min(from, t);
+    to = std::max(to, t);
+  };
+  for (const v1::Change& c : b.changes()) at(ToMs(c.time()));
+  for (const v1::Histogram& h : b.histograms()) at(ToMs(h.start())), at(ToMs(h.end()));
+  for (const v1::Upstream& u : b.upstreams()) at(ToMs(u.time()));
+  for (const v1::EvalSet& e : b.eval_sets()) at(ToMs(e.time()));
+  for (const v1::DependencyHealth& d : b.dependency_health()) at(ToMs(d.time()));
+  if (b.dependencies_size() > 0) {  // Timeless: every walk may read them.
+    at(std::numeric_limits<int64_t>::min() / 2);
+    at(std::numeric_limits<int64_t>::max() / 2);
+  }
+  if (from <= to) records_listener_(from, to);
+}
+
 absl::StatusOr<v1::IngestResponse> Core::Write(const v1::RecordBatch& batch) {
   collectors::InputErrorList errors;
   collectors::ValidateBatch(batch, options_.limits, &errors);
   if (!errors.empty()) return Refused(errors.ToStatus());
   absl::Status s = batch.changes_size() > 0 ? WriteWithChanges(batch) : store_.Write(batch);
   if (!s.ok()) return Refused(s);
+  Wrote(batch);
   v1::IngestResponse response;
   Count(batch, &response);
   return response;

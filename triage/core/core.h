@@ -11,6 +11,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -80,6 +81,11 @@ class Core {
   // (not bundles: those are recordings). Set before serving.
   using ChangeListener = std::function<void(const std::vector<v1::Change>&)>;
   void SetChangeListener(ChangeListener listener) { change_listener_ = std::move(listener); }
+  // Called after each write of records other than series points (what a
+  // walk may read differently now) with the span of their times. Set
+  // before serving.
+  using RecordsListener = std::function<void(int64_t from_ms, int64_t to_ms)>;
+  void SetRecordsListener(RecordsListener listener) { records_listener_ = std::move(listener); }
   // One remote_write 1.0 body (snappy + protobuf).
   absl::StatusOr<v1::IngestResponse> RemoteWrite(std::string_view body);
 
@@ -125,6 +131,9 @@ class Core {
   absl::StatusOr<v1::ReviewResponse> Review(const v1::ReviewRequest& request);
 
   const CoreOptions& options() const { return options_; }
+  // Serialises every read-modify-write of incident states (resolutions
+  // here, webhooks and walks in the router).
+  std::mutex& incidents_mu() { return incidents_mu_; }
   int64_t NowMs() const { return clock_.NowMs(); }
   // OK while the store takes writes; else why not (/readyz).
   absl::Status Writable() const { return store_.Writable(); }
@@ -153,6 +162,8 @@ class Core {
   // Root causes recorded for stored incidents other than `except_id`.
   absl::StatusOr<rules::RootCauseHistory> History(const std::string& except_id);
   void Count(const v1::RecordBatch& batch, v1::IngestResponse* response);
+  // Tells the records listener about a stored batch (not series alone).
+  void Wrote(const v1::RecordBatch& batch);
   // Writes a batch with changes: ids new to the store go to the listener.
   absl::Status WriteWithChanges(const v1::RecordBatch& batch) ABSL_LOCKS_EXCLUDED(changes_mu_);
   // remote_write of series all in known_series_ (the steady state; read by
@@ -168,6 +179,8 @@ class Core {
   const CoreOptions options_;
   std::atomic<uint32_t> next_change_suffix_{0};
   ChangeListener change_listener_;
+  RecordsListener records_listener_;
+  std::mutex incidents_mu_;
   // Serializes writes of changes: "new to the store" is decided and written at once.
   absl::Mutex changes_mu_;
   KnownSeries known_series_;

@@ -79,6 +79,7 @@ absl::StatusOr<v1::IngestResponse> Core::AddEventChanges(std::string_view origin
       collectors::ValidateBatch(batch, options_.limits, &errors);
       if (!errors.empty()) return Refused(errors.ToStatus());
       if (absl::Status s = store_.Write(batch); !s.ok()) return Refused(s);
+      Wrote(batch);
       metrics_.Ingested("change").Increment(batch.changes_size());
     }
     if (!fresh.empty() && change_listener_) change_listener_(fresh);

@@ -78,10 +78,14 @@ absl::StatusOr<v1::IncidentView> Core::ResolveIncident(const v1::ResolveIncident
 
 absl::StatusOr<v1::IncidentView> Core::ResolveIncidentAt(const v1::ResolveIncidentRequest& request,
                                                          const int64_t now) {
+  std::unique_lock<std::mutex> lock(incidents_mu_);
   const v1::Event event = store::ResolutionEvent(request, now);
   absl::StatusOr<bool> applied = store_.HasEvent(event.key());
   if (!applied.ok()) return applied.status();
-  if (*applied) return GetIncident(request.id());  // A repeat (a retry, a peer's repair).
+  if (*applied) {  // A repeat (a retry, a peer's repair).
+    lock.unlock();
+    return GetIncident(request.id());
+  }
   const std::string& cause = request.root_cause();
   if (cause.empty()) {
     return absl::InvalidArgumentError(
@@ -153,6 +157,7 @@ absl::StatusOr<v1::IncidentView> Core::ResolveIncidentAt(const v1::ResolveIncide
       !s.ok()) {
     return s;
   }
+  lock.unlock();
   return GetIncident(request.id());
 }
 

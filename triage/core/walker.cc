@@ -1,5 +1,7 @@
 #include "triage/core/walker.h"
 
+#include <algorithm>
+
 namespace triage::core {
 
 void Walker::Start() {
@@ -20,7 +22,14 @@ void Walker::Stop() {
 void Walker::Enqueue(std::string id, int64_t received_ms) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    queue_.emplace_back(std::move(id), received_ms);
+    // One walk queued per incident: it reads what is stored when it runs.
+    auto queued = std::find_if(queue_.begin(), queue_.end(),
+                               [&](const auto& q) { return q.first == id; });
+    if (queued == queue_.end()) {
+      queue_.emplace_back(std::move(id), received_ms);
+    } else if (queued->second == 0) {
+      queued->second = received_ms;
+    }
   }
   cv_.notify_all();
 }

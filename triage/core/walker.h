@@ -24,6 +24,8 @@ class Walker {
   void Start();
   // Finishes the walk in progress, drops the queued ones, joins the thread.
   void Stop();
+  // Queues a walk of `id` (received_ms 0: a re-walk, nothing waits on it);
+  // an incident already queued is walked once.
   void Enqueue(std::string id, int64_t received_ms);
   // Blocks until the queue is empty and no walk runs (tests).
   void WaitIdle();

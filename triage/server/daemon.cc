@@ -172,6 +172,10 @@ absl::Status Daemon::StartCore() {
                           .roster = c_.roster});
   if (!core.ok()) return Refused(core.status().message());
   core_ = std::move(*core);
+  // A write of records (a late change, a peer's repair) walks open incidents again.
+  core_->SetRecordsListener([this](int64_t from_ms, int64_t to_ms) {
+    if (core::AlertRouter* router = live_router_.load()) router->Rewalk(from_ms, to_ms);
+  });
   if (absl::Status s = CreateReplicas(); !s.ok()) return s;
   if (!c_.grafana.url.empty()) {
     sinks::GrafanaOptions grafana = c_.grafana;
@@ -255,7 +259,7 @@ absl::Status Daemon::StartGrpc() {
 
 // The HTTP port, then alert routing (its links name the HTTP port).
 absl::Status Daemon::StartHttp() {
-  if (!c_.alertmanager_url.empty()) {
+  if (!c_.alertmanager_urls.empty()) {
     absl::StatusOr<std::unique_ptr<net::HttpClient>> probe =
         net::HttpClient::Create(c_.alertmanager_client);
     if (!probe.ok()) return Refused("--alertmanager-*: " + std::string(probe.status().message()));
@@ -278,7 +282,7 @@ absl::Status Daemon::StartHttp() {
   core::AlertOptions alert_options{.service_label = c_.service_label,
                                    .metric_label = c_.metric_label,
                                    .metric_annotation = c_.metric_annotation,
-                                   .alertmanager_url = c_.alertmanager_url,
+                                   .alertmanager_urls = c_.alertmanager_urls,
                                    .alertmanager_client = c_.alertmanager_client,
                                    .sink = {.resend_ms = c_.resend_ms},
                                    .resolve_missing_after_ms = c_.resolve_missing_after_ms};
@@ -288,6 +292,7 @@ absl::Status Daemon::StartHttp() {
           : c_.page_url;
   router_ = std::make_unique<core::AlertRouter>(*store_, *core_, *clock_, *metrics_, alert_options);
   router_->Start();
+  live_router_ = router_.get();
   if (replicas_ != nullptr) {
     replicas_->SetRouter(router_.get());
     replicas_->Start();
@@ -329,6 +334,7 @@ void Daemon::Stop() {
     http_->Stop();  // Waits for HTTP requests in flight.
   }
   if (replicas_ != nullptr) replicas_->Stop();
+  live_router_ = nullptr;
   if (router_ != nullptr) router_->Stop();
   if (grafana_ != nullptr) grafana_->Stop();
   drift_gauges_.reset();

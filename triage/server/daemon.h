@@ -12,6 +12,7 @@
 // reference to the config, which must outlive it.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -109,6 +110,7 @@ class Daemon {
   std::unique_ptr<api::ConnectGateway> gateway_;
   std::unique_ptr<api::TriageHttp> http_;
   std::unique_ptr<core::AlertRouter> router_;
+  std::atomic<core::AlertRouter*> live_router_{nullptr};  // While it runs (the records listener).
   std::unique_ptr<Periodic> drift_gauges_;
   bool stopped_ = false;
 };

@@ -25,7 +25,8 @@ ABSL_FLAG(bool, unsafe_no_sync, false,
 ABSL_FLAG(bool, sync, true, "deprecated: writes are synced unless --unsafe-no-sync");
 // Alert routing.
 ABSL_FLAG(std::string, alertmanager_url, "",
-          "send enriched alerts to URL/api/v2/alerts (empty: off)");
+          "send enriched alerts to URL/api/v2/alerts (repeatable: to every Alertmanager of a "
+          "cluster, as Prometheus does; empty: off)");
 ABSL_FLAG(std::string, service_label, "service", "alert label giving the service");
 ABSL_FLAG(std::string, metric_label, "metric", "alert label giving the metric ...");
 ABSL_FLAG(std::string, metric_annotation, "metric", "... else this annotation");
@@ -270,6 +271,7 @@ absl::StatusOr<int64_t> Duration(const absl::Flag<std::string>& flag, const char
 struct Repeated {
   std::vector<std::string> headers;  // --metrics-header
   std::vector<std::string> peers;    // --peer
+  std::vector<std::string> alertmanagers;  // --alertmanager-url
 };
 
 absl::StatusOr<std::vector<std::string>> NormalizedArgs(int argc, char** argv,
@@ -290,12 +292,15 @@ absl::StatusOr<std::vector<std::string>> NormalizedArgs(int argc, char** argv,
         return f->Name() == name || (name.starts_with("no") && f->Name() == name.substr(2));
       });
       if (!known) return absl::InvalidArgumentError("unknown flag --" + Dashed(name));
-      if (name == "metrics_header" || name == "peer") {
-        std::vector<std::string>& values = name == "peer" ? repeated->peers : repeated->headers;
+      std::vector<std::string>* values = name == "peer"               ? &repeated->peers
+                                         : name == "metrics_header"   ? &repeated->headers
+                                         : name == "alertmanager_url" ? &repeated->alertmanagers
+                                                                      : nullptr;
+      if (values != nullptr) {
         if (eq != std::string::npos) {
-          values.push_back(a.substr(eq + 1));
+          values->push_back(a.substr(eq + 1));
         } else if (i + 1 < argc) {
-          values.push_back(argv[i + 1]);
+          values->push_back(argv[i + 1]);
         }
       }
       a = "--" + name + (eq == std::string::npos ? "" : a.substr(eq));
@@ -321,7 +326,6 @@ absl::Status StoreFlags(DaemonConfig* c) {
   if (c->max_bundle_bytes == 0) {
     return absl::InvalidArgumentError("--max-bundle-bytes must be positive");
   }
-  c->alertmanager_url = absl::GetFlag(FLAGS_alertmanager_url);
   c->service_label = absl::GetFlag(FLAGS_service_label);
   c->metric_label = absl::GetFlag(FLAGS_metric_label);
   c->metric_annotation = absl::GetFlag(FLAGS_metric_annotation);
@@ -435,6 +439,9 @@ absl::StatusOr<DaemonConfig> ParseDaemonFlags(int argc, char** argv) {
 
   DaemonConfig c;
   if (absl::Status s = StoreFlags(&c); !s.ok()) return s;
+  for (const std::string& url : repeated.alertmanagers) {
+    if (!url.empty()) c.alertmanager_urls.push_back(url);
+  }
   if (absl::Status s = HttpFlags(&c); !s.ok()) return s;
   if (absl::Status s = AccessFlags(&c); !s.ok()) return s;
   if (absl::Status s = MetricsSourceFlags(repeated.headers, &c); !s.ok()) return s;

@@ -28,7 +28,7 @@ struct DaemonConfig {
   uint64_t max_bundle_bytes = 0;
   bool sync = false;
   // Alert routing.
-  std::string alertmanager_url;
+  std::vector<std::string> alertmanager_urls;  // Every Alertmanager of the cluster.
   std::string service_label, metric_label, metric_annotation;
   std::string page_url;
   int64_t resend_ms = 0;
