@@ -16,6 +16,7 @@ import argparse
 import calendar
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -104,6 +105,9 @@ def main():
           f"{events} events", flush=True)
 
     a_grpc = free_port()
+    for name in ("a", "b"):
+        shutil.rmtree(os.path.join(work, name), ignore_errors=True)
+        os.makedirs(os.path.join(work, name))
     a = Daemon(triaged, data_dir=os.path.join(work, "a"),
                args=["--grpc-addr", f"127.0.0.1:{a_grpc}", "--peer-position", "0",
                      "--peer", f"127.0.0.1:{free_port()}"]).start()

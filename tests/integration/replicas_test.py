@@ -262,6 +262,20 @@ class ReplicasTest(unittest.TestCase):
         wait(lambda: converged(self.a, self.b), 60, "A pulls the new log from its start")
         self.assertEqual([c["id"] for c in self.a.changes()], ["chg-rep-1", "chg-rep-2"])
 
+    def test_a_record_this_replica_refuses_is_skipped_alone(self):
+        """A repaired run with one record this replica's limits refuse: the
+        run is applied one by one, that record counted and skipped."""
+        for i in range(6):
+            c = change(i)
+            if i == 3:
+                c["summary"] = "x" * 300
+            self.assertEqual(self.a.post("/api/v1/changes", c)[0], 200)
+        self.c = Replica(2, self.grafana, extra=["--max-text-bytes", "200"]).start([self.a])
+        wait(lambda: self.c.metric("triage_peer_refused_events_total") == 1 or
+             self.c.metric("triage_peer_refused_events_total"), 30, "the long change refused")
+        wait(lambda: [c["id"] for c in self.c.changes()] ==
+             [f"chg-rep-{i}" for i in (0, 1, 2, 4, 5)] or self.c.changes(), 30, "the others applied")
+
     def test_one_annotation_per_change_and_failover(self):
         for i in range(4):
             for r in (self.a, self.b):

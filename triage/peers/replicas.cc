@@ -215,10 +215,7 @@ absl::Status Replicas::Pull(Peer& peer) {
         break;
       }
     }
-    for (const v1::StoredEvent& e : batch.events()) {
-      if (failed = Apply(peer, e.event()); !failed.ok()) break;
-      cursor->seq = e.seq();
-    }
+    failed = ApplyBatch(peer, batch, &cursor->seq);
     if (absl::Status s = store_.PutPeerCursor(peer.address, *cursor); !s.ok()) failed = s;
     peer.lag->Set(static_cast<double>(batch.head() > cursor->seq ? batch.head() - cursor->seq : 0));
     if (!failed.ok() || batch.events_size() == 0) break;
@@ -233,6 +230,54 @@ absl::Status Replicas::Pull(Peer& peer) {
   }
   if (!st.ok()) return absl::UnavailableError(absl::StrFormat("pull: %s", st.error_message()));
   return absl::OkStatus();
+}
+
+absl::Status Replicas::ApplyBatch(Peer& peer, const v1::EventBatch& batch, uint64_t* seq) {
+  // Record events this replica lacks, in a run written at once.
+  v1::RecordBatch run;
+  std::vector<const v1::StoredEvent*> in_run;
+  uint64_t run_seq = 0;  // The last event the run covers (some known here).
+  auto flush = [&]() -> absl::Status {
+    if (in_run.empty()) return absl::OkStatus();
+    absl::Status s = core_.Write(run).status();
+    if (s.ok()) {
+      peer.repairs->Increment(static_cast<double>(in_run.size()));
+    } else if (Refusal(s)) {  // Some record of the run is refused: each on its own.
+      for (const v1::StoredEvent* e : in_run) {
+        if (s = Apply(peer, e->event()); !s.ok()) return s;
+        *seq = e->seq();
+      }
+      s = absl::OkStatus();
+    }
+    if (!s.ok()) return s;
+    *seq = run_seq;
+    run.Clear();
+    in_run.clear();
+    return s;
+  };
+  for (const v1::StoredEvent& e : batch.events()) {
+    if (e.event().body_case() != v1::Event::kRecords) {
+      if (absl::Status s = flush(); !s.ok()) return s;
+      if (absl::Status s = Apply(peer, e.event()); !s.ok()) return s;
+      *seq = e.seq();
+      continue;
+    }
+    absl::StatusOr<bool> have = store_.HasEvent(e.event().key());
+    if (!have.ok()) return have.status();
+    if (!*have) {
+      run.MergeFrom(e.event().records());
+      in_run.push_back(&e);
+    }
+    if (in_run.empty()) {
+      *seq = e.seq();
+      continue;
+    }
+    run_seq = e.seq();
+    if (in_run.size() >= kRunEvents) {
+      if (absl::Status s = flush(); !s.ok()) return s;
+    }
+  }
+  return flush();
 }
 
 absl::Status Replicas::Apply(Peer& peer, const v1::Event& event) {

@@ -84,6 +84,12 @@ class Replicas {
            prometheus::Registry& registry);
   void Loop(Peer& peer);
   absl::Status Pull(Peer& peer);
+  // Applies a batch's events in order, moving *seq past each one applied;
+  // the record events this replica lacks go in runs of up to kRunEvents
+  // written at once (one write, one sync; a run with a refused record is
+  // applied one by one).
+  absl::Status ApplyBatch(Peer& peer, const v1::EventBatch& batch, uint64_t* seq);
+  static constexpr size_t kRunEvents = 500;
   // Applies one event; an event the way in refuses is skipped (counted),
   // any other failure stops the pull (retried next time).
   absl::Status Apply(Peer& peer, const v1::Event& event);
