@@ -10,7 +10,9 @@ has been unreachable for --peer-timeout.
 
 usage: replicas_test.py TRIAGED SOURCE_DIR
 """
+import base64
 import difflib
+import gzip
 import http.server
 import json
 import os
@@ -275,6 +277,41 @@ class ReplicasTest(unittest.TestCase):
              self.c.metric("triage_peer_refused_events_total"), 30, "the long change refused")
         wait(lambda: [c["id"] for c in self.c.changes()] ==
              [f"chg-rep-{i}" for i in (0, 1, 2, 4, 5)] or self.c.changes(), 30, "the others applied")
+
+    def test_a_drill_and_a_tree_reload_go_on_at_the_other_replica(self):
+        """A trainee whose replica dies goes on at the other; a tree installed
+        at one is the tree of both, also after a restart."""
+        with gzip.open(os.path.join(SOURCE, "deploy", "demo", "scenarios", "p01-code-deploy.jsonl.gz")) as f:
+            bundle = base64.b64encode(f.read()).decode()
+        status, drill = self.a.post("/triage.v1.DrillService/StartDrill",
+                                    {"name": "p01", "ndjson": bundle, "trainee": "sam"})
+        self.assertEqual(status, 200, drill)
+        step = {"drill_id": drill["id"], "category": "code_deploy"}
+        status, opened = self.a.post("/triage.v1.DrillService/OpenCategory", dict(step, minute=3))
+        self.assertEqual(status, 200, opened)
+        with open(os.path.join(SOURCE, "rules", "default_tree.textproto")) as f:
+            text = f.read()
+        start = text.index('category {\n  id: "ui_deploy"')
+        end = text.index("category {", start + 1)
+        status, r = self.a.post("/triage.v1.RulesService/ReloadTree", {"text": text[:start] + text[end:]})
+        self.assertEqual(status, 200, r)
+
+        def categories(r):
+            return len(r.post("/triage.v1.RulesService/GetTree", {})[1]["category"])
+        wait(lambda: self.b.post("/triage.v1.DrillService/GetDrill", {"drill_id": drill["id"]})[0] == 200 and
+             categories(self.b) == 9 or categories(self.b), 30, "B has the drill and the tree")
+        self.a.d.kill9()
+        status, done = self.b.post("/triage.v1.DrillService/Answer", dict(step, minute=7))
+        self.assertEqual(status, 200, done)
+        self.assertEqual([(s["action"], s["minute"]) for s in done["steps"]], [("open", 3), ("answer", 7)])
+        self.assertTrue(done["score"]["correct"])
+        self.a.start([self.b])
+        wait(lambda: self.a.post("/triage.v1.DrillService/GetDrill", {"drill_id": drill["id"]})[1]
+             .get("status") == "finished" or "running", 30, "A has the answer")
+        self.assertEqual(categories(self.a), 9, "A installs the latest tree again at its start")
+        self.b.d.stop()
+        self.b.start([self.a])
+        self.assertEqual(categories(self.b), 9, "so does B")
 
     def test_one_annotation_per_change_and_failover(self):
         for i in range(4):

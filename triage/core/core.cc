@@ -1,6 +1,8 @@
 #include "triage/core/core.h"
 
+#include <algorithm>
 #include <chrono>
+#include <iostream>
 #include <limits>
 #include <map>
 
@@ -17,6 +19,7 @@
 #include "rules/engine.h"
 #include "rules/tree.h"
 #include "triage/replay/replay.h"
+#include "triage/store/events.h"
 
 namespace triage::core {
 
@@ -325,9 +328,46 @@ absl::StatusOr<v1::ReloadTreeResponse> Core::ReloadTree(const v1::ReloadTreeRequ
         response.broken_size(), response.checked(), absl::StrJoin(response.broken(), "\n")));
   }
   *response.mutable_tree() = *tree;
+  if (!request.text().empty()) {
+    const v1::Event installed = store::TreeInstalledEvent(request.text(), clock_.NowMs());
+    if (absl::Status s = store_.PutEvents({&installed, 1}); !s.ok()) return s;
+    absl::MutexLock lock(&tree_mu_);
+    tree_installed_ms_ = std::max(tree_installed_ms_, installed.tree().installed_ms());
+  }
   absl::MutexLock lock(&tree_mu_);
   tree_ = std::make_shared<const v1::Tree>(std::move(*tree));
   return response;
+}
+
+absl::Status Core::InstallTreeEvent(const v1::Event& event) {
+  absl::StatusOr<v1::Tree> tree = rules::ParseTree("tree", event.tree().text());
+  if (!tree.ok()) return tree.status();
+  if (absl::Status s = store_.PutEvents({&event, 1}); !s.ok()) return s;
+  absl::MutexLock lock(&tree_mu_);
+  if (event.tree().installed_ms() < tree_installed_ms_) return absl::OkStatus();  // Older.
+  tree_installed_ms_ = event.tree().installed_ms();
+  tree_ = std::make_shared<const v1::Tree>(std::move(*tree));
+  return absl::OkStatus();
+}
+
+absl::Status Core::InstallLatestTreeEvent() {
+  absl::StatusOr<std::vector<v1::Event>> events = store_.EventsWithPrefix(store::kTreeEventPrefix);
+  if (!events.ok()) return events.status();
+  const v1::Event* latest = nullptr;
+  for (const v1::Event& e : *events) {
+    if (latest == nullptr || e.tree().installed_ms() >= latest->tree().installed_ms()) latest = &e;
+  }
+  if (latest == nullptr) return absl::OkStatus();
+  absl::StatusOr<v1::Tree> tree = rules::ParseTree("tree", latest->tree().text());
+  if (!tree.ok()) {  // Written by a newer triaged, perhaps: the file's tree stays.
+    std::cerr << "triaged: the latest installed tree does not parse: " << tree.status().message()
+              << "\n";
+    return absl::OkStatus();
+  }
+  absl::MutexLock lock(&tree_mu_);
+  tree_installed_ms_ = latest->tree().installed_ms();
+  tree_ = std::make_shared<const v1::Tree>(std::move(*tree));
+  return absl::OkStatus();
 }
 
 }  // namespace triage::core

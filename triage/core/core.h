@@ -114,7 +114,14 @@ class Core {
   // empty. The candidate first replays every stored incident with a known
   // root cause; a tree that no longer localizes one is refused
   // (FailedPrecondition listing each) unless request.force.
+  // A tree installed with its text is an event (store/events.h): replicas
+  // install the latest.
   absl::StatusOr<v1::ReloadTreeResponse> ReloadTree(const v1::ReloadTreeRequest& request);
+  // A tree a peer replica installed: logged, and installed when it is the
+  // latest this replica knows (by installed_ms).
+  absl::Status InstallTreeEvent(const v1::Event& event);
+  // Installs the latest tree event this store logged (a replica's start).
+  absl::Status InstallLatestTreeEvent();
   // Records an incident's root cause (required: a category id of the tree or
   // "unknown", which opens an action item), resolves it, and keeps the cause
   // as the incident's expected category.
@@ -186,6 +193,7 @@ class Core {
   KnownSeries known_series_;
   mutable absl::Mutex tree_mu_;
   std::shared_ptr<const v1::Tree> tree_ ABSL_GUARDED_BY(tree_mu_);
+  int64_t tree_installed_ms_ ABSL_GUARDED_BY(tree_mu_) = 0;  // 0: the file's (or default).
 };
 
 // Downsamples time-ordered points to at most `max_points`, keeping the

@@ -12,6 +12,7 @@
 #include "proto/model/time.h"
 #include "rules/engine.h"
 #include "triage/replay/replay.h"
+#include "triage/store/events.h"
 
 namespace triage::core {
 
@@ -30,8 +31,34 @@ v1::Drill Visible(v1::Drill d) {
 absl::StatusOr<v1::Drill> Drills::Start(const v1::StartDrillRequest& request) {
   std::lock_guard<std::mutex> lock(mu_);
   const int64_t now = clock_.NowMs();
+  // Unique among replicas too: the store's log identity is random.
+  return Begin(absl::StrFormat("drill-%d-%s%d", now, store_.LogId().substr(0, 6), ++counter_),
+               request, now);
+}
+
+absl::Status Drills::ApplyEvent(const v1::Event& event) {
+  const v1::DrillEvent& d = event.drill();
+  switch (d.action_case()) {
+    case v1::DrillEvent::kStart: {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (store_.GetDrill(d.drill_id()).ok()) {
+        return absl::AlreadyExistsError("drill " + d.drill_id() + " exists");
+      }
+      return Begin(d.drill_id(), d.start(), event.time_ms()).status();
+    }
+    case v1::DrillEvent::kOpen:
+      return Open(d.open()).status();
+    case v1::DrillEvent::kAnswer:
+      return Answer(d.answer()).status();
+    default:
+      return absl::InvalidArgumentError("a drill event without an action");
+  }
+}
+
+absl::StatusOr<v1::Drill> Drills::Begin(const std::string& id, const v1::StartDrillRequest& request,
+                                        int64_t now) {
   v1::Drill drill;
-  drill.set_id(absl::StrFormat("drill-%d-%d", now, ++counter_));
+  drill.set_id(id);
   // The drill's own store: its data never meets the live store.
   const std::string path = absl::StrFormat("%s/%s", options_.dir, drill.id());
   std::error_code ec;
@@ -71,7 +98,8 @@ absl::StatusOr<v1::Drill> Drills::Start(const v1::StartDrillRequest& request) {
   for (const v1::CategoryVerdict& v : replayed->report.verdicts()) {
     drill.add_walk_order(v.category());
   }
-  if (absl::Status st = store_.PutDrill(drill); !st.ok()) return st;
+  const v1::Event started = store::DrillStartEvent(drill.id(), request, now);
+  if (absl::Status st = store_.PutDrill(drill, {&started, 1}); !st.ok()) return st;
   keep = true;
   if (absl::Status st = PruneLocked(drill.id()); !st.ok()) return st;
   return Visible(drill);
@@ -120,6 +148,13 @@ absl::StatusOr<v1::TriageReport> Drills::WalkOf(const v1::Drill& drill) {
   return (*s)->GetReport(drill.page().id());
 }
 
+std::vector<v1::Event> Drills::StepEvent(const v1::Drill& drill, v1::DrillActionRequest request,
+                                         double minute, bool answer) {
+  request.set_minute(minute);  // A peer applies the same minute.
+  const int64_t at = ToMs(drill.started_at()) + static_cast<int64_t>(minute * kMinuteMs);
+  return {store::DrillStepEvent(request, answer, at)};
+}
+
 double Drills::Minute(const v1::Drill& drill, const v1::DrillActionRequest& request) const {
   if (request.has_minute() && request.minute() >= 0) return request.minute();
   return static_cast<double>(clock_.NowMs() - ToMs(drill.started_at())) / kMinuteMs;
@@ -148,7 +183,10 @@ absl::StatusOr<v1::DrillStepResponse> Drills::Open(const v1::DrillActionRequest&
   step->set_category(v->category());
   step->set_verdict(v->verdict());
   step->set_evidence(v->evidence());
-  if (absl::Status s = store_.PutDrill(*drill); !s.ok()) return s;
+  if (absl::Status s = store_.PutDrill(*drill, StepEvent(*drill, request, minute, false));
+      !s.ok()) {
+    return s;
+  }
   v1::DrillStepResponse response;
   *response.mutable_step() = *step;
   *response.mutable_verdict() = *v;
@@ -202,7 +240,10 @@ absl::StatusOr<v1::Drill> Drills::Answer(const v1::DrillActionRequest& request) 
   score->set_out_of_order(out_of_order);
   score->set_check_minutes(spent);
   drill->set_status(v1::Drill::finished);
-  if (absl::Status s = store_.PutDrill(*drill); !s.ok()) return s;
+  if (absl::Status s = store_.PutDrill(*drill, StepEvent(*drill, request, minute, true));
+      !s.ok()) {
+    return s;
+  }
   return *drill;
 }
 

@@ -11,12 +11,14 @@
 
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "triage/base/clock.h"
 #include "triage/core/core.h"
 #include "triage/store/store.h"
 #include "triage/v1/drill.pb.h"
+#include "triage/v1/peer.pb.h"
 
 namespace triage::core {
 
@@ -39,9 +41,18 @@ class Drills {
   absl::StatusOr<v1::DrillStepResponse> Open(const v1::DrillActionRequest& request);
   absl::StatusOr<v1::Drill> Answer(const v1::DrillActionRequest& request);
   absl::StatusOr<v1::Drill> Get(const std::string& id);
+  // A drill's step pulled from a peer replica (peer.proto's DrillEvent),
+  // applied as the request it came by; AlreadyExists for a drill started here.
+  absl::Status ApplyEvent(const v1::Event& event);
   absl::StatusOr<v1::DrillReportResponse> Report(const std::string& trainee);
 
  private:
+  // Starts drill `id` at `now`: its store, its walk, its event. mu_ held.
+  absl::StatusOr<v1::Drill> Begin(const std::string& id, const v1::StartDrillRequest& request,
+                                  int64_t now);
+  // The event of an open or answer step taken at `minute`.
+  static std::vector<v1::Event> StepEvent(const v1::Drill& drill, v1::DrillActionRequest request,
+                                          double minute, bool answer);
   absl::StatusOr<v1::Drill> Running(const std::string& id);
   absl::StatusOr<v1::TriageReport> WalkOf(const v1::Drill& drill);
   double Minute(const v1::Drill& drill, const v1::DrillActionRequest& request) const;

@@ -296,6 +296,13 @@ absl::Status Replicas::Apply(Peer& peer, const v1::Event& event) {
     case v1::Event::kResolution:
       s = core_.ResolveIncidentAt(event.resolution(), event.time_ms()).status();
       break;
+    case v1::Event::kDrill:
+      s = drills_ != nullptr ? drills_->ApplyEvent(event)
+                             : absl::FailedPreconditionError("no drills");
+      break;
+    case v1::Event::kTree:
+      s = core_.InstallTreeEvent(event);
+      break;
     default:
       s = absl::InvalidArgumentError("an event of a kind this triaged does not know");
   }

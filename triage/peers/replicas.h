@@ -28,6 +28,7 @@
 #include "prometheus/gauge.h"
 #include "prometheus/registry.h"
 #include "triage/core/alerts.h"
+#include "triage/core/drills.h"
 #include "triage/core/core.h"
 #include "triage/store/store.h"
 #include "triage/v1/peer.grpc.pb.h"
@@ -61,6 +62,7 @@ class Replicas {
 
   // The router alerts' events are applied through; set before Start.
   void SetRouter(core::AlertRouter* router) { router_ = router; }
+  void SetDrills(core::Drills* drills) { drills_ = drills; }
   void Start();
   void Stop();
   // True while this replica is the one to write Grafana annotations.
@@ -99,6 +101,7 @@ class Replicas {
   store::Store& store_;
   core::Core& core_;
   core::AlertRouter* router_ = nullptr;
+  core::Drills* drills_ = nullptr;
   prometheus::Gauge& writer_;
   const int64_t started_ms_;
   std::vector<std::unique_ptr<Peer>> peers_;

@@ -198,6 +198,11 @@ absl::Status Daemon::StartCore() {
                                                         .max_drills = c_.max_drills,
                                                         .retention_ms = c_.drill_retention_ms});
   if (absl::Status s = drills_->Prune(); !s.ok()) return Failed(s.message());
+  if (replicas_ != nullptr) {
+    replicas_->SetDrills(drills_.get());
+    // The latest tree a replica installed, also before this restart.
+    if (absl::Status s = core_->InstallLatestTreeEvent(); !s.ok()) return Failed(s.message());
+  }
   return absl::OkStatus();
 }
 

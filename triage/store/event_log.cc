@@ -47,6 +47,32 @@ absl::Status Store::CommitWithEvents(rocksdb::WriteBatch* wb, uint64_t next,
   return s;
 }
 
+absl::Status Store::PutEvents(std::span<const v1::Event> events) {
+  rocksdb::WriteBatch wb;
+  absl::MutexLock lock(&write_mu_);
+  uint64_t next = next_event_seq_;
+  if (absl::Status e = LogEvents(events, &wb, &next); !e.ok()) return e;
+  return CommitWithEvents(&wb, next, "write events");
+}
+
+absl::StatusOr<std::vector<v1::Event>> Store::EventsWithPrefix(std::string_view prefix) const {
+  std::vector<v1::Event> out;
+  const rocksdb::Slice p(prefix.data(), prefix.size());
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(kEventKeys)));
+  for (it->Seek(p); it->Valid() && it->key().starts_with(p); it->Next()) {
+    std::string_view where(it->value().data(), it->value().size());
+    if (where.size() < 8) return absl::DataLossError("store: bad event key");
+    std::string v;
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(kEvents),
+                                 rocksdb::Slice(where.data(), 8), &v);
+    if (s.IsNotFound()) continue;  // Dropped by retention meanwhile.
+    if (!s.ok()) return ToAbsl(s, "read event");
+    if (!out.emplace_back().ParseFromString(v)) return absl::DataLossError("store: undecodable event");
+  }
+  if (!it->status().ok()) return ToAbsl(it->status(), "scan event keys");
+  return out;
+}
+
 absl::StatusOr<bool> Store::HasEvent(const std::string& key) const {
   std::string v;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(kEventKeys), key, &v);

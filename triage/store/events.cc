@@ -98,4 +98,33 @@ v1::Event ResolutionEvent(const v1::ResolveIncidentRequest& request, int64_t tim
   return e;
 }
 
+v1::Event DrillStartEvent(const std::string& drill_id, const v1::StartDrillRequest& request,
+                          int64_t time_ms) {
+  v1::Event e;
+  e.set_key(absl::StrCat("drill/", drill_id, "/start"));
+  e.set_time_ms(time_ms);
+  e.mutable_drill()->set_drill_id(drill_id);
+  *e.mutable_drill()->mutable_start() = request;
+  return e;
+}
+
+v1::Event DrillStepEvent(const v1::DrillActionRequest& request, bool answer, int64_t time_ms) {
+  v1::Event e;
+  e.set_key(answer ? absl::StrCat("drill/", request.drill_id(), "/answer")
+                   : absl::StrCat("drill/", request.drill_id(), "/open/", request.category(), "/",
+                                  absl::StrFormat("%.6f", request.minute())));
+  e.set_time_ms(time_ms);
+  e.mutable_drill()->set_drill_id(request.drill_id());
+  *(answer ? e.mutable_drill()->mutable_answer() : e.mutable_drill()->mutable_open()) = request;
+  return e;
+}
+
+v1::Event TreeInstalledEvent(const std::string& text, int64_t installed_ms) {
+  v1::Event e;
+  e.mutable_tree()->set_text(text);
+  e.mutable_tree()->set_installed_ms(installed_ms);
+  e.set_key(absl::StrCat(kTreeEventPrefix, installed_ms, "/", ContentHash(e.tree())));
+  return e;
+}
+
 }  // namespace triage::store

@@ -38,4 +38,14 @@ int64_t AlertTime(const v1::WebhookAlert& alert, int64_t fallback);
 // A root cause recorded for an incident at `time_ms`.
 v1::Event ResolutionEvent(const v1::ResolveIncidentRequest& request, int64_t time_ms);
 
+// A fire drill started at `time_ms` with this id.
+v1::Event DrillStartEvent(const std::string& drill_id, const v1::StartDrillRequest& request,
+                          int64_t time_ms);
+// A drill's open (answer: false) or answer step, its minute set.
+v1::Event DrillStepEvent(const v1::DrillActionRequest& request, bool answer, int64_t time_ms);
+
+// A tree's text installed at `installed_ms` (the event's time is 0: kept).
+inline constexpr char kTreeEventPrefix[] = "tree/";
+v1::Event TreeInstalledEvent(const std::string& text, int64_t installed_ms);
+
 }  // namespace triage::store

@@ -117,8 +117,13 @@ absl::Status Store::DeleteDelivery(Queue queue, uint64_t seq) {
   return s;
 }
 
-absl::Status Store::PutDrill(const v1::Drill& drill) {
-  return PutMessage(kDrills, drill.id(), drill);
+absl::Status Store::PutDrill(const v1::Drill& drill, std::span<const v1::Event> events) {
+  rocksdb::WriteBatch wb;
+  if (absl::Status s = Put(&wb, kDrills, drill.id(), drill); !s.ok()) return s;
+  absl::MutexLock lock(&write_mu_);
+  uint64_t next = next_event_seq_;
+  if (absl::Status e = LogEvents(events, &wb, &next); !e.ok()) return e;
+  return CommitWithEvents(&wb, next, "write drill");
 }
 
 absl::StatusOr<v1::Drill> Store::GetDrill(const std::string& id) const {

@@ -186,6 +186,10 @@ class Store : public rules::RecordSource, public rules::MetricSource, public rul
                                                            size_t max_bytes) const;
   uint64_t LastEventSeq() const { return last_event_seq_.load(); }  // 0: none.
   absl::StatusOr<bool> HasEvent(const std::string& key) const;
+  // Logs events that carry no records of this store (tree reloads).
+  absl::Status PutEvents(std::span<const v1::Event> events);
+  // The events whose key starts with `prefix`, by key.
+  absl::StatusOr<std::vector<v1::Event>> EventsWithPrefix(std::string_view prefix) const;
   // This store's log identity, made when the store was (random, hex).
   const std::string& LogId() const { return log_id_; }
   // How far this replica has pulled each peer's log: the log's identity and
@@ -197,8 +201,9 @@ class Store : public rules::RecordSource, public rules::MetricSource, public rul
   absl::StatusOr<Cursor> PeerCursor(const std::string& peer) const;
   absl::Status PutPeerCursor(const std::string& peer, const Cursor& cursor);
 
-  // Fire drills' records (their data lives in stores of their own).
-  absl::Status PutDrill(const v1::Drill& drill);
+  // Fire drills' records (their data lives in stores of their own), with
+  // the event of the step that changed it.
+  absl::Status PutDrill(const v1::Drill& drill, std::span<const v1::Event> events = {});
   absl::StatusOr<v1::Drill> GetDrill(const std::string& id) const;
   absl::StatusOr<std::vector<v1::Drill>> ListDrills() const;
   absl::Status DeleteDrill(const std::string& id);
