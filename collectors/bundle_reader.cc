@@ -303,6 +303,11 @@ void BundleDecoder::Incident(Fields& f) {
       if (auto v = cf.String("value", true)) ec->set_value(*v);
       if (!cf.ok()) f.MarkBad();
     }
+    if (const JsonValue* h = expected->Find("hypothesis"); h != nullptr && h->is_null()) {
+      e->mutable_hypothesis()->set_exhausted(true);  // Stated: none is HIT.
+    } else if (auto v = ef.String("hypothesis", false)) {
+      e->mutable_hypothesis()->set_id(*v);
+    }
   }
   incident_line_ = line_;
   if (f.ok() && Valid(inc)) incident_ = std::move(inc);

@@ -116,7 +116,16 @@ void WriteIncident(const v1::Incident& r, std::string* out) {
     } else {
       AppendJsonString(&e, r.expected().change_id());
     }
-    absl::StrAppend(&e, ",\"mttr_target_minutes\":", r.expected().mttr_target_minutes(), "}");
+    absl::StrAppend(&e, ",\"mttr_target_minutes\":", r.expected().mttr_target_minutes());
+    if (r.expected().has_hypothesis()) {
+      e += ",\"hypothesis\":";
+      if (r.expected().hypothesis().exhausted()) {
+        e += "null";
+      } else {
+        AppendJsonString(&e, r.expected().hypothesis().id());
+      }
+    }
+    e += "}";
     l.Raw("expected", e);
   }
 }

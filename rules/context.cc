@@ -23,10 +23,16 @@ bool AppliesTo(const v1::Change& c, const std::set<std::string>& services) {
 std::vector<const v1::Change*> Candidates(
     const Context& ctx, const google::protobuf::RepeatedPtrField<std::string>& kinds,
     const std::set<std::string>& services) {
+  return Candidates(ctx, kinds, services, ctx.candidate_from, ctx.candidate_to);
+}
+
+std::vector<const v1::Change*> Candidates(
+    const Context& ctx, const google::protobuf::RepeatedPtrField<std::string>& kinds,
+    const std::set<std::string>& services, int64_t from, int64_t to) {
   std::vector<const v1::Change*> out;
   for (const v1::Change& c : ctx.changes) {
     int64_t t = ToMs(c.time());
-    if (t < ctx.candidate_from || t > ctx.candidate_to) continue;
+    if (t < from || t > to) continue;
     if (std::find(kinds.begin(), kinds.end(), c.kind()) == kinds.end()) continue;
     if (AppliesTo(c, services)) out.push_back(&c);
   }

@@ -21,7 +21,10 @@ struct Context {
   std::vector<std::string> services;  // Alerted services, in alert order, unique.
   std::set<std::string> deps;         // Union of deps(S).
   std::set<std::string> consumers;    // Union of consumers(S), minus deps.
-  std::vector<v1::Change> changes;    // Every change in [candidate_from, now].
+  std::vector<v1::Change> changes;    // Every change the tree reads (SpansOf), by time.
+  // Change-feed coverage (triage-tree.md): set while categories are walked,
+  // 0 (off) for hypotheses and with change_feed_window "0s".
+  int64_t feed_from = 0;
   // Why no onset could be read (the metrics source failed): checks that
   // place a candidate window are NO_DATA with this reason.
   std::string onset_error;
@@ -35,6 +38,10 @@ bool AppliesTo(const v1::Change& c, const std::set<std::string>& services);
 std::vector<const v1::Change*> Candidates(
     const Context& ctx, const google::protobuf::RepeatedPtrField<std::string>& kinds,
     const std::set<std::string>& services);
+// The same in [from, to] instead of the candidate window.
+std::vector<const v1::Change*> Candidates(
+    const Context& ctx, const google::protobuf::RepeatedPtrField<std::string>& kinds,
+    const std::set<std::string>& services, int64_t from, int64_t to);
 
 // "chg-1 config on svc v2 <- v1 at T (12 min before onset): summary"
 std::string DescribeChange(const v1::Change& c, int64_t onset);

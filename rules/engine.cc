@@ -12,6 +12,7 @@
 #include "proto/model/time.h"
 #include "rules/checks.h"
 #include "rules/cohorts.h"
+#include "rules/hypotheses.h"
 #include "rules/promql.h"
 #include "rules/stats.h"
 #include "rules/tree.h"
@@ -283,9 +284,9 @@ absl::StatusOr<v1::TriageReport> Engine::Walk(const v1::Incident& incident) cons
   AddCohorts(incident, alert_series, ctx, onset_params, load, &report);
   ctx.candidate_from = ctx.onset - DurationMs(settings.candidate_before());
   ctx.candidate_to = ctx.onset + DurationMs(settings.candidate_after());
-  absl::StatusOr<std::vector<v1::Change>> changes = load([&] {
-    return load.records().ChangesBetween(ctx.candidate_from, std::max(ctx.now, ctx.candidate_to));
-  });
+  const ReadSpans spans = SpansOf(tree_, ctx.now, ctx.onset);
+  absl::StatusOr<std::vector<v1::Change>> changes = load(
+      [&] { return load.records().ChangesBetween(spans.changes_from, spans.changes_to); });
   if (!changes.ok()) return changes.status();
   ctx.changes = std::move(*changes);
 
@@ -295,16 +296,23 @@ absl::StatusOr<v1::TriageReport> Engine::Walk(const v1::Incident& incident) cons
   for (const std::string& d : ctx.deps) report.add_dependencies(d);
   AddSharedDependencies(ctx, deps_of, &report);
 
+  const int64_t feed_window = DurationMs(settings.change_feed_window());
+  ctx.feed_from = feed_window > 0 ? ctx.now - feed_window : 0;
   WalkCategories(walk_order.order, ctx, load, &report);
+  ctx.feed_from = 0;  // Coverage is the categories' rule.
+  WalkHypotheses(walk_order.order, ctx, load, &report);
   const v1::CategoryVerdict* localized = nullptr;
-  for (const v1::CategoryVerdict& v : report.verdicts()) {
-    if (v.verdict() == v1::HIT) {
-      localized = &v;
+  const v1::Category* localized_category = nullptr;
+  for (int i = 0; i < report.verdicts_size(); ++i) {
+    if (report.verdicts(i).verdict() == v1::HIT) {
+      localized = &report.verdicts(i);
+      localized_category = walk_order.order[i];
       break;
     }
   }
   AddSuspects(ctx, localized, &report);
   Localize(localized, &report);
+  if (localized != nullptr) SetRootCause(*localized_category, *localized, &report);
   for (v1::MetricQuery& q : load.Queries()) *report.add_queries() = std::move(q);
   report.set_load_ms(load.ms());
   report.set_walk_ms(MsSince(walk_start));

@@ -72,7 +72,8 @@ const std::vector<std::string>& DurationFieldsOf(const Descriptor* d) {
     for (const Descriptor* d :
          {v1::TreeSettings::descriptor(), v1::UpstreamHealthCheck::descriptor(),
           v1::FeatureDriftCheck::descriptor(), v1::EvalStalenessCheck::descriptor(),
-          v1::TrafficMixCheck::descriptor()}) {
+          v1::TrafficMixCheck::descriptor(), v1::ChangeLogCheck::descriptor(),
+          v1::DependencyHealthCheck::descriptor()}) {
       for (int i = 0; i < d->field_count(); ++i) {
         const FieldDescriptor* f = d->field(i);
         if (f->type() == FieldDescriptor::TYPE_STRING && !f->is_repeated() &&
@@ -114,60 +115,82 @@ class Checker {
     for (int i = 0; i < tree_.category_size(); ++i) {
       const v1::Category& c = tree_.category(i);
       const TextFormat::ParseInfoTree* sub = info_.GetTreeForNested(category_field, i);
-      int line = Line(info_, category_field, i);
-      std::string what = c.id().empty() ? absl::StrFormat("category #%d", i + 1)
-                                        : absl::StrFormat("category %s", c.id());
-      if (c.id().empty()) {
-        Problem(line, what + ": missing id");
-      } else if (c.id() == "rare_class") {
-        Problem(FieldLine(sub, c, "id", line),
-                "id rare_class is reserved for \"no category matched\"");
-      } else if (!std::all_of(c.id().begin(), c.id().end(), [](char ch) {
-                   return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_';
-                 })) {
-        Problem(FieldLine(sub, c, "id", line),
-                absl::StrFormat("%s: id must be lower-case letters, digits and _", what));
-      } else if (auto [it, inserted] = ids.emplace(c.id(), FieldLine(sub, c, "id", line));
-                 !inserted) {
-        Problem(FieldLine(sub, c, "id", line),
-                absl::StrFormat("duplicate id %s (first at line %d)", c.id(), it->second));
-      }
-      if (!c.has_cost_minutes()) {
-        Problem(line, what + ": missing cost_minutes");
-      } else if (!(c.cost_minutes() > 0)) {
-        Problem(FieldLine(sub, c, "cost_minutes", line),
-                absl::StrFormat("%s: cost_minutes must be > 0, got %g", what, c.cost_minutes()));
-      }
-      if (c.mitigation().empty()) Problem(line, what + ": missing mitigation");
-      if (c.check_case() == v1::Category::CHECK_NOT_SET) {
-        Problem(line, what +
-                          ": missing check kind (change_log, upstream_health, feature_drift, "
-                          "eval_staleness, traffic_mix or dependency_health)");
-        continue;
-      }
-      const google::protobuf::Reflection* r = c.GetReflection();
-      const FieldDescriptor* kind = c.GetDescriptor()->FindFieldByNumber(c.check_case());
-      const google::protobuf::Message& params = r->GetMessage(c, kind);
-      const TextFormat::ParseInfoTree* psub =
-          sub == nullptr ? nullptr : sub->GetTreeForNested(kind, -1);
-      int pline = sub == nullptr ? line : Line(*sub, kind, -1);
-      CheckDurations(params, psub, pline);
-      CheckKinds(params, psub, pline, what);
-      if (c.has_feature_drift() && c.feature_drift().histogram_metric().empty() !=
-                                       c.feature_drift().feature_label().empty()) {
-        Problem(pline, what + ": histogram_metric and feature_label go together");
-      }
-      if (c.has_change_log() && c.change_log().kinds_size() == 0) {
-        Problem(pline, what + ": change_log needs at least one kind");
-      }
-      for (const char* name : {"threshold", "min_row_ratio", "smoothing"}) {
-        const FieldDescriptor* f = params.GetDescriptor()->FindFieldByName(name);
-        if (f != nullptr && params.GetReflection()->GetDouble(params, f) < 0) {
-          Problem(pline, absl::StrFormat("%s: %s must be >= 0", what, name));
+      const int line = Line(info_, category_field, i);
+      const std::string what = c.id().empty() ? absl::StrFormat("category #%d", i + 1)
+                                              : absl::StrFormat("category %s", c.id());
+      CheckEntry(c, sub, line, what, &ids);
+      const FieldDescriptor* hypothesis_field =
+          v1::Category::descriptor()->FindFieldByName("hypothesis");
+      std::map<std::string, int> hypothesis_ids;  // Unique within the category.
+      for (int j = 0; j < c.hypothesis_size(); ++j) {
+        const v1::Category& h = c.hypothesis(j);
+        const TextFormat::ParseInfoTree* hsub =
+            sub == nullptr ? nullptr : sub->GetTreeForNested(hypothesis_field, j);
+        const int hline = sub == nullptr ? line : Line(*sub, hypothesis_field, j);
+        const std::string hwhat =
+            what + (h.id().empty() ? absl::StrFormat(": hypothesis #%d", j + 1)
+                                   : absl::StrFormat(": hypothesis %s", h.id()));
+        CheckEntry(h, hsub, hline, hwhat, &hypothesis_ids);
+        if (h.hypothesis_size() > 0) {
+          Problem(hline, hwhat + ": a hypothesis holds no hypotheses of its own");
         }
       }
     }
     return std::move(problems_);
+  }
+
+  // A category or a hypothesis: its id (unique among `ids`), cost,
+  // mitigation and exactly one check with valid parameters.
+  void CheckEntry(const v1::Category& c, const TextFormat::ParseInfoTree* sub, int line,
+                  const std::string& what, std::map<std::string, int>* ids) {
+    if (c.id().empty()) {
+      Problem(line, what + ": missing id");
+    } else if (c.id() == "rare_class") {
+      Problem(FieldLine(sub, c, "id", line), "id rare_class is reserved for \"no category matched\"");
+    } else if (!std::all_of(c.id().begin(), c.id().end(), [](char ch) {
+                 return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_';
+               })) {
+      Problem(FieldLine(sub, c, "id", line),
+              absl::StrFormat("%s: id must be lower-case letters, digits and _", what));
+    } else if (auto [it, inserted] = ids->emplace(c.id(), FieldLine(sub, c, "id", line));
+               !inserted) {
+      Problem(FieldLine(sub, c, "id", line),
+              absl::StrFormat("duplicate id %s (first at line %d)", c.id(), it->second));
+    }
+    if (!c.has_cost_minutes()) {
+      Problem(line, what + ": missing cost_minutes");
+    } else if (!(c.cost_minutes() > 0)) {
+      Problem(FieldLine(sub, c, "cost_minutes", line),
+              absl::StrFormat("%s: cost_minutes must be > 0, got %g", what, c.cost_minutes()));
+    }
+    if (c.mitigation().empty()) Problem(line, what + ": missing mitigation");
+    if (c.check_case() == v1::Category::CHECK_NOT_SET) {
+      Problem(line, what +
+                        ": missing check kind (change_log, upstream_health, feature_drift, "
+                        "eval_staleness, traffic_mix or dependency_health)");
+      return;
+    }
+    const google::protobuf::Reflection* r = c.GetReflection();
+    const FieldDescriptor* kind = c.GetDescriptor()->FindFieldByNumber(c.check_case());
+    const google::protobuf::Message& params = r->GetMessage(c, kind);
+    const TextFormat::ParseInfoTree* psub =
+        sub == nullptr ? nullptr : sub->GetTreeForNested(kind, -1);
+    int pline = sub == nullptr ? line : Line(*sub, kind, -1);
+    CheckDurations(params, psub, pline);
+    CheckKinds(params, psub, pline, what);
+    if (c.has_feature_drift() && c.feature_drift().histogram_metric().empty() !=
+                                     c.feature_drift().feature_label().empty()) {
+      Problem(pline, what + ": histogram_metric and feature_label go together");
+    }
+    if (c.has_change_log() && c.change_log().kinds_size() == 0) {
+      Problem(pline, what + ": change_log needs at least one kind");
+    }
+    for (const char* name : {"threshold", "min_row_ratio", "smoothing"}) {
+      const FieldDescriptor* f = params.GetDescriptor()->FindFieldByName(name);
+      if (f != nullptr && params.GetReflection()->GetDouble(params, f) < 0) {
+        Problem(pline, absl::StrFormat("%s: %s must be >= 0", what, name));
+      }
+    }
   }
 
  private:
@@ -231,6 +254,41 @@ void SetDefault(std::string* s, const char* value) {
   if (s->empty()) *s = value;
 }
 
+// Fills in what a category's (or hypothesis') check leaves out.
+void ApplyCheckDefaults(v1::Category* category) {
+  v1::Category& c = *category;
+  if (c.has_upstream_health()) {
+    v1::UpstreamHealthCheck* u = c.mutable_upstream_health();
+    if (u->min_row_ratio() == 0) u->set_min_row_ratio(0.7);
+    SetDefault(u->mutable_row_baseline_start(), "7d");
+    SetDefault(u->mutable_row_baseline_end(), "24h");
+    SetDefault(u->mutable_schema_switch_before_onset(), "24h");
+    SetDefault(u->mutable_report_window(), "24h");
+  } else if (c.has_feature_drift()) {
+    v1::FeatureDriftCheck* f = c.mutable_feature_drift();
+    if (f->threshold() == 0) f->set_threshold(0.1);
+    SetDefault(f->mutable_current_window(), "1h");
+    SetDefault(f->mutable_baseline_start(), "30d");
+    SetDefault(f->mutable_baseline_end(), "24h");
+    SetDefault(f->mutable_min_baseline(), "24h");
+    if (f->smoothing() == 0) f->set_smoothing(1e-4);
+    if (f->top_k() == 0) f->set_top_k(10);
+  } else if (c.has_eval_staleness()) {
+    v1::EvalStalenessCheck* e = c.mutable_eval_staleness();
+    SetDefault(e->mutable_max_age(), "28d");
+    if (e->min_catalog_turnover() == 0) e->set_min_catalog_turnover(0.10);
+  } else if (c.has_traffic_mix()) {
+    v1::TrafficMixCheck* t = c.mutable_traffic_mix();
+    SetDefault(t->mutable_metric(), "requests");
+    SetDefault(t->mutable_label(), "source");
+    SetDefault(t->mutable_current_window(), "1h");
+    SetDefault(t->mutable_baseline_start(), "7d");
+    SetDefault(t->mutable_baseline_end(), "24h");
+    if (t->threshold() == 0) t->set_threshold(0.1);
+    if (t->smoothing() == 0) t->set_smoothing(1e-4);
+  }
+}
+
 void ApplyDefaults(v1::Tree* tree) {
   v1::TreeSettings* s = tree->mutable_settings();
   SetDefault(s->mutable_candidate_before(), "24h");
@@ -240,37 +298,10 @@ void ApplyDefaults(v1::Tree* tree) {
   SetDefault(s->mutable_onset_search(), "6h");
   SetDefault(s->mutable_shared_alert_window(), "10m");
   if (s->onset_band_sigmas() == 0) s->set_onset_band_sigmas(4);
+  SetDefault(s->mutable_change_feed_window(), "30d");
   for (v1::Category& c : *tree->mutable_category()) {
-    if (c.has_upstream_health()) {
-      v1::UpstreamHealthCheck* u = c.mutable_upstream_health();
-      if (u->min_row_ratio() == 0) u->set_min_row_ratio(0.7);
-      SetDefault(u->mutable_row_baseline_start(), "7d");
-      SetDefault(u->mutable_row_baseline_end(), "24h");
-      SetDefault(u->mutable_schema_switch_before_onset(), "24h");
-      SetDefault(u->mutable_report_window(), "24h");
-    } else if (c.has_feature_drift()) {
-      v1::FeatureDriftCheck* f = c.mutable_feature_drift();
-      if (f->threshold() == 0) f->set_threshold(0.1);
-      SetDefault(f->mutable_current_window(), "1h");
-      SetDefault(f->mutable_baseline_start(), "30d");
-      SetDefault(f->mutable_baseline_end(), "24h");
-      SetDefault(f->mutable_min_baseline(), "24h");
-      if (f->smoothing() == 0) f->set_smoothing(1e-4);
-      if (f->top_k() == 0) f->set_top_k(10);
-    } else if (c.has_eval_staleness()) {
-      v1::EvalStalenessCheck* e = c.mutable_eval_staleness();
-      SetDefault(e->mutable_max_age(), "28d");
-      if (e->min_catalog_turnover() == 0) e->set_min_catalog_turnover(0.10);
-    } else if (c.has_traffic_mix()) {
-      v1::TrafficMixCheck* t = c.mutable_traffic_mix();
-      SetDefault(t->mutable_metric(), "requests");
-      SetDefault(t->mutable_label(), "source");
-      SetDefault(t->mutable_current_window(), "1h");
-      SetDefault(t->mutable_baseline_start(), "7d");
-      SetDefault(t->mutable_baseline_end(), "24h");
-      if (t->threshold() == 0) t->set_threshold(0.1);
-      if (t->smoothing() == 0) t->set_smoothing(1e-4);
-    }
+    ApplyCheckDefaults(&c);
+    for (v1::Category& h : *c.mutable_hypothesis()) ApplyCheckDefaults(&h);
   }
 }
 

@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "proto/model/time.h"
 #include "rules/checks/kind.h"
+#include "rules/tree.h"
 
 namespace triage::rules {
 namespace {
@@ -19,6 +20,9 @@ void Run(const v1::DependencyHealthCheck& p, const Context& ctx, Reads& load,
   std::vector<std::string> evidence;
   bool hit = AddCandidates(Candidates(ctx, p.change_kinds(), ctx.deps), ctx, v, &evidence);
   int probes = 0;
+  const int64_t recent_from =
+      p.report_window().empty() ? 0 : ctx.now - DurationMs(p.report_window());
+  bool any_recent = false;
   for (const std::string& service : ctx.deps) {
     absl::StatusOr<std::vector<v1::DependencyHealth>> list = load([&] {
       return load.records().Probes(service, std::numeric_limits<int64_t>::min() / 2, ctx.now);
@@ -28,6 +32,7 @@ void Run(const v1::DependencyHealthCheck& p, const Context& ctx, Reads& load,
     for (const v1::DependencyHealth& d : *list) latest[d.check()] = &d;  // Sorted by time.
     for (const auto& [check, d] : latest) {
       ++probes;
+      if (ToMs(d->time()) >= recent_from) any_recent = true;
       bool bad = (d->has_min() && d->value() < d->min()) || (d->has_max() && d->value() > d->max());
       std::string band =
           absl::StrFormat("[%s, %s]", d->has_min() ? absl::StrFormat("%g", d->min()) : "-inf",
@@ -44,11 +49,22 @@ void Run(const v1::DependencyHealthCheck& p, const Context& ctx, Reads& load,
       }
     }
   }
+  if (!hit && !p.report_window().empty() && !any_recent) {
+    v->set_verdict(v1::NO_DATA);
+    evidence.push_back(absl::StrFormat("no dependency_health probe of %s in [now-%s, now]",
+                                       Join(ctx.deps), p.report_window()));
+    v->set_evidence(absl::StrJoin(evidence, "; "));
+    return;
+  }
   v->set_verdict(hit ? v1::HIT : v1::CLEAR);
   if (!hit) {
+    std::string changes =
+        p.change_kinds().empty()
+            ? ""
+            : absl::StrFormat("no %s change in the candidate window; ",
+                              absl::StrJoin(p.change_kinds(), "/"));
     evidence.push_back(
-        absl::StrFormat("no %s change in the candidate window; %d probes of %s in band",
-                        absl::StrJoin(p.change_kinds(), "/"), probes, Join(ctx.deps)));
+        absl::StrFormat("%s%d probes of %s in band", changes, probes, Join(ctx.deps)));
   }
   v->set_evidence(absl::StrJoin(evidence, "; "));
 }

@@ -51,9 +51,16 @@ ReadSpans SpansOf(const v1::Tree& tree, int64_t now, int64_t onset) {
   s.histograms_from = now;
   s.upstream_from = now;
   s.probes_from = std::numeric_limits<int64_t>::min() / 2;
-  for (const v1::Category& c : tree.category()) {
+  if (const int64_t feed = DurationMs(settings.change_feed_window()); feed > 0) {
+    s.changes_from = std::min(s.changes_from, now - feed);  // Change-feed coverage.
+  }
+  auto add = [&](const v1::Category& c) {
     const CheckKindDef* kind = KindOf(c);
     if (kind != nullptr && kind->add_spans != nullptr) kind->add_spans(c, now, onset, &s);
+  };
+  for (const v1::Category& c : tree.category()) {
+    add(c);
+    for (const v1::Category& h : c.hypothesis()) add(h);
   }
   return s;
 }

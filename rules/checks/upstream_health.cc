@@ -44,7 +44,7 @@ std::vector<std::string> Problems(const v1::UpstreamHealthCheck& p, const Contex
       baseline.push_back(static_cast<double>(u->row_count()));
     }
   }
-  if (latest.has_row_count() && !baseline.empty()) {
+  if (!p.ignore_row_count() && latest.has_row_count() && !baseline.empty()) {
     double median = Median(baseline);
     double ratio = median > 0 ? latest.row_count() / median : 1.0;
     if (ratio < p.min_row_ratio()) {
@@ -111,7 +111,13 @@ void Run(const v1::UpstreamHealthCheck& p, const Context& ctx, Reads& load,
       }
     }
   }
-  if (AddCandidates(Candidates(ctx, p.change_kinds(), ctx.deps), ctx, v, &evidence)) hit = true;
+  const int64_t changes_from = p.change_window_before().empty()
+                                   ? ctx.candidate_from
+                                   : ctx.onset - DurationMs(p.change_window_before());
+  if (AddCandidates(Candidates(ctx, p.change_kinds(), ctx.deps, changes_from, ctx.candidate_to),
+                    ctx, v, &evidence)) {
+    hit = true;
+  }
   if (hit) {
     v->set_verdict(v1::HIT);
   } else if (!any_recent) {
@@ -120,15 +126,24 @@ void Run(const v1::UpstreamHealthCheck& p, const Context& ctx, Reads& load,
                                        Join(ctx.deps), p.report_window()));
   } else {
     v->set_verdict(v1::CLEAR);
+    std::vector<std::string> tested;
+    if (!p.ignore_row_count()) tested.push_back("rows");
+    tested.push_back("schema");
+    if (!p.ignore_freshness()) tested.push_back("freshness");
     evidence.push_back(absl::StrFormat(
-        "%d sources of %s: rows, schema and freshness normal; no %s change in the candidate window",
-        sources, Join(ctx.deps), absl::StrJoin(p.change_kinds(), "/")));
+        "%d sources of %s: %s normal; no %s change in [%s, %s]", sources, Join(ctx.deps),
+        absl::StrJoin(tested, ", "), absl::StrJoin(p.change_kinds(), "/"),
+        FormatRfc3339(changes_from), FormatRfc3339(ctx.candidate_to)));
   }
   v->set_evidence(absl::StrJoin(evidence, "; "));
 }
 
 void AddSpans(const v1::Category& c, int64_t now, int64_t onset, ReadSpans* s) {
-  s->upstream_from = std::min(s->upstream_from, UpstreamFetchFrom(c.upstream_health(), now, onset));
+  const v1::UpstreamHealthCheck& p = c.upstream_health();
+  s->upstream_from = std::min(s->upstream_from, UpstreamFetchFrom(p, now, onset));
+  if (!p.change_window_before().empty()) {
+    s->changes_from = std::min(s->changes_from, onset - DurationMs(p.change_window_before()));
+  }
 }
 
 }  // namespace

@@ -150,7 +150,8 @@ class DrillTest(unittest.TestCase):
         self.assertEqual(drill["walk_order"][:2], ["code_deploy", "model_version"])
         # Alice checks code_deploy, skips ahead to feature_drift, and answers at T+6.
         r = json.loads(self.ctl("drill", "open", drill["id"], "code_deploy", "--minute", "1", "--json").stdout)
-        self.assertEqual(r["verdict"]["verdict"], "CLEAR")
+        # p05 records no code deploy in 30 days: no feed, so not ruled out (v1.2).
+        self.assertEqual(r["verdict"]["verdict"], "NO_DATA")
         r = json.loads(self.ctl("drill", "open", drill["id"], "feature_drift", "--minute", "4", "--json").stdout)
         self.assertEqual(r["verdict"]["verdict"], "HIT")
         self.assertEqual(r["step"]["time"], "2026-05-04T03:10:00Z", "the drill clock starts at the page")

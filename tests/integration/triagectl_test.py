@@ -73,8 +73,12 @@ class ReplayTest(unittest.TestCase):
             self.assertEqual(r.returncode, 0, r.stderr)
             report = json.loads(r.stdout)
             self.assertEqual(report["localized_category"], "rare_class")
+            # p11 records no code, prompt or UI deploy in 30 days: those feeds
+            # are blind spots too (v1.2, change-feed coverage).
             self.assertEqual([b["category"] for b in report["blind_spots"]],
-                             ["upstream_data", "eval_staleness"])
+                             ["code_deploy", "prompt_template", "upstream_data", "eval_staleness",
+                              "ui_deploy"])
+            self.assertIn("is a change feed connected?", report["blind_spots"][0]["reason"])
             verdicts = {v["category"]: v["verdict"] for v in report["verdicts"]}
             self.assertEqual(verdicts["upstream_data"], "NO_DATA")
             self.assertEqual(verdicts["eval_staleness"], "NO_DATA")

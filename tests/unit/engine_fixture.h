@@ -64,6 +64,12 @@ class EngineTest : public ::testing::Test {
     *e->mutable_refreshed_at() = FromMs(kNow - 5 * kDayMs);
     e->set_catalog_turnover(0.02);
     for (int64_t m = 24 * 60; m >= 0; m -= 10) AddProbe(kNow - m * kMinuteMs, 0.9);
+    // Every change feed is connected: a change of each kind 20 days ago.
+    for (const char* kind : {"code_deploy", "model_version", "config", "prompt_template",
+                             "ui_deploy"}) {
+      *batch_.add_changes() =
+          triage::testing::Change(std::string("feed-") + kind, kind, "svc", kNow - 20 * kDayMs);
+    }
 
     incident_.set_id("inc");
     AddAlert("svc", "quality", kNow);

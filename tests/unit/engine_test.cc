@@ -40,18 +40,20 @@ TEST_F(EngineTest, NoDataIsNeverClear) {
   quality_.Clear();
   quality_.set_metric("quality");
   v1::TriageReport r = Walk();
+  // An empty change log is no change feed (v1.2, change-feed coverage).
   EXPECT_THAT(Verdicts(r),
-              ElementsAre("code_deploy=CLEAR", "model_version=CLEAR", "config_change=CLEAR",
-                          "prompt_template=CLEAR", "upstream_data=NO_DATA", "feature_drift=NO_DATA",
-                          "eval_staleness=NO_DATA", "ui_deploy=CLEAR", "external_traffic=NO_DATA",
-                          "managed_service=CLEAR"));
+              ElementsAre("code_deploy=NO_DATA", "model_version=NO_DATA", "config_change=NO_DATA",
+                          "prompt_template=NO_DATA", "upstream_data=NO_DATA",
+                          "feature_drift=NO_DATA", "eval_staleness=NO_DATA", "ui_deploy=NO_DATA",
+                          "external_traffic=NO_DATA", "managed_service=CLEAR"));
   EXPECT_EQ(r.localized_category(), kRareClass);
   std::vector<std::string> blind;
   for (const auto& b : r.blind_spots()) blind.push_back(b.category());
-  EXPECT_THAT(blind,
-              ElementsAre("upstream_data", "feature_drift", "eval_staleness", "external_traffic"));
+  EXPECT_THAT(blind, ElementsAre("code_deploy", "model_version", "config_change",
+                                 "prompt_template", "upstream_data", "feature_drift",
+                                 "eval_staleness", "ui_deploy", "external_traffic"));
   EXPECT_THAT(r.escalation(),
-              HasSubstr("upstream_data, feature_drift, eval_staleness, external_traffic"));
+              HasSubstr("upstream_data, feature_drift, eval_staleness, ui_deploy, external_traffic"));
   // No series: onset = now, and the report says so.
   EXPECT_EQ(ToMs(r.onset()), kNow);
   EXPECT_FALSE(r.onsets(0).detected());

@@ -100,6 +100,58 @@ category {
                              HasSubstr("t.textproto:11: category b: missing check kind")));
 }
 
+TEST(TreeTest, HypothesesAreCheckedLikeCategoriesWithTheirLines) {
+  const std::string head = R"(category {
+  id: "a"
+  cost_minutes: 2
+  mitigation: "m"
+  change_log { kinds: "config" }
+)";
+  std::vector<std::string> p = CheckTreeText("t.textproto", head + R"(  hypothesis {
+    id: "h"
+    cost_minutes: 1
+    mitigation: "m"
+    change_log { kinds: "model_version" window_before: "7d" exclude_alerted: true }
+  }
+  hypothesis {
+    id: "h"
+    cost_minutes: 2
+    mitigation: "m"
+  }
+})");
+  EXPECT_THAT(p, ElementsAre("t.textproto:13: duplicate id h (first at line 7)",
+                             HasSubstr("t.textproto:12: category a: hypothesis h: missing check kind")));
+  p = CheckTreeText("t.textproto", head + R"(  hypothesis {
+    id: "h"
+    cost_minutes: 1
+    mitigation: "m"
+    change_log { kinds: "model_version" }
+    dependency_health { }
+  }
+})");
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_THAT(p[0], HasSubstr("t.textproto:11:"));
+  EXPECT_THAT(p[0], HasSubstr("oneof"));
+  p = CheckTreeText("t.textproto", head + R"(  hypothesis {
+    id: "h"
+    cost_minutes: 1
+    mitigation: "m"
+    kl_drift { }
+  }
+})");
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_THAT(p[0], HasSubstr("t.textproto:10:"));
+  p = CheckTreeText("t.textproto", head + R"(  hypothesis {
+    id: "h"
+    cost_minutes: 1
+    mitigation: "m"
+    change_log { kinds: "nope" window_before: "7 days" }
+  }
+})");
+  EXPECT_THAT(p, ElementsAre(HasSubstr("t.textproto:10: window_before"),
+                             HasSubstr("t.textproto:10: category a: hypothesis h: unknown change kind \"nope\"")));
+}
+
 TEST(TreeTest, BadDurationsKindsAndThresholds) {
   std::vector<std::string> p = CheckTreeText("t.textproto", R"(settings {
   candidate_before: "a day"

@@ -11,7 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "collectors/change_sources.h"
 #include "grpc/grpc.h"
-#include "rules/cohorts.h"
+#include "rules/hypotheses.h"
 #include "rules/tree.h"
 #include "triage/ctl/client.h"
 #include "triage/ctl/replay.h"
@@ -152,7 +152,7 @@ int Replay(const Args& args) {
                                  r->report.localized_category());
     return kMismatch;
   }
-  if (std::string m = triage::rules::CohortMismatch(r->incident.expected(), r->report);
+  if (std::string m = triage::rules::ExpectedMismatch(r->incident.expected(), r->report);
       !m.empty()) {
     std::cerr << "triagectl: " << m << "\n";
     return kMismatch;
@@ -208,7 +208,7 @@ int RunRegress(const triage::v1::Tree& tree, const std::vector<std::string>& pat
       continue;
     }
     const std::string& got = r->report.localized_category();
-    const std::string cohort = triage::rules::CohortMismatch(r->incident.expected(), r->report);
+    const std::string cohort = triage::rules::ExpectedMismatch(r->incident.expected(), r->report);
     bool ok = got == expected && cohort.empty();
     (ok ? passed : failed)++;
     std::cout << absl::StrFormat("%-28s expected %-17s got %-17s %-4s %7.1f ms%s\n",

@@ -51,6 +51,15 @@ std::string RenderReport(const v1::TriageReport& r, const v1::Incident& incident
   } else {
     absl::StrAppendFormat(&out, "LOCALIZED: %s\n  %s\n", r.localized_category(), r.escalation());
   }
+  if (r.has_root_cause()) {
+    const v1::RootCause& rc = r.root_cause();
+    absl::StrAppendFormat(
+        &out, "ROOT CAUSE: %s / %s \xe2\x80\x94 %s\n", rc.category(),
+        rc.exhausted() ? "(hypotheses exhausted)"
+                       : (rc.hypothesis().empty() ? "(no hypotheses)" : rc.hypothesis()),
+        rc.evidence());
+    if (rc.exhausted()) absl::StrAppendFormat(&out, "  next: the category owner, %s\n", rc.owner());
+  }
   if (std::string where = rules::DescribeCohorts(r); !where.empty()) {
     absl::StrAppendFormat(&out, "  where: %s\n", where);
   }
@@ -67,6 +76,11 @@ std::string RenderReport(const v1::TriageReport& r, const v1::Incident& incident
     absl::StrAppendFormat(&out, "  %2d. %-7s %-17s %4.0f min  %6.2f ms  %s\n", ++i,
                           VerdictName(v.verdict()), v.category(), v.cost_minutes(), v.check_ms(),
                           v.evidence());
+    for (const v1::HypothesisVerdict& h : v.hypotheses()) {
+      absl::StrAppendFormat(&out, "        - %-7s %-22s %4.0f min  %s -> %s\n",
+                            VerdictName(h.verdict()), h.id(), h.cost_minutes(), h.evidence(),
+                            h.owner());
+    }
   }
   if (r.suspect_changes_size() > 0) {
     out += "\nsuspect changes:\n";
