@@ -144,10 +144,12 @@ class ConfigTest(unittest.TestCase):
                     ["promtool", "check", "rules", f"{d}/rules.yml"],
                     ["amtool", "check-config", f"{d}/alertmanager.yml"],
                     ["promtool", "check", "config", f"{d}/../replicas/prometheus.yml"],
-                    ["amtool", "check-config", f"{d}/../replicas/alertmanager.yml"]):
+                    ["amtool", "check-config", f"{d}/../replicas/alertmanager.yml"],
+                    ["promtool", "test", "rules",
+                     os.path.join(SOURCE, "tests", "prometheus", "rules_test.yml")]):
             r = subprocess.run(cmd, capture_output=True, text=True)
             self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-        self.assertIn("11 rules found", subprocess.run(["promtool", "check", "rules", f"{d}/rules.yml"],
+        self.assertIn("12 rules found", subprocess.run(["promtool", "check", "rules", f"{d}/rules.yml"],
                                                       capture_output=True, text=True).stdout)
 
 

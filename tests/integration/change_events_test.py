@@ -8,6 +8,7 @@ and posted.
 
 usage: change_events_test.py TRIAGED TRIAGECTL SOURCE_DIR
 """
+import calendar
 import hashlib
 import hmac
 import http.server
@@ -275,6 +276,14 @@ class ChangeEventsTest(unittest.TestCase):
         s, metrics = self.d.request("GET", "/metrics")
         self.assertIn(b'triage_auth_failures_total{reason="github_signature"} 2', metrics)
         self.assertIn(b'triage_change_events_total{origin="github",result="duplicate"} 1', metrics)
+        # The newest change by kind and way in, also after a restart (v1.2, change feeds).
+        feed = ('triage_change_feed_last_event_timestamp_seconds{kind="code_deploy",origin="github"} %d'
+                % calendar.timegm(time.strptime(c["time"][:19], "%Y-%m-%dT%H:%M:%S"))).encode()
+        self.assertIn(feed, metrics)
+        self.d.kill9()
+        self.d.start()
+        s, metrics = self.d.request("GET", "/metrics")
+        self.assertIn(feed, metrics)
 
     def test_grafana_gets_each_new_change_once_in_order_and_waits_when_down(self):
         def api_change(i, t):

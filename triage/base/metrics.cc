@@ -202,6 +202,12 @@ Metrics::Metrics(prometheus::Registry& registry)
                         .Help("Change events from webhooks (CloudEvents, AWS Health, GitHub) and "
                               "/api/v1/changes, by origin and result.")
                         .Register(registry)),
+      change_feed_last_event(
+          prometheus::BuildGauge()
+              .Name("triage_change_feed_last_event_timestamp_seconds")
+              .Help("The newest change time by kind and way in (origin; bundle for a recorded "
+                    "one): a change feed silent for long is a blind spot.")
+              .Register(registry)),
       feature_kl(
           prometheus::BuildGauge()
               .Name("triage_feature_kl")

@@ -92,6 +92,9 @@ struct Metrics {
   // Change events from webhooks, by origin and result (stored, updated,
   // duplicate, ignored).
   prometheus::Family<prometheus::Counter>& change_events;
+  // The newest change time, by kind and way in ("bundle" for a recorded
+  // one): a feed silent for long is a blind spot (triage-tree.md, v1.2).
+  prometheus::Family<prometheus::Gauge>& change_feed_last_event;
   prometheus::Family<prometheus::Gauge>& feature_kl;  // {service, feature}
   // Store writes that failed after the request was answered, by what
   // (logged too; nothing is dropped silently).

@@ -37,8 +37,26 @@ absl::StatusOr<std::unique_ptr<Core>> Core::Create(store::Store& store, const Cl
   absl::StatusOr<v1::Tree> tree =
       options.tree_path.empty() ? rules::DefaultTree() : rules::LoadTreeFile(options.tree_path);
   if (!tree.ok()) return tree.status();
-  return std::unique_ptr<Core>(
-      new Core(store, clock, metrics, std::move(options), std::move(*tree)));
+  std::unique_ptr<Core> core(new Core(store, clock, metrics, std::move(options), std::move(*tree)));
+  core->NoteStoredChangeFeeds();
+  return core;
+}
+
+void Core::NoteChangeFeeds(const google::protobuf::RepeatedPtrField<v1::Change>& changes) {
+  std::lock_guard<std::mutex> lock(feeds_mu_);
+  for (const v1::Change& c : changes) {
+    prometheus::Gauge& g = metrics_.change_feed_last_event.Add(
+        {{"kind", c.kind()}, {"origin", c.origin().empty() ? "bundle" : c.origin()}});
+    g.Set(std::max(g.Value(), static_cast<double>(ToMs(c.time())) / 1000));
+  }
+}
+
+void Core::NoteStoredChangeFeeds() {
+  absl::StatusOr<std::vector<v1::Change>> all = store_.ChangesBetween(
+      std::numeric_limits<int64_t>::min() / 2, std::numeric_limits<int64_t>::max() / 2);
+  if (!all.ok()) return;  // The gauges wait for the next change.
+  google::protobuf::RepeatedPtrField<v1::Change> changes(all->begin(), all->end());
+  NoteChangeFeeds(changes);
 }
 
 std::shared_ptr<const v1::Tree> Core::tree() const {
@@ -91,6 +109,7 @@ void Core::UpdateGauges() {
 }
 
 void Core::Wrote(const v1::RecordBatch& b) {
+  NoteChangeFeeds(b.changes());
   if (!records_listener_) return;
   int64_t from = std::numeric_limits<int64_t>::max(), to = std::numeric_limits<int64_t>::min();
   auto at = [&](int64_t t) {
@@ -134,6 +153,7 @@ absl::StatusOr<v1::IngestResponse> Core::IngestBundle(std::string_view name,
     (*response.mutable_accepted())[kind] = static_cast<int32_t>(std::min<int64_t>(n, INT32_MAX));
     metrics_.Ingested(kind).Increment(static_cast<double>(n));
   }
+  if (replayed->records.contains("change")) NoteStoredChangeFeeds();
   if (replayed->has_incident) {
     (*response.mutable_accepted())["incident"] = 1;
     metrics_.Ingested("incident").Increment();

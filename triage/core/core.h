@@ -169,6 +169,10 @@ class Core {
   // Root causes recorded for stored incidents other than `except_id`.
   absl::StatusOr<rules::RootCauseHistory> History(const std::string& except_id);
   void Count(const v1::RecordBatch& batch, v1::IngestResponse* response);
+  // Raises triage_change_feed_last_event_timestamp_seconds to these changes' times.
+  void NoteChangeFeeds(const google::protobuf::RepeatedPtrField<v1::Change>& changes);
+  // Sets it from every change the store holds (at start, after a bundle).
+  void NoteStoredChangeFeeds();
   // Tells the records listener about a stored batch (not series alone).
   void Wrote(const v1::RecordBatch& batch);
   // Writes a batch with changes: ids new to the store go to the listener.
@@ -191,6 +195,7 @@ class Core {
   // Serializes writes of changes: "new to the store" is decided and written at once.
   absl::Mutex changes_mu_;
   KnownSeries known_series_;
+  std::mutex feeds_mu_;  // Serializes raising the feed gauges.
   mutable absl::Mutex tree_mu_;
   std::shared_ptr<const v1::Tree> tree_ ABSL_GUARDED_BY(tree_mu_);
   int64_t tree_installed_ms_ ABSL_GUARDED_BY(tree_mu_) = 0;  // 0: the file's (or default).
