@@ -247,6 +247,9 @@ class ReplicasTest(unittest.TestCase):
         wait(lambda: converged(self.a, self.b), 60, "A and B converge")
         self.c = Replica(2, self.grafana)
         self.c.start([self.a])  # Only A: it has B's events by now.
+        # C walks the repaired incident before the bundle (not an event) comes;
+        # the bundle walks it again.
+        wait(lambda: "am-fp-rep-9-1777952520" in self.c.incidents(), 30, "C has the incident")
         self.assertEqual(self.c.d.request("POST", "/api/v1/bundle", p01_records())[0], 200)
         wait(lambda: converged(self.a, self.c), 60, "C, started empty, converges")
         state = self.c.incidents()["am-fp-rep-9-1777952520"]["state"]

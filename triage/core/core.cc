@@ -154,6 +154,12 @@ absl::StatusOr<v1::IngestResponse> Core::IngestBundle(std::string_view name,
     metrics_.Ingested(kind).Increment(static_cast<double>(n));
   }
   if (replayed->records.contains("change")) NoteStoredChangeFeeds();
+  // A bundle is not an event (each replica is sent it): walks that ran
+  // before it arrived, a peer's repaired incidents among them, run again.
+  if (records_listener_ && !replayed->records.empty()) {
+    records_listener_(std::numeric_limits<int64_t>::min() / 2,
+                      std::numeric_limits<int64_t>::max() / 2);
+  }
   if (replayed->has_incident) {
     (*response.mutable_accepted())["incident"] = 1;
     metrics_.Ingested("incident").Increment();
