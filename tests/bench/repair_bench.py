@@ -27,6 +27,9 @@ SOURCE = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(SOURCE, "tests", "integration"))
 from daemon import Daemon, free_port  # noqa: E402
 
+sys.path.insert(0, HERE)
+from scale_bench import rss_mb  # noqa: E402
+
 DAY_MS = 86_400_000
 # Each record type: its IngestService method, request field, and event key
 # (triage/store/events.cc: one event per record, stored once by key).
@@ -78,14 +81,6 @@ def metric(d, name):
     return total
 
 
-def rss_mb(pid, field="VmHWM"):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024
-    return 0.0
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("build")
@@ -130,7 +125,7 @@ def main():
         time.sleep(0.02)
     repair_s = time.time() - started
     lag = metric(b, "triage_peer_lag_events")
-    peak = rss_mb(b.proc.pid)
+    peak = rss_mb(b.proc.pid, "VmHWM")
     print(f"B started empty has all {events} events: {repair_s:.2f} s from its start "
           f"({events / repair_s:,.0f} events/s), lag {lag:.0f}, peak RSS {peak:.0f} MB", flush=True)
     print(f"repair / writing the same records in: {repair_s / ingest_s:.2f}x", flush=True)

@@ -354,13 +354,14 @@ absl::StatusOr<v1::ReloadTreeResponse> Core::ReloadTree(const v1::ReloadTreeRequ
         response.broken_size(), response.checked(), absl::StrJoin(response.broken(), "\n")));
   }
   *response.mutable_tree() = *tree;
+  int64_t installed_ms = 0;
   if (!request.text().empty()) {
     const v1::Event installed = store::TreeInstalledEvent(request.text(), clock_.NowMs());
     if (absl::Status s = store_.PutEvents({&installed, 1}); !s.ok()) return s;
-    absl::MutexLock lock(&tree_mu_);
-    tree_installed_ms_ = std::max(tree_installed_ms_, installed.tree().installed_ms());
+    installed_ms = installed.tree().installed_ms();
   }
   absl::MutexLock lock(&tree_mu_);
+  tree_installed_ms_ = std::max(tree_installed_ms_, installed_ms);
   tree_ = std::make_shared<const v1::Tree>(std::move(*tree));
   return response;
 }
