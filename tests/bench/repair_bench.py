@@ -89,6 +89,7 @@ def main():
     args = ap.parse_args()
     triaged = os.path.join(args.build, "triage", "server", "triaged")
     work = args.work or tempfile.mkdtemp(prefix="repair-bench-")
+    os.makedirs(work, exist_ok=True)
     bundle = os.path.join(work, "scale.jsonl")
     if not os.path.exists(bundle):
         subprocess.run([sys.executable, os.path.join(SOURCE, "..", "shared", "tools", "gen_scale.py"),
